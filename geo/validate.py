@@ -50,6 +50,7 @@ LAYERS: dict[str, LayerSpec] = {s.name: s for s in [
     LayerSpec("cells", "polygon", "cell_id", "分析网格"),
     LayerSpec("road_nodes", "point", "node_id", "路网节点"),
     LayerSpec("road_edges", "line", None, "路网路段", columns=("u", "v")),
+    LayerSpec("attributes", "polygon", None, "属性面 (apportioned to cells)"),
 ]}
 
 _FAMILY_TYPES = {
