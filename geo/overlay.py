@@ -17,12 +17,13 @@ __all__ = ["intersection_table", "apportion_by_area", "label_by_largest_overlap"
 
 
 def intersection_table(a: gpd.GeoDataFrame | gpd.GeoSeries, b: gpd.GeoDataFrame | gpd.GeoSeries,
-                       *, min_area_m2: float = 0.0) -> pd.DataFrame:
+                       *, min_area_m2: float = 0.0, keep_geometry: bool = False) -> pd.DataFrame:
     """Every pair of intersecting polygons of ``a`` and ``b`` with the area they share.
 
     Both layers must be in the same projected CRS (metres). Returns a DataFrame with columns
     ``a`` and ``b`` (positions, 0-based, into the inputs) and ``area_m2``, pairs sharing more
-    than ``min_area_m2`` only (touching neighbours share 0 and are dropped).
+    than ``min_area_m2`` only (touching neighbours share 0 and are dropped). With
+    ``keep_geometry`` a ``geometry`` column (shapely objects) holds each shared piece.
     """
     check_same_crs(a, b, what="the two polygon layers")
     ga = np.asarray(a.geometry.values if hasattr(a, "geometry") else a.values)
@@ -30,7 +31,10 @@ def intersection_table(a: gpd.GeoDataFrame | gpd.GeoSeries, b: gpd.GeoDataFrame 
     tree = shapely.STRtree(gb)
     ia, ib = tree.query(ga, predicate="intersects")
     if len(ia) == 0:
-        return pd.DataFrame({"a": np.array([], int), "b": np.array([], int), "area_m2": np.array([], float)})
+        empty = {"a": np.array([], int), "b": np.array([], int), "area_m2": np.array([], float)}
+        if keep_geometry:
+            empty["geometry"] = np.array([], dtype=object)
+        return pd.DataFrame(empty)
     # Pairs where one side lies wholly inside the other need no intersection computed.
     pa, pb = ga[ia], gb[ib]
     shapely.prepare(pb)
@@ -38,10 +42,17 @@ def intersection_table(a: gpd.GeoDataFrame | gpd.GeoSeries, b: gpd.GeoDataFrame 
     area = np.empty(len(ia))
     area[within] = shapely.area(pa[within])
     rest = ~within
+    pieces = pa.copy() if keep_geometry else None
     if rest.any():
-        area[rest] = shapely.area(shapely.intersection(pa[rest], pb[rest], grid_size=None))
+        cut = shapely.intersection(pa[rest], pb[rest], grid_size=None)
+        area[rest] = shapely.area(cut)
+        if keep_geometry:
+            pieces[rest] = cut
     keep = area > min_area_m2
-    return pd.DataFrame({"a": ia[keep], "b": ib[keep], "area_m2": area[keep]})
+    out = pd.DataFrame({"a": ia[keep], "b": ib[keep], "area_m2": area[keep]})
+    if keep_geometry:
+        out["geometry"] = pieces[keep]
+    return out
 
 
 def apportion_by_area(target: gpd.GeoDataFrame, source: gpd.GeoDataFrame,

@@ -146,7 +146,7 @@ def check_layer(gdf: gpd.GeoDataFrame, layer: str, *, id_col: str | None = None,
     # CRS.
     if gdf.crs is None:
         problem("no_crs", "the layer has no coordinate reference system",
-                "add the .prj file, or say which CRS it is in (--crs EPSG code, e.g. 4326 for lon/lat)")
+                "add the .prj file, or say which CRS the file is in (--layer-crs EPSG code on the command line, e.g. 4326 for lon/lat)")
     else:
         crs = CRS(gdf.crs)
         if not (crs.is_geographic or crs.is_projected):

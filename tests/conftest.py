@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny literal layers in a metric CRS and the path to ../shared/data."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
+METRIC = "EPSG:32650"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or a skip (with the reason) on a machine without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real reference data not found at {SHARED_DATA} (present in CI)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def raises_problem():
+    """``with raises_problem("null_ids", "stations", match="no station_id")``: a ValidationError
+    that holds a problem with this rule and layer whose text matches."""
+    from geo.errors import ValidationError
+
+    class _Ctx:
+        def __init__(self, rule: str, layer: str | None = None, match: str | None = None):
+            self.rule, self.layer, self.match = rule, layer, match
+
+        def __enter__(self):
+            self._cm = pytest.raises(ValidationError)
+            self.excinfo = self._cm.__enter__()
+            return self.excinfo
+
+        def __exit__(self, *exc):
+            handled = self._cm.__exit__(*exc)
+            problems = self.excinfo.value.problems
+            hits = [p for p in problems if p.rule == self.rule
+                    and (self.layer is None or p.layer == self.layer)]
+            assert hits, f"no {self.rule} problem in {[p.rule for p in problems]}"
+            if self.match:
+                assert any(re.search(self.match, str(p)) for p in hits), [str(p) for p in hits]
+            return handled
+    return _Ctx
+
+
+@pytest.fixture
+def tiny_area() -> gpd.GeoDataFrame:
+    """A 2 km x 1 km study area in UTM 50N."""
+    return gpd.GeoDataFrame({"name": ["tiny"]}, geometry=[box(0, 0, 2000, 1000)], crs=METRIC)
+
+
+@pytest.fixture
+def tiny_townships() -> gpd.GeoDataFrame:
+    """Two townships, west and east halves of the tiny area, with population."""
+    return gpd.GeoDataFrame({"township_id": ["W", "E"], "population": [1000.0, 3000.0]},
+                            geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=METRIC)
+
+
+@pytest.fixture
+def tiny_stations() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"station_id": ["S1", "S2"]},
+                            geometry=[Point(500, 500), Point(1500, 500)], crs=METRIC)

@@ -1,0 +1,406 @@
+"""Folium maps of a workspace: layers prepared for display (EPSG:4326, simplified) and the overview map.
+
+Pure functions, no Streamlit: a workspace goes in, a ``DisplayLayers`` (small, picklable, so that
+the app can cache it) or a ``folium.Map`` comes out. Geometry is simplified in the workspace's
+metric CRS and only then reprojected, so tolerances are metres; the workspace is not modified.
+Incidents are never drawn one marker each: they become a heat layer of per-cell counts (or of
+a bounded sample when the workspace has no cells).
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from geo.workspace import Workspace
+from ui.colors import natural_key, road_style, workspace_station_colors
+from ui.i18n import text
+
+__all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
+           "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "missing_layers", "overview_map",
+           "class_breaks"]
+
+DISPLAY_CRS = "EPSG:4326"
+MAX_HEAT_POINTS = 5000         # incident sample size when there are no cell counts
+MAX_LABELLED_STATIONS = 80     # above this, stations get tooltips but no text labels
+MAX_ROAD_EDGES = 25000         # minor roads are dropped beyond this many segments
+
+# The properties sent to the browser, per layer (others stay on the server).
+DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "area": ("name",),
+    "townships": ("township_id", "name", "population"),
+    "jurisdictions": ("station_id", "name"),
+    "cells": ("cell_id", "population", "incidents", "township_id", "station_id"),
+    "road_edges": ("road_class", "name", "speed_kmh", "u", "v"),
+    "rivers": ("name",),
+    "stations": ("station_id", "name", "officers", "auxiliaries"),
+    "posts": ("post_id", "name", "kind", "turnout_min"),
+    "checkpoints": ("checkpoint_id", "name", "ring"),
+}
+# Layers the overview map can show, in drawing order; the page names the missing ones.
+MAP_LAYERS = ("cells", "townships", "jurisdictions", "rivers", "road_edges", "area", "incidents",
+              "checkpoints", "posts", "stations")
+COLOUR_BY = ("population", "incidents", None)
+BASEMAPS = ("cartodbpositron", "openstreetmap", None)
+
+_RAMP = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+_RING_COLOURS = {"outer": "#d62728", "inner": "#9467bd"}
+_POST_COLOUR = "#1f4e79"
+
+
+@dataclass(frozen=True)
+class DisplayLayers:
+    """A workspace's layers ready for a web map.
+
+    Attributes
+    ----------
+    layers : layer name -> GeoDataFrame in EPSG:4326 with only ``DISPLAY_COLUMNS``.
+    heat : incident heat points, columns ``lat``, ``lon``, ``weight`` (0..1).
+    heat_kind : ``"cells"`` (per-cell counts), ``"sample"`` (a sample of points) or ``"none"``.
+    heat_points : how many incident points the heat stands for (a sample's size, or all).
+    station_colors : station id -> hex colour (``ui.colors.workspace_station_colors``).
+    bounds : (min lon, min lat, max lon, max lat) of everything shown, or None.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    heat: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["lat", "lon", "weight"]))
+    heat_kind: str = "none"
+    heat_points: int = 0
+    station_colors: dict[str, str] = field(default_factory=dict)
+    bounds: tuple[float, float, float, float] | None = None
+
+
+def _plain_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Numbers as Python floats/ints (or None), everything else as text: JSON-safe properties."""
+    out = frame.copy()
+    for col in columns:
+        s = out[col]
+        if pd.api.types.is_bool_dtype(s):
+            out[col] = s.astype(object).where(s.notna(), None)
+        elif pd.api.types.is_integer_dtype(s):
+            out[col] = pd.Series([None if pd.isna(v) else int(v) for v in s], index=s.index, dtype=object)
+        elif pd.api.types.is_float_dtype(s):
+            out[col] = pd.Series([None if pd.isna(v) else round(float(v), 2) for v in s],
+                                 index=s.index, dtype=object)
+        else:
+            out[col] = s.astype(object).where(s.notna(), "").astype(str)
+    return out
+
+
+def _for_display(gdf: gpd.GeoDataFrame, columns: tuple[str, ...], *, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Keep ``columns``, simplify by ``tolerance_m`` metres in the layer's CRS, reproject to 4326."""
+    keep = [c for c in columns if c in gdf.columns and c != gdf.geometry.name]
+    out = gpd.GeoDataFrame(gdf[keep].copy(), geometry=gdf.geometry.values, crs=gdf.crs)
+    out = out[~(out.geometry.isna() | out.geometry.is_empty)]
+    is_points = bool(len(out)) and set(out.geometry.geom_type) <= {"Point", "MultiPoint"}
+    if tolerance_m > 0 and not is_points and out.crs is not None and out.crs.is_projected:
+        out = out.set_geometry(out.geometry.simplify(tolerance_m, preserve_topology=True))
+    out = out.to_crs(DISPLAY_CRS)
+    out = out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6, mode="pointwise"))
+    return gpd.GeoDataFrame(_plain_columns(out, keep), geometry="geometry", crs=DISPLAY_CRS)
+
+
+def _roads_for_display(edges: gpd.GeoDataFrame, *, max_edges: int) -> gpd.GeoDataFrame:
+    """One segment per street (two directions of a two-way street drawn once), major roads first."""
+    out = edges
+    if "u" in edges.columns and "v" in edges.columns:
+        u, v = edges["u"].astype(str), edges["v"].astype(str)
+        pair = np.where(u <= v, u + "|" + v, v + "|" + u)
+        out = edges.loc[~pd.Series(pair, index=edges.index).duplicated()]
+    if len(out) > max_edges:
+        classes = out["road_class"] if "road_class" in out.columns else pd.Series("", index=out.index)
+        rank = classes.map(lambda c: road_style(c)[2])
+        out = out.loc[rank.sort_values(kind="stable").index[:max_edges]]
+    return out
+
+
+def _heat_from(ws: Workspace, *, max_points: int, rng_seed: int) -> tuple[pd.DataFrame, str, int]:
+    empty = pd.DataFrame({"lat": [], "lon": [], "weight": []})
+    if ws.has("cells") and "incidents" in ws.layer("cells").columns:
+        cells = ws.layer("cells")
+        counts = pd.to_numeric(cells["incidents"], errors="coerce").fillna(0.0)
+        busy = cells.loc[counts > 0]
+        if len(busy):
+            points = gpd.GeoSeries(busy.geometry.representative_point(), crs=cells.crs).to_crs(DISPLAY_CRS)
+            weight = counts.loc[busy.index].to_numpy(dtype=float)
+            top = float(np.quantile(weight, 0.95)) or float(weight.max())
+            return (pd.DataFrame({"lat": points.y.to_numpy(), "lon": points.x.to_numpy(),
+                                  "weight": np.clip(weight / top, 0.05, 1.0)}),
+                    "cells", int(counts.sum()))
+    if ws.has("incidents"):
+        incidents = ws.layer("incidents")
+        if len(incidents) > max_points:
+            incidents = incidents.sample(max_points, random_state=rng_seed)
+        points = incidents.geometry.to_crs(DISPLAY_CRS)
+        points = points[~(points.isna() | points.is_empty)]
+        return (pd.DataFrame({"lat": points.y.to_numpy(), "lon": points.x.to_numpy(),
+                              "weight": np.full(len(points), 0.5)}), "sample", int(len(points)))
+    return empty, "none", 0
+
+
+def display_layers(ws: Workspace, *, tolerance_m: float = 15.0, max_heat_points: int = MAX_HEAT_POINTS,
+                   max_road_edges: int = MAX_ROAD_EDGES, rng_seed: int = 0) -> DisplayLayers:
+    """Prepare a workspace's layers for a web map.
+
+    Parameters
+    ----------
+    ws : the workspace (any projected working CRS); it is not modified.
+    tolerance_m : simplification tolerance for lines and polygons, in metres (0: none).
+    max_heat_points : incident sample size, used only when the cells carry no ``incidents``.
+    max_road_edges : the most road segments sent; minor classes are dropped first.
+    rng_seed : seed of the incident sample (the same workspace always gives the same map).
+    """
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for name, columns in DISPLAY_COLUMNS.items():
+        if not ws.has(name) or not isinstance(ws.layer(name), gpd.GeoDataFrame):
+            continue
+        gdf = ws.layer(name)
+        if name == "road_edges":
+            gdf = _roads_for_display(gdf, max_edges=max_road_edges)
+        tol = 0.0 if name == "cells" else tolerance_m
+        layers[name] = _for_display(gdf, columns, tolerance_m=tol)
+    heat, kind, n = _heat_from(ws, max_points=max_heat_points, rng_seed=rng_seed)
+    shown = [g for g in layers.values() if len(g)]
+    bounds = None
+    if shown:
+        boxes = np.array([g.total_bounds for g in shown])
+        bounds = (float(boxes[:, 0].min()), float(boxes[:, 1].min()),
+                  float(boxes[:, 2].max()), float(boxes[:, 3].max()))
+    return DisplayLayers(layers=layers, heat=heat, heat_kind=kind, heat_points=n,
+                         station_colors=workspace_station_colors(ws), bounds=bounds)
+
+
+def missing_layers(display: DisplayLayers) -> list[str]:
+    """The map layers the workspace lacks (rivers are optional and never reported)."""
+    have = set(display.layers) | ({"incidents"} if display.heat_kind != "none" else set())
+    return [name for name in MAP_LAYERS if name not in have and name not in ("rivers", "area")]
+
+
+def class_breaks(values: pd.Series, *, classes: int = 6) -> np.ndarray:
+    """Quantile class breaks (increasing, unique) of the non-null values; empty when all are equal."""
+    vals = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    if len(vals) == 0 or vals.min() == vals.max():
+        return np.array([])
+    return np.unique(np.quantile(vals, np.linspace(0.0, 1.0, classes + 1)))
+
+
+def _ramp(n: int) -> list[str]:
+    idx = np.linspace(0, len(_RAMP) - 1, n).round().astype(int)
+    return [_RAMP[i] for i in idx]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.1f}"
+
+
+class _Legend(MacroElement):
+    """A Leaflet control in the map's corner holding ready-made HTML."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: "bottomleft"});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create("div", "gridpatrol-legend");
+            div.innerHTML = {{ this.content|tojson }};
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, content: str):
+        super().__init__()
+        self._name = "Legend"
+        self.content = content
+
+
+def _swatch(colour: str, label: str, *, shape: str = "box") -> str:
+    radius = "50%" if shape == "dot" else "2px"
+    return (f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
+            f'margin-right:5px;vertical-align:middle;background:{colour};border-radius:{radius};'
+            f'border:1px solid #555"></span>{html.escape(label)}</div>')
+
+
+def _station_names(display: DisplayLayers) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for layer in ("jurisdictions", "stations"):
+        gdf = display.layers.get(layer)
+        if gdf is not None and "name" in gdf.columns:
+            names.update({str(i): str(n) for i, n in zip(gdf["station_id"], gdf["name"]) if n})
+    return names
+
+
+def _tooltip(gdf: gpd.GeoDataFrame, exclude: tuple[str, ...] = ()) -> folium.GeoJsonTooltip | None:
+    fields = [c for c in gdf.columns if c != gdf.geometry.name and not c.startswith("_") and c not in exclude]
+    return folium.GeoJsonTooltip(fields=fields) if fields else None
+
+
+def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | None = "population",
+                 tiles: str | None = "cartodbpositron") -> folium.Map:
+    """The overview map: every layer a toggleable overlay, stations in their colours, a legend.
+
+    Parameters
+    ----------
+    display : layers from ``display_layers``.
+    lang : ``"zh"`` or ``"en"`` for layer names and the legend.
+    colour_by : cell column for the choropleth (``"population"``, ``"incidents"``) or None.
+    tiles : a folium tile name, or None for no basemap (offline use).
+    """
+    if colour_by not in COLOUR_BY:
+        raise ValueError(f"colour_by was {colour_by!r} but is expected to be in {list(COLOUR_BY)}")
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=10,
+                   location=[34.3, 113.9])
+    if tiles:
+        folium.TileLayer(tiles, name=text(f"ov.base.{tiles}", lang), control=False).add_to(m)
+    L = display.layers
+    colours = display.station_colors
+    legend: list[str] = []
+
+    def name(layer: str) -> str:
+        return text(f"layer.{layer}", lang)
+
+    if "cells" in L and len(L["cells"]):
+        cells = L["cells"].copy()
+        breaks = class_breaks(cells[colour_by]) if colour_by and colour_by in cells.columns else np.array([])
+        if len(breaks) >= 2:
+            ramp = _ramp(len(breaks) - 1)
+            vals = pd.to_numeric(cells[colour_by], errors="coerce").to_numpy(dtype=float)
+            k = np.clip(np.searchsorted(breaks, vals, side="right") - 1, 0, len(ramp) - 1)
+            cells["_fill"] = [ramp[i] if np.isfinite(v) else "#ffffff" for i, v in zip(k, vals)]
+            cells["_opacity"] = 0.55
+            legend.append(f"<b>{html.escape(text(f'map.cells_{colour_by}', lang))}</b>")
+            legend += [_swatch(c, f"{_fmt(lo)} – {_fmt(hi)}")
+                       for c, lo, hi in zip(ramp, breaks[:-1], breaks[1:])]
+        else:
+            cells["_fill"] = "#ffffff"
+            cells["_opacity"] = 0.0
+        folium.GeoJson(
+            cells, name=name("cells"), show=bool(colour_by),
+            style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#999999",
+                                      "weight": 0.3, "fillOpacity": f["properties"]["_opacity"]},
+            tooltip=_tooltip(cells)).add_to(m)
+
+    if "townships" in L and len(L["townships"]):
+        folium.GeoJson(L["townships"], name=name("townships"),
+                       style_function=lambda f: {"color": "#555555", "weight": 1.5, "dashArray": "6 4",
+                                                 "fillOpacity": 0.0},
+                       tooltip=_tooltip(L["townships"])).add_to(m)
+
+    if "jurisdictions" in L and len(L["jurisdictions"]):
+        folium.GeoJson(L["jurisdictions"], name=name("jurisdictions"),
+                       style_function=lambda f: {
+                           "color": colours.get(str(f["properties"]["station_id"]), "#777777"),
+                           "fillColor": colours.get(str(f["properties"]["station_id"]), "#777777"),
+                           "weight": 2.0, "fillOpacity": 0.18},
+                       tooltip=_tooltip(L["jurisdictions"])).add_to(m)
+
+    if "rivers" in L and len(L["rivers"]):
+        folium.GeoJson(L["rivers"], name=name("rivers"),
+                       style_function=lambda f: {"color": "#4a90d9", "weight": 2.0, "fillColor": "#a6cee3",
+                                                 "fillOpacity": 0.6}).add_to(m)
+
+    if "road_edges" in L and len(L["road_edges"]):
+        roads = L["road_edges"].copy()
+        classes = roads["road_class"] if "road_class" in roads.columns else pd.Series("", index=roads.index)
+        styles = classes.map(road_style)
+        roads["_colour"] = [s[0] for s in styles]
+        roads["_weight"] = [s[1] for s in styles]
+        roads = roads.drop(columns=[c for c in ("u", "v") if c in roads.columns])
+        folium.GeoJson(roads, name=name("road_edges"),
+                       style_function=lambda f: {"color": f["properties"]["_colour"],
+                                                 "weight": f["properties"]["_weight"], "opacity": 0.85},
+                       tooltip=_tooltip(roads)).add_to(m)
+        seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:6]
+        if seen and seen != [""]:
+            legend.append(f"<b>{html.escape(name('road_edges'))}</b>")
+            legend += [_swatch(road_style(c)[0], c) for c in seen]
+
+    if "area" in L and len(L["area"]):
+        folium.GeoJson(L["area"], name=name("area"),
+                       style_function=lambda f: {"color": "#111111", "weight": 3.0, "fillOpacity": 0.0}).add_to(m)
+
+    if display.heat_kind != "none" and len(display.heat):
+        label = (text("map.heat", lang) if display.heat_kind == "cells"
+                 else text("map.heat_sample", lang, n=display.heat_points))
+        group = folium.FeatureGroup(name=f"{name('incidents')}: {label}")
+        folium.plugins.HeatMap(display.heat[["lat", "lon", "weight"]].to_numpy().tolist(),
+                               radius=18, blur=14, min_opacity=0.25, max=1.0).add_to(group)
+        group.add_to(m)
+
+    if "checkpoints" in L and len(L["checkpoints"]):
+        cps = L["checkpoints"].copy()
+        rings = cps["ring"] if "ring" in cps.columns else pd.Series("", index=cps.index)
+        cps["_colour"] = [_RING_COLOURS.get(str(r).lower(), "#444444") for r in rings]
+        folium.GeoJson(cps, name=name("checkpoints"),
+                       marker=folium.CircleMarker(radius=6, fill=True),
+                       style_function=lambda f: {"color": "#000000", "weight": 1.0,
+                                                 "fillColor": f["properties"]["_colour"], "fillOpacity": 0.95},
+                       tooltip=_tooltip(cps)).add_to(m)
+        legend.append(f"<b>{html.escape(name('checkpoints'))}</b>")
+        present = {str(r).lower() for r in rings}
+        legend += [_swatch(_RING_COLOURS[r], text(f"map.ring.{r}", lang), shape="dot")
+                   for r in ("outer", "inner") if r in present]
+        if present - set(_RING_COLOURS):
+            legend.append(_swatch("#444444", name("checkpoints"), shape="dot"))
+
+    if "posts" in L and len(L["posts"]):
+        folium.GeoJson(L["posts"], name=name("posts"),
+                       marker=folium.CircleMarker(radius=4, fill=True),
+                       style_function=lambda f: {"color": "#ffffff", "weight": 1.0,
+                                                 "fillColor": _POST_COLOUR, "fillOpacity": 1.0},
+                       tooltip=_tooltip(L["posts"])).add_to(m)
+        legend.append(_swatch(_POST_COLOUR, name("posts"), shape="dot"))
+
+    names = _station_names(display)
+    if "stations" in L and len(L["stations"]):
+        stations = L["stations"]
+        group = folium.FeatureGroup(name=name("stations"))
+        labelled = len(stations) <= MAX_LABELLED_STATIONS
+        if labelled:
+            for sid, label, point in zip(stations["station_id"], stations.get("name", stations["station_id"]),
+                                         stations.geometry):
+                colour = colours.get(str(sid), "#777777")
+                tip = f"{label} ({sid})" if str(label) != str(sid) else str(sid)
+                folium.CircleMarker([point.y, point.x], radius=7, color="#222222", weight=1.5,
+                                    fill=True, fill_color=colour, fill_opacity=1.0, tooltip=tip).add_to(group)
+                folium.Marker([point.y, point.x], icon=folium.DivIcon(
+                    icon_size=(160, 18), icon_anchor=(-9, 9),
+                    html=(f'<div style="font-size:12px;font-weight:600;white-space:nowrap;color:#111;'
+                          f'text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">{html.escape(str(label))}</div>'))
+                              ).add_to(group)
+        else:
+            st_gdf = stations.copy()
+            st_gdf["_colour"] = [colours.get(str(s), "#777777") for s in st_gdf["station_id"]]
+            folium.GeoJson(st_gdf, marker=folium.CircleMarker(radius=6, fill=True),
+                           style_function=lambda f: {"color": "#222222", "weight": 1.0,
+                                                     "fillColor": f["properties"]["_colour"], "fillOpacity": 1.0},
+                           tooltip=_tooltip(st_gdf)).add_to(group)
+        group.add_to(m)
+
+    if colours:
+        legend.append(f"<b>{html.escape(text('map.stations_legend', lang))}</b>")
+        ids = sorted(colours, key=natural_key)
+        legend += [_swatch(colours[i], names.get(i, i)) for i in ids[:24]]
+        if len(ids) > 24:
+            legend.append(f"<div>… (+{len(ids) - 24})</div>")
+
+    if legend:
+        _Legend('<div style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;'
+                'font-size:12px;line-height:17px;max-height:260px;overflow-y:auto;'
+                'box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
+                f'<div style="font-weight:700;margin-bottom:2px">{html.escape(text("map.legend", lang))}</div>'
+                + "".join(legend) + "</div>").add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    if display.bounds:
+        minx, miny, maxx, maxy = display.bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
