@@ -118,3 +118,9 @@ def test_check_same_crs():
         gcrs.check_same_crs(a, a.to_crs(4326))
     with pytest.raises(CRSError, match="no CRS"):
         gcrs.check_same_crs(a, a.set_crs(None, allow_override=True))
+
+
+@pytest.mark.parametrize("lon,lat", [(113.9, 34.3), (-87.6, 41.8), (85.8, 20.3), (-71.3, -29.95), (179.9, 1.0)])
+def test_utm_zone_arithmetic_matches_pyproj_estimate(lon, lat):
+    area = gpd.GeoDataFrame(geometry=[Point(lon, lat).buffer(0.05)], crs="EPSG:4326")
+    assert gcrs.utm_crs_for(area).equals(area.estimate_utm_crs())

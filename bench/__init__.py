@@ -1,0 +1,1 @@
+"""Benchmarks of GridPatrol against straightforward baselines, each printing a ratio measured in one run."""
