@@ -180,8 +180,301 @@ def _import(p: argparse.ArgumentParser):
 
 # --- audit (boundary audit) ----------------------------------------------------------------------
 
+@command("audit", help="crosswalk and mismatch audit of two partitions (police vs admin units)")
+def _audit(p: argparse.ArgumentParser):
+    p.add_argument("police", metavar="POLICE",
+                   help="police units (jurisdictions, police grids, beats); file or ws.gpkg:layer")
+    p.add_argument("admin", metavar="ADMIN",
+                   help="admin units (townships, governance grids, communities); file or ws.gpkg:layer")
+    p.add_argument("--police-id", required=True, help="id column of POLICE")
+    p.add_argument("--admin-id", required=True, help="id column of ADMIN (may be the same name)")
+    p.add_argument("--min-share", type=float, default=0.05,
+                   help="a unit is split when 2+ counterparts each hold at least this share of its weight (0.05)")
+    p.add_argument("--weight", choices=["area", "population", "incidents"], default="area",
+                   help="what shares are shares of (area)")
+    p.add_argument("--points", help="incident points (for --weight incidents, and severity)")
+    p.add_argument("--population", help="polygons or cells carrying population (default: ADMIN itself)")
+    p.add_argument("--population-col", help="population column (of --population, else of ADMIN)")
+    p.add_argument("--area", help="study area polygons for gaps (default: the union of ADMIN)")
+    p.add_argument("--crs", help="working CRS, a projected EPSG code in metres (default: UTM zone of ADMIN)")
+    p.add_argument("--layer-crs", help="CRS to assume for input files that carry none (EPSG code)")
+    p.add_argument("--sliver-area", type=float, default=100.0,
+                   help="pieces smaller than this (m2) are slivers (100)")
+    p.add_argument("--sliver-width", type=float, default=5.0,
+                   help="pieces narrower than this everywhere (m) are slivers (5)")
+    p.add_argument("--out", help="folder for crosswalk.csv, audit.gpkg, report.md and report.html")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.audit import audit_files
+        from geo.audit_report import write_audit
+        from geo.layers import LayerSource
+
+        def src(path: str | None) -> LayerSource | None:
+            return None if path is None else LayerSource(path, crs=args.layer_crs)
+
+        if args.population and not args.population_col:
+            raise GridPatrolError("--population was given without --population-col; name the "
+                                  "population column of that layer")
+        audit = audit_files(src(args.police), src(args.admin), police_id=args.police_id,
+                            admin_id=args.admin_id, population=src(args.population),
+                            points=src(args.points), area=src(args.area), weight=args.weight,
+                            min_share=args.min_share, population_col=args.population_col,
+                            working_crs=args.crs, sliver_area_m2=args.sliver_area,
+                            sliver_width_m=args.sliver_width)
+        payload = audit.summary()
+        if args.out:
+            payload["written"] = [str(p) for p in write_audit(audit, args.out)]
+        lines = [f"police units {payload['police_units']:6d}   split {len(payload['split_police']):5d}",
+                 f"admin units  {payload['admin_units']:6d}   split {len(payload['split_admin']):5d}",
+                 "significant pairs: " + ", ".join(f"{k} {v}" for k, v in payload["classes"].items()),
+                 f"gaps {payload['gaps_m2']:,.0f} m2   overlaps {payload['overlaps_m2']:,.0f} m2   "
+                 f"slivers {payload['slivers']}",
+                 f"weight {payload['weight']}, min share {payload['min_share']:g}, CRS {payload['crs']}"]
+        if len(audit.severity):
+            lines.append("worst splits:")
+            for r in audit.severity.head(10).itertuples(index=False):
+                lines.append(f"  {r.side:6s} {r.id!s:>10s}  {r.counterparts} counterparts, main "
+                             f"{r.main} {r.main_share:.0%}, minority {r.minority_area_m2:,.0f} m2")
+        if payload.get("written"):
+            lines.append("wrote " + ", ".join(payload["written"]))
+        if payload["warnings"]:
+            lines += ["warnings:"] + [f"  - {w}" for w in payload["warnings"]]
+        return payload, "\n".join(lines)
+    return run
+
+
 
 # --- network analyses (coverage, seal, ring, place-posts) ----------------------------------------
+
+_ID_GUESSES = ("station_id", "post_id", "checkpoint_id", "unit_id", "exit_id", "facility_id", "id",
+               "name")
+
+
+def _network_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--network", required=True, metavar="NET",
+                   help="road network: workspace .gpkg, .gpkg with road_nodes/road_edges (or "
+                        "nodes/links), .osm/.pbf, .graphml, *edges.csv, *_net.tntp")
+    p.add_argument("--speed-kmh", type=float, help="one speed for every road (km/h), e.g. 60")
+    p.add_argument("--network-crs", help="CRS of network files that carry none (CSV x/y, TNTP, GraphML)")
+
+
+def _load_network(args: argparse.Namespace):
+    """(graph, travel-time engine, workspace or None) for --network."""
+    from geo.layers import split_layer_spec
+    from geo.network import graph_from_file, graph_from_workspace
+    from geo.traveltime import engine_from_graph
+    ws = _maybe_workspace(args.network)
+    if ws is not None:
+        G = graph_from_workspace(ws, speed_kmh=args.speed_kmh)
+    else:
+        G = graph_from_file(args.network, speed_kmh=args.speed_kmh, source_crs=args.network_crs)
+    return G, engine_from_graph(G), ws
+
+
+def _maybe_workspace(path: str):
+    """The workspace at ``path`` when it is one (read fully), else None."""
+    import sqlite3
+    p = Path(path)
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return None
+    with sqlite3.connect(p) as con:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE name='gridpatrol_meta'").fetchone():
+            return None
+    from geo.workspace import read_workspace
+    return read_workspace(p)
+
+
+def _points(spec: str | None, *, what: str, ws=None, layer: str | None = None, crs: str | None = None):
+    """A point layer from a file, or the workspace's ``layer`` when no file is given."""
+    from geo.layers import LayerSource, read_layer
+    if spec is None:
+        if ws is not None and layer is not None and ws.has(layer):
+            return ws.layer(layer)
+        raise GridPatrolError(f"give the {what} (a point file, or a workspace as --network that "
+                              f"holds a {layer} layer)")
+    return read_layer(LayerSource(spec, crs=crs))
+
+
+def _id_column(gdf, given: str | None, what: str) -> str | None:
+    if given is not None:
+        if given not in gdf.columns:
+            raise GridPatrolError(f"--id was {given!r} but the {what} have no such column; columns "
+                                  f"are {[c for c in gdf.columns if c != gdf.geometry.name]}")
+        return given
+    return next((c for c in _ID_GUESSES if c in gdf.columns), None)
+
+
+@command("coverage", help="network response bands and response jurisdictions")
+def _coverage(p: argparse.ArgumentParser):
+    _network_arguments(p)
+    p.add_argument("--facilities", help="stations/posts (points; default: the workspace's stations)")
+    p.add_argument("--id", help="id column of --facilities (default: station_id, post_id, … or row)")
+    p.add_argument("--minutes", default="1,3,5", help="response bands in minutes (1,3,5)")
+    p.add_argument("--turnout-min", type=float,
+                   help="turnout delay in minutes for every facility (default: the turnout_min column, else 0)")
+    p.add_argument("--cells", help="cells with population/incidents (default: the workspace's cells)")
+    p.add_argument("--weight", default="incidents", help="cell column summed as workload (incidents)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.coverage import coverage_from_layers, parse_bands
+        bands = parse_bands(args.minutes)
+        G, engine, ws = _load_network(args)
+        fac = _points(args.facilities, what="facilities", ws=ws, layer="stations")
+        cells = None
+        if args.cells:
+            cells = _points(args.cells, what="cells")
+        elif ws is not None and ws.has("cells"):
+            cells = ws.layer("cells")
+        cov = coverage_from_layers(G, engine, fac, id_col=_id_column(fac, args.id, "facilities"),
+                                   bands=bands, turnout_min=args.turnout_min, cells=cells,
+                                   weight=args.weight)
+        out = cov.summary()
+        lines = [f"{out['nodes']} nodes, {len(cov.facilities)} facilities"]
+        lines += [f"  within {b} min: {n} nodes ({n / max(out['nodes'], 1):.0%})"
+                  for b, n in out["within"].items()]
+        lines.append(f"  beyond {bands[-1]:g} min: {len(out['uncovered'])} nodes; longest "
+                     f"{out['max_minutes'] if out['max_minutes'] is None else round(out['max_minutes'], 1)} min")
+        lines += [f"  {f}: {d['nodes']} nodes, weight {d['weight']:g}" for f, d in out["by_facility"].items()]
+        return out, "\n".join(lines)
+    return run
+
+
+@command("seal", help="minimum time to close every entry, one unit per entry")
+def _seal(p: argparse.ArgumentParser):
+    _network_arguments(p)
+    p.add_argument("--units", required=True, help="units: stations/posts/cars (points, or node_id column)")
+    p.add_argument("--unit-id", help="id column of --units")
+    p.add_argument("--exits", required=True, help="entries to close (points, or node_id column)")
+    p.add_argument("--exit-id", help="id column of --exits")
+
+    def run(args: argparse.Namespace) -> Result:
+        from planning.seal import seal_from_network
+        units = _points(args.units, what="units")
+        exits = _points(args.exits, what="exits")
+        G, engine, _ = _load_network(args)
+        seal = seal_from_network(G, engine, units, exits,
+                                 unit_id=_id_column(units, args.unit_id, "units"),
+                                 exit_id=_id_column(exits, args.exit_id, "exits"))
+        out = seal.summary()
+        lines = [f"all {len(out['assignment'])} exits closed after {out['seal_minutes']:.1f} min"]
+        lines += [f"  {a['exit']:>12s} <- {a['unit']:<12s} {a['minutes']:6.1f} min" for a in out["assignment"]]
+        return out, "\n".join(lines)
+    return run
+
+
+@command("ring", help="road crossings of a checkpoint ring and whether it is closed")
+def _ring(p: argparse.ArgumentParser):
+    _network_arguments(p)
+    p.add_argument("--ring", help="ring polygon (default: the workspace's area)")
+    p.add_argument("--checkpoints", help="checkpoints (points; default: the workspace's checkpoints)")
+    p.add_argument("--checkpoint-id", default="checkpoint_id", help="id column of --checkpoints")
+    p.add_argument("--tolerance-m", type=float, default=50.0,
+                   help="a checkpoint covers roads within this many metres (50)")
+    p.add_argument("--propose", action="store_true", help="also find the fewest new checkpoints that close the ring")
+    p.add_argument("--band-m", type=float, default=0.0,
+                   help="with --propose: new checkpoints may sit this far from the ring (0: on the crossings)")
+    p.add_argument("--junctions", action="store_true", help="with --propose: allow checkpoints at junctions")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.layers import LayerSource, read_layer
+        from geo.ring import ring_crossings
+        G, _, ws = _load_network(args)
+        if args.ring:
+            ring = read_layer(LayerSource(args.ring))
+        elif ws is not None and ws.has("area"):
+            ring = ws.layer("area")
+        else:
+            raise GridPatrolError("give --ring (a polygon file), or a workspace with an area as --network")
+        cps = None
+        if args.checkpoints or (ws is not None and ws.has("checkpoints")):
+            cps = _points(args.checkpoints, what="checkpoints", ws=ws, layer="checkpoints")
+        result = ring_crossings(G, ring, checkpoints=cps, id_col=args.checkpoint_id,
+                                tolerance_m=args.tolerance_m)
+        out = result.summary()
+        lines = [f"{len(out['crossings'])} crossings, {len(out['covered'])} with a checkpoint, "
+                 f"{len(out['uncovered'])} without; ring {'CLOSED' if out['closed'] else 'OPEN'}"]
+        lines += [f"  open: {c['crossing']} {c['road_class'] or '-'} ({c['u']}-{c['v']}, {c['direction']})"
+                  for c in out["crossings"] if not c["covered"] and c["direction"] != "out"][:20]
+        if args.propose:
+            from planning.placement import fewest_checkpoints
+            cut = fewest_checkpoints(G, ring, checkpoints=cps, id_col=args.checkpoint_id,
+                                     tolerance_m=args.tolerance_m, band_m=args.band_m,
+                                     junctions=args.junctions)
+            out["proposal"] = cut.summary()
+            lines.append(f"fewest new checkpoints to close it: {cut.count}")
+        return out, "\n".join(lines)
+    return run
+
+
+@command("place-posts", help="new post sites: maximal covering or set covering (HiGHS, exact)")
+def _place_posts(p: argparse.ArgumentParser):
+    _network_arguments(p)
+    p.add_argument("--existing", help="existing posts/stations, kept (default: the workspace's posts and stations)")
+    p.add_argument("--existing-id", help="id column of --existing")
+    p.add_argument("--cells", help="demand cells with --weight (default: the workspace's cells)")
+    p.add_argument("--weight", default="population", help="cell column to cover: population or incidents")
+    p.add_argument("--minutes", type=float, default=5.0, help="response standard T in minutes (5)")
+    p.add_argument("--k", type=int, help="number of new posts (maximal covering)")
+    p.add_argument("--model", choices=["max_cover", "set_cover"], default="max_cover",
+                   help="max_cover: best k sites; set_cover: fewest sites reaching all demand")
+    p.add_argument("--candidates", help="candidate sites (points); default: the nodes of the demand cells")
+    p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (60)")
+
+    def run(args: argparse.Namespace) -> Result:
+        import pandas as pd
+        from geo.network import snap_points
+        from planning.placement import demand_from_cells, place_posts
+        G, engine, ws = _load_network(args)
+        if args.cells:
+            cells = _points(args.cells, what="cells")
+        elif ws is not None and ws.has("cells"):
+            cells = ws.layer("cells")
+        else:
+            raise GridPatrolError("give --cells (cells with a population or incidents column) or a "
+                                  "workspace as --network")
+        if "cell_id" not in cells.columns:
+            raise GridPatrolError("the cells have no cell_id column")
+        import geopandas as gpd
+        cent = gpd.GeoDataFrame({"cell_id": cells["cell_id"].to_numpy()},
+                                geometry=cells.geometry.centroid.values, crs=cells.crs)
+        cell_nodes = snap_points(cent, G, id_col="cell_id", what="cell centroids")["node"]
+        demand = demand_from_cells(cells, cell_nodes, weight=args.weight)
+        existing = pd.Series(dtype=object)
+        delays = None
+        frames = []
+        if args.existing:
+            frames.append((_points(args.existing, what="existing sites"), args.existing_id))
+        elif ws is not None:
+            frames += [(ws.layer(n), None) for n in ("stations", "posts") if ws.has(n)]
+        parts, delay_parts = [], []
+        for frame, col in frames:
+            snapped = snap_points(frame, G, id_col=_id_column(frame, col, "existing sites"),
+                                  what="existing sites")
+            parts.append(pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy()))
+            t = (pd.to_numeric(frame["turnout_min"], errors="coerce").fillna(0.0).to_numpy()
+                 if "turnout_min" in frame.columns else 0.0)
+            delay_parts.append(pd.Series(t, index=snapped["id"].to_numpy(), dtype=float))
+        if parts:
+            existing = pd.concat(parts)
+            delays = pd.concat(delay_parts)
+            existing = existing[~existing.index.duplicated()]
+            delays = delays[~delays.index.duplicated()]
+        candidates = None
+        if args.candidates:
+            cand = _points(args.candidates, what="candidates")
+            candidates = snap_points(cand, G, what="candidates")["node"].tolist()
+        result = place_posts(engine, demand, minutes=args.minutes, existing=existing,
+                             candidates=candidates, k=args.k, model=args.model, delays_min=delays,
+                             time_limit_s=args.time_limit)
+        out = result.summary()
+        b, a = out["before"], out["after"]
+        text = (f"{args.model}: {len(out['chosen'])} new sites {out['chosen']} ({out['status']}, "
+                f"gap {out['gap']:.2%}, {out['seconds']:.1f} s)\n"
+                f"  {args.weight} within {args.minutes:g} min: {b.get('weight_within', 0):g} "
+                f"({b.get('share_within', 0):.1%}) -> {a.get('weight_within', 0):g} ({a.get('share_within', 0):.1%})")
+        return out, text
+    return run
+
 
 
 # --- main ----------------------------------------------------------------------------------------

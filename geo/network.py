@@ -1,0 +1,723 @@
+"""Road networks: load, validate, set speeds and travel times, keep the largest strongly connected
+component, and snap points to nodes.
+
+A GridPatrol network is a ``networkx.MultiDiGraph`` in a projected CRS (metres):
+
+* ``G.graph["crs"]``: the pyproj CRS of the node coordinates; ``G.graph["dropped_nodes"]``:
+  how many nodes fell outside the largest strongly connected component.
+* nodes: string ids (``"64158"``), attributes ``x``, ``y`` (metres).
+* edges: ``length_m`` (metres), ``speed_kmh``, ``travel_s`` (seconds), ``road_class``,
+  ``oneway`` (bool), ``geometry`` (a LineString in the graph CRS). A two-way road is two
+  directed edges; a one-way road is one.
+
+Sources: OSM XML (``.osm``, ``.xml``; OSMnx ``graph_from_xml``), OSM PBF (``.pbf``; converted
+with pyosmium, then OSMnx), GraphML (``.graphml``), node/edge tables in a GeoPackage (layers
+``road_nodes``/``road_edges``, or the AequilibraE ``nodes``/``links`` layout with ``a_node``,
+``b_node``, ``direction``, ``distance``, ``speed_ab``/``speed_ba``), CSV node/edge tables, TNTP
+planning networks (``*_net.tntp`` with its ``*_node.tntp``), a GridPatrol workspace, and, when
+the machine is online, a place name or polygon through OSMnx (``graph_from_place``,
+``graph_from_polygon``).
+
+Default speeds (km/h) by road class, used where an edge has no speed of its own; override them
+with ``speeds={class: km/h}``, per edge with a ``speed_kmh`` column, or for every edge with
+``speed_kmh=V`` (``--speed-kmh V``):
+
+=========================  ==========  ====================================
+class                      km/h        also accepted
+=========================  ==========  ====================================
+expressway 高速公路          100         motorway
+national 国道               70          trunk
+provincial 省道             60          primary
+arterial 主干路             50          secondary
+rural 县道/乡道              40          tertiary
+street 街道/支路             30          residential, unclassified
+village 村道                20          service, track, living_street (10)
+(anything else)            30
+=========================  ==========  ====================================
+"""
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from scipy.spatial import cKDTree
+
+from geo.crs import parse_crs, require_projected, utm_crs_for
+from geo.errors import CRSError, InputError, Problem, ValidationError, format_ids
+from geo.layers import LayerSource, read_layer, split_layer_spec
+from geo.validate import normalise_ids
+
+__all__ = [
+    "SPEED_DEFAULTS_KMH", "DEFAULT_SPEED_KMH", "ROAD_CLASS_RANK", "SNAP_WARN_M",
+    "graph_from_tables", "graph_from_file", "graph_from_workspace", "graph_from_place",
+    "graph_from_polygon", "tables_from_file", "layers_from_file", "edges_from_links", "tables_from_graph", "graph_with_speeds",
+    "largest_scc", "snap_points", "nodes_from_points", "road_class_rank",
+]
+
+log = logging.getLogger(__name__)
+
+SNAP_WARN_M = 500.0
+DEFAULT_SPEED_KMH = 30.0
+
+SPEED_DEFAULTS_KMH: dict[str, float] = {
+    # Chinese road classes
+    "expressway": 100.0, "national": 70.0, "provincial": 60.0, "arterial": 50.0,
+    "rural": 40.0, "street": 30.0, "village": 20.0,
+    "高速公路": 100.0, "高速": 100.0, "国道": 70.0, "省道": 60.0, "主干路": 50.0, "主干道": 50.0,
+    "县道": 40.0, "乡道": 40.0, "次干路": 40.0, "支路": 30.0, "街道": 30.0, "村道": 20.0,
+    # OpenStreetMap highway tags
+    "motorway": 100.0, "motorway_link": 60.0, "trunk": 70.0, "trunk_link": 50.0,
+    "primary": 60.0, "primary_link": 40.0, "secondary": 50.0, "secondary_link": 40.0,
+    "tertiary": 40.0, "tertiary_link": 30.0, "unclassified": 30.0, "residential": 30.0,
+    "living_street": 10.0, "service": 20.0, "track": 20.0, "road": 30.0,
+}
+
+# Lower rank = more important road (ranking of ring crossings).
+ROAD_CLASS_RANK: dict[str, int] = {
+    "expressway": 0, "motorway": 0, "高速公路": 0, "高速": 0, "motorway_link": 1,
+    "national": 1, "trunk": 1, "国道": 1, "trunk_link": 2,
+    "provincial": 2, "primary": 2, "省道": 2, "primary_link": 3,
+    "arterial": 3, "secondary": 3, "主干路": 3, "主干道": 3, "secondary_link": 4,
+    "rural": 4, "tertiary": 4, "县道": 4, "乡道": 4, "次干路": 4, "tertiary_link": 5,
+    "street": 5, "residential": 5, "unclassified": 5, "支路": 5, "街道": 5, "road": 5,
+    "village": 6, "村道": 6, "service": 6, "track": 6, "living_street": 6,
+}
+
+
+def road_class_rank(road_class: object) -> int:
+    """Importance rank of a road class (0 = expressway … 6 = village road, 7 = unknown)."""
+    return ROAD_CLASS_RANK.get(_first(road_class), 7)
+
+
+def _first(value: object) -> str:
+    """The first class of an OSMnx list-valued attribute, as a string ('' for missing)."""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value != 0
+    return str(value).strip().lower() in ("1", "true", "yes", "y", "t", "-1", "oneway", "是")
+
+
+def _metric_crs(gdf: gpd.GeoDataFrame, crs: object | None) -> CRS:
+    """The projected CRS (metres) to build the graph in: ``crs``, the layer's if metric, or its UTM zone."""
+    if crs is not None:
+        return require_projected(crs, what="the network CRS")
+    own = CRS(gdf.crs)
+    unit = own.axis_info[0].unit_name if own.axis_info else ""
+    if own.is_projected and unit in ("metre", "meter"):
+        return own
+    return utm_crs_for(gdf)
+
+
+# --------------------------------------------------------------------------------------------
+# Building from tables
+
+def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: object | None = None,
+                      speed_kmh: float | None = None, speeds: Mapping[str, float] | None = None,
+                      keep_largest: bool = True, source: str | None = None) -> nx.MultiDiGraph:
+    """A directed road graph from a node table and an edge table.
+
+    Parameters
+    ----------
+    nodes : points with a ``node_id`` column, in any CRS (it must have one).
+    edges : rows with ``u``, ``v`` (node ids) and optionally ``length_m`` (metres; from the
+        geometry, or else the straight line between the nodes, where missing), ``speed_kmh``
+        (a per-edge speed that overrides the class default), ``oneway`` (true: only u -> v;
+        missing: two-way), ``road_class`` and a LineString ``geometry``.
+    crs : projected CRS (metres) of the graph; default: the nodes' CRS if metric, else the
+        UTM zone of the nodes.
+    speed_kmh : one speed for every edge (planning exercises: 60 km/h); overrides everything.
+    speeds : {road class: km/h} overriding ``SPEED_DEFAULTS_KMH``.
+    keep_largest : keep only the largest strongly connected component (a warning counts the
+        nodes and edges dropped).
+    source : name of the input for messages.
+
+    Raises
+    ------
+    ValidationError
+        with every problem at once: no edges, missing ``u``/``v``, edges pointing to missing
+        nodes, duplicate node ids, zero or negative lengths, nodes without CRS.
+    """
+    src = source or edges.attrs.get("source") or nodes.attrs.get("source") or "<network>"
+    problems: list[Problem] = []
+
+    def problem(layer: str, rule: str, message: str, fix: str, ids=()) -> None:
+        problems.append(Problem(src, layer, rule, message, fix, tuple(ids)))
+
+    if len(edges) == 0:
+        problem("road_edges", "no_edges", "the network has no edges",
+                "give a network file that holds road segments (edges with u and v)")
+    missing_cols = [c for c in ("u", "v") if c not in edges.columns]
+    if missing_cols:
+        problem("road_edges", "missing_column", f"edges have no column(s) {missing_cols}; columns "
+                f"are {[c for c in edges.columns if c != 'geometry']}",
+                "name the from/to node columns u and v")
+    if len(nodes) == 0:
+        problem("road_nodes", "empty_layer", "the network has no nodes",
+                "give the node table (node_id and point geometry)")
+    elif "node_id" not in nodes.columns:
+        problem("road_nodes", "missing_id_column", "nodes have no node_id column",
+                "name the node id column node_id")
+    if len(nodes) and getattr(nodes, "crs", None) is None:
+        problem("road_nodes", "no_crs", "the node layer has no coordinate reference system",
+                "say which CRS it is in (--network-crs EPSG code)")
+    if problems:
+        raise ValidationError(problems)
+
+    node_ids = normalise_ids(nodes["node_id"])
+    dup = node_ids[node_ids.duplicated()].unique()
+    if len(dup):
+        problem("road_nodes", "duplicate_ids", f"{len(dup)} node ids are used more than once",
+                "give every node its own node_id", dup)
+    target = _metric_crs(nodes, crs)
+    nodes_m = nodes.to_crs(target)
+    xy = shapely.get_coordinates(nodes_m.geometry.values)
+    if len(xy) != len(nodes_m):
+        problem("road_nodes", "wrong_geometry_type", "node geometries must be single points",
+                "give a point layer for the nodes")
+    if problems:
+        raise ValidationError(problems)
+    pos = dict(zip(node_ids, map(tuple, xy)))
+
+    e = pd.DataFrame(edges).copy()
+    e["u"] = normalise_ids(e["u"]).to_numpy()
+    e["v"] = normalise_ids(e["v"]).to_numpy()
+    row = pd.Series([f"#{i + 1}" for i in range(len(e))], index=e.index)
+    dangling = ~(e["u"].isin(pos.keys()) & e["v"].isin(pos.keys()))
+    if dangling.any():
+        missing = sorted(set(e.loc[dangling, "u"]).union(e.loc[dangling, "v"]) - set(pos), key=str)
+        problem("road_edges", "missing_nodes", f"{int(dangling.sum())} edges point to node ids that "
+                f"are not in the node table ({format_ids(missing)})",
+                "add the missing nodes or delete those edges", row[dangling])
+
+    # Geometry: the edge's own line (reprojected) or the straight segment between its nodes.
+    geom = None
+    if isinstance(edges, gpd.GeoDataFrame) and edges.geometry.name in e.columns:
+        gs = gpd.GeoSeries(e[edges.geometry.name].values, crs=edges.crs, index=e.index)
+        if gs.crs is None and gs.notna().any():
+            gs = gs.set_crs(nodes.crs)
+        geom = gs.to_crs(target).values if gs.crs is not None else gs.values
+    length = pd.to_numeric(e["length_m"], errors="coerce") if "length_m" in e.columns else \
+        pd.Series(np.nan, index=e.index)
+    if geom is not None:
+        from_geom = pd.Series(shapely.length(geom), index=e.index)
+        length = length.fillna(from_geom.where(from_geom > 0))
+    ok = ~dangling
+    if ok.any():
+        a = np.array([pos[u] for u in e.loc[ok, "u"]])
+        b = np.array([pos[v] for v in e.loc[ok, "v"]])
+        straight = pd.Series(np.hypot(*(a - b).T), index=e.index[ok.to_numpy()])
+        length = length.fillna(straight.where(straight > 0))
+    bad_len = ok & ~(length > 0)
+    if bad_len.any():
+        problem("road_edges", "bad_length", f"{int(bad_len.sum())} edges have a zero, negative or "
+                "missing length", "give length_m in metres > 0 (or real geometry) for every edge, "
+                "or delete those edges", row[bad_len])
+    if "speed_kmh" in e.columns:
+        sp = pd.to_numeric(e["speed_kmh"], errors="coerce")
+        bad_sp = sp.notna() & ~(sp > 0)
+        if bad_sp.any():
+            problem("road_edges", "bad_speed", f"{int(bad_sp.sum())} edges have a zero or negative "
+                    "speed_kmh", "give speeds in km/h > 0 or leave them empty for the class default",
+                    row[bad_sp])
+    if problems:
+        raise ValidationError(problems)
+
+    G = nx.MultiDiGraph(crs=target, dropped_nodes=0, dropped_edges=0, source=src)
+    for nid, (x, y) in pos.items():
+        G.add_node(nid, x=float(x), y=float(y))
+    road_class = e["road_class"].map(_first) if "road_class" in e.columns else pd.Series("", index=e.index)
+    own_speed = pd.to_numeric(e["speed_kmh"], errors="coerce") if "speed_kmh" in e.columns else \
+        pd.Series(np.nan, index=e.index)
+    oneway = e["oneway"].map(_truthy) if "oneway" in e.columns else pd.Series(False, index=e.index)
+    for i, (u, v) in enumerate(zip(e["u"], e["v"])):
+        idx = e.index[i]
+        line = geom[i] if geom is not None and geom[i] is not None else None
+        if line is None or line.is_empty:
+            line = shapely.LineString([pos[u], pos[v]])
+        attrs = dict(length_m=float(length[idx]), road_class=road_class[idx],
+                     own_speed_kmh=float(own_speed[idx]), oneway=bool(oneway[idx]))
+        G.add_edge(u, v, geometry=line, **attrs)
+        if not attrs["oneway"] and u != v:
+            G.add_edge(v, u, geometry=line.reverse(), **attrs)
+    G = graph_with_speeds(G, speed_kmh=speed_kmh, speeds=speeds)
+    return largest_scc(G) if keep_largest else G
+
+
+def graph_with_speeds(G: nx.MultiDiGraph, *, speed_kmh: float | None = None,
+                      speeds: Mapping[str, float] | None = None,
+                      overrides: Mapping[tuple, float] | None = None) -> nx.MultiDiGraph:
+    """A copy of ``G`` with ``speed_kmh`` and ``travel_s`` (seconds) set on every edge.
+
+    Precedence, highest first: ``speed_kmh`` (every edge), ``overrides`` {(u, v): km/h} or
+    {(u, v, key): km/h}, the edge's own speed (``own_speed_kmh``, from the input table),
+    ``speeds`` {road class: km/h} (remembered in ``graph["speeds"]``), ``SPEED_DEFAULTS_KMH``, ``DEFAULT_SPEED_KMH``.
+    """
+    if speed_kmh is not None and not (speed_kmh > 0):
+        raise InputError(f"--speed-kmh was {speed_kmh!r} but must be a speed in km/h > 0, e.g. 60")
+    table = {**SPEED_DEFAULTS_KMH, **G.graph.get("speeds", {}), **(speeds or {})}
+    bad = {k: s for k, s in table.items() if not (s > 0)}
+    if bad:
+        raise InputError(f"speeds {bad} are not > 0 km/h; give positive speeds")
+    overrides = dict(overrides or {})
+    H = G.copy()
+    H.graph["speeds"] = {**G.graph.get("speeds", {}), **(speeds or {})}
+    for u, v, k, d in H.edges(keys=True, data=True):
+        if speed_kmh is not None:
+            s = float(speed_kmh)
+        elif (u, v, k) in overrides:
+            s = float(overrides[(u, v, k)])
+        elif (u, v) in overrides:
+            s = float(overrides[(u, v)])
+        elif d.get("own_speed_kmh") is not None and d["own_speed_kmh"] > 0:
+            s = float(d["own_speed_kmh"])
+        else:
+            s = float(table.get(_first(d.get("road_class")), DEFAULT_SPEED_KMH))
+        d["speed_kmh"] = s
+        d["travel_s"] = d["length_m"] * 3.6 / s
+    return H
+
+
+def largest_scc(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy of ``G`` reduced to its largest strongly connected component.
+
+    Logs a warning counting the nodes and edges dropped; ``graph["dropped_nodes"]`` and
+    ``graph["dropped_edges"]`` hold the counts.
+    """
+    if G.number_of_nodes() == 0:
+        raise InputError("the network has no nodes; give a network file that holds roads")
+    comps = list(nx.strongly_connected_components(G))
+    biggest = max(comps, key=len)
+    H = G.subgraph(biggest).copy()
+    dn = G.number_of_nodes() - H.number_of_nodes()
+    de = G.number_of_edges() - H.number_of_edges()
+    H.graph.update(G.graph)
+    H.graph["dropped_nodes"] = G.graph.get("dropped_nodes", 0) + dn
+    H.graph["dropped_edges"] = G.graph.get("dropped_edges", 0) + de
+    if dn:
+        log.warning("network %s: kept the largest strongly connected component (%d nodes); "
+                    "dropped %d nodes and %d edges in %d other components that cannot be both "
+                    "reached and left (one-way dead ends, islands)",
+                    G.graph.get("source", ""), H.number_of_nodes(), dn, de, len(comps) - 1)
+    return H
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+def _tables_from_gpkg(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    layers = {str(n) for n, _ in pyogrio.list_layers(path)}
+    if {"road_nodes", "road_edges"} <= layers:
+        nodes = pyogrio.read_dataframe(path, layer="road_nodes")
+        edges = pyogrio.read_dataframe(path, layer="road_edges")
+        return nodes, edges
+    if {"nodes", "links"} <= layers:
+        nodes = pyogrio.read_dataframe(path, layer="nodes")
+        links = pyogrio.read_dataframe(path, layer="links")
+        return nodes, edges_from_links(links)
+    raise InputError(f"{path}: a GeoPackage without a road network; it needs layers "
+                     f"road_nodes and road_edges (or nodes and links); it has {sorted(layers)}")
+
+
+def edges_from_links(links: pd.DataFrame) -> pd.DataFrame:
+    """Edges (u, v, length_m, speed_kmh, oneway, road_class) from the AequilibraE link layout.
+
+    ``direction`` 1 means a -> b only, -1 b -> a only, 0 both ways; ``distance`` is metres;
+    ``speed_ab``/``speed_ba`` (km/h) become per-edge speeds where given; ``link_type`` is the class.
+    """
+    need = [c for c in ("a_node", "b_node", "direction") if c not in links.columns]
+    if need:
+        raise InputError(f"links have no column(s) {need}; the AequilibraE layout needs a_node, "
+                         "b_node and direction (1 a->b, -1 b->a, 0 both)")
+    d = pd.to_numeric(links["direction"], errors="coerce")
+    bad = d.isna() | ~d.isin([1, -1, 0])
+    if bad.any():
+        raise InputError(f"{int(bad.sum())} links have a direction other than 1, -1 or 0 (rows "
+                         f"{format_ids(np.flatnonzero(bad.to_numpy()) + 1)}); fix the direction column")
+    geom = links.geometry if isinstance(links, gpd.GeoDataFrame) else None
+    cls = links["link_type"] if "link_type" in links.columns else pd.Series("", index=links.index)
+    dist = pd.to_numeric(links["distance"], errors="coerce") if "distance" in links.columns else \
+        pd.Series(np.nan, index=links.index)
+    sab = pd.to_numeric(links.get("speed_ab", pd.Series(np.nan, index=links.index)), errors="coerce")
+    sba = pd.to_numeric(links.get("speed_ba", pd.Series(np.nan, index=links.index)), errors="coerce")
+    parts = []
+    ab = d.isin([1, 0]).to_numpy()
+    ba = d.isin([-1, 0]).to_numpy()
+    frame_ab = pd.DataFrame({"u": links["a_node"], "v": links["b_node"], "length_m": dist,
+                             "speed_kmh": sab, "oneway": True, "road_class": cls})[ab]
+    frame_ba = pd.DataFrame({"u": links["b_node"], "v": links["a_node"], "length_m": dist,
+                             "speed_kmh": sba, "oneway": True, "road_class": cls})[ba]
+    if geom is not None:
+        frame_ab = gpd.GeoDataFrame(frame_ab, geometry=geom.values[ab], crs=links.crs)
+        frame_ba = gpd.GeoDataFrame(frame_ba, geometry=shapely.reverse(geom.values[ba]), crs=links.crs)
+    parts = [frame_ab, frame_ba]
+    out = pd.concat(parts, ignore_index=True)
+    if geom is not None:
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=links.crs)
+    return out
+
+
+def _tables_from_tntp(net: Path, crs: object | None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """TNTP planning network: ``*_net.tntp`` (length in miles, speed in mph) and ``*_node.tntp``."""
+    node_path = net.with_name(net.name.replace("_net.tntp", "_node.tntp"))
+    if not node_path.exists():
+        raise InputError(f"{net}: no node file {node_path.name} beside it; a TNTP network needs "
+                         "both *_net.tntp and *_node.tntp")
+    if crs is None:
+        raise CRSError(f"{net}: TNTP files carry no CRS; give it (--network-crs, e.g. 26771 for "
+                       "the Chicago networks)")
+    lines = net.read_text().splitlines()
+    start = next((i for i, l in enumerate(lines) if l.strip().startswith("~")), None)
+    if start is None:
+        raise InputError(f"{net}: not a TNTP network file (no '~' header line)")
+    names = [t.strip() for t in lines[start].lstrip("~").split("\t") if t.strip() and t.strip() != ";"]
+    rows = [l.strip().rstrip(";").split() for l in lines[start + 1:] if l.strip()]
+    links = pd.DataFrame(rows, columns=names[:len(rows[0])] if rows else names).apply(pd.to_numeric)
+    nodes = pd.read_csv(node_path, sep=r"\s+", usecols=[0, 1, 2])
+    nodes.columns = ["node_id", "x", "y"]
+    nodes = gpd.GeoDataFrame({"node_id": nodes["node_id"]},
+                             geometry=gpd.points_from_xy(nodes["x"], nodes["y"]),
+                             crs=parse_crs(crs, what="--network-crs"))
+    speed_mph = links.get("speed", pd.Series(0.0, index=links.index))
+    edges = pd.DataFrame({
+        "u": links["init_node"], "v": links["term_node"],
+        "length_m": links["length"] * 1609.344,
+        "speed_kmh": (speed_mph * 1.609344).where(speed_mph > 0),
+        "oneway": True, "road_class": "tntp_" + links["link_type"].astype(int).astype(str)})
+    return nodes, edges
+
+
+def _tables_from_csv(path: Path, crs: object | None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    if path.is_dir():
+        node_path, edge_path = path / "nodes.csv", path / "edges.csv"
+    else:
+        edge_path = path
+        node_path = path.with_name(path.name.replace("edges", "nodes"))
+    if node_path == edge_path or not node_path.exists() or not edge_path.exists():
+        raise InputError(f"{path}: a CSV network needs an edge table *edges*.csv with a node table "
+                         "*nodes*.csv beside it (or a folder holding nodes.csv and edges.csv)")
+    nodes = read_layer(LayerSource(str(node_path), crs=None if crs is None else str(crs)))
+    edges = pd.read_csv(edge_path, encoding="utf-8-sig")
+    if "geometry" in edges.columns or "wkt" in edges.columns:
+        col = "geometry" if "geometry" in edges.columns else "wkt"
+        edges = gpd.GeoDataFrame(edges.drop(columns=[col]),
+                                 geometry=gpd.GeoSeries.from_wkt(edges[col]), crs=nodes.crs)
+    edges.attrs["source"] = str(edge_path)
+    return nodes, edges
+
+
+def _graph_from_osmnx(G0: nx.MultiDiGraph, crs: object | None, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    import osmnx as ox
+    if G0.number_of_edges() == 0:
+        nodes = gpd.GeoDataFrame({"node_id": []}, geometry=[], crs="EPSG:4326")
+        return nodes, pd.DataFrame({"u": [], "v": []})
+    nodes, edges = ox.convert.graph_to_gdfs(G0)
+    nodes = nodes.reset_index().rename(columns={"osmid": "node_id"})
+    edges = edges.reset_index()
+    # OSMnx adds both directions of two-way streets already: every row is one direction.
+    out = gpd.GeoDataFrame({
+        "u": edges["u"], "v": edges["v"],
+        "length_m": pd.to_numeric(edges["length"], errors="coerce") if "length" in edges else np.nan,
+        "speed_kmh": pd.to_numeric(edges["maxspeed"].map(_maxspeed), errors="coerce")
+        if "maxspeed" in edges else np.nan,
+        "oneway": True,
+        "road_class": edges["highway"].map(_first) if "highway" in edges else ""},
+        geometry=edges.geometry.values, crs=edges.crs)
+    out.attrs["source"] = source
+    return nodes[["node_id", "geometry"]], out
+
+
+def _maxspeed(value: object) -> float:
+    text = _first(value).lower().replace("km/h", "").replace("kmh", "").strip()
+    try:
+        if text.endswith("mph"):
+            return float(text[:-3]) * 1.609344
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def _read_osm_xml(path: Path):
+    import osmnx as ox
+    try:
+        return ox.graph_from_xml(path, simplify=True, retain_all=True)
+    except Exception as exc:  # OSMnx raises plain errors for bad files
+        raise InputError(f"{path}: not a readable OSM XML file ({type(exc).__name__}: {exc}); "
+                         "export it again from OpenStreetMap or give a GeoPackage") from None
+
+
+def _read_osm_pbf(path: Path):
+    try:
+        import osmium
+    except ImportError:
+        raise InputError(f"{path}: reading OSM PBF needs the osmium package (pip install osmium); "
+                         "or convert the file to .osm XML first (osmium cat in.pbf -o out.osm)") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / "network.osm"
+        try:
+            with osmium.SimpleWriter(str(xml)) as writer:
+                for obj in osmium.FileProcessor(str(path)):
+                    writer.add(obj)
+        except Exception as exc:
+            raise InputError(f"{path}: not a readable OSM PBF file ({exc})") from None
+        return _read_osm_xml(xml)
+
+
+def _read_graphml(path: Path):
+    import osmnx as ox
+    try:
+        return ox.load_graphml(path)
+    except Exception:
+        try:
+            G0 = nx.read_graphml(path)
+        except Exception as exc:
+            raise InputError(f"{path}: not a readable GraphML file ({exc})") from None
+        return G0
+
+
+def _tables_from_graphml(G0: nx.Graph, crs: object | None, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    if "crs" in G0.graph and all("x" in d and "y" in d for _, d in G0.nodes(data=True)) \
+            and all("length" in d for *_, d in G0.edges(data=True)):
+        return _graph_from_osmnx(nx.MultiDiGraph(G0), crs, source)
+    gcrs = G0.graph.get("crs", crs)
+    if gcrs is None:
+        raise CRSError(f"{source}: the GraphML graph carries no CRS; give one (--network-crs)")
+    ids, xs, ys = [], [], []
+    for n, d in G0.nodes(data=True):
+        if "x" not in d or "y" not in d:
+            raise InputError(f"{source}: node {n} has no x/y attributes; GraphML nodes need x and y")
+        ids.append(n), xs.append(float(d["x"])), ys.append(float(d["y"]))
+    nodes = gpd.GeoDataFrame({"node_id": ids}, geometry=gpd.points_from_xy(xs, ys),
+                             crs=parse_crs(gcrs, what="the GraphML crs"))
+    rows = []
+    for u, v, d in G0.edges(data=True):
+        rows.append({"u": u, "v": v, "length_m": d.get("length_m", d.get("length")),
+                     "speed_kmh": d.get("speed_kmh"), "road_class": d.get("road_class", d.get("highway")),
+                     "oneway": True if G0.is_directed() else d.get("oneway", False)})
+    return nodes, pd.DataFrame(rows, columns=["u", "v", "length_m", "speed_kmh", "road_class", "oneway"])
+
+
+def tables_from_file(path: str | Path, *, crs: object | None = None,
+                     source_crs: object | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read a network file into raw (node, edge) tables, unvalidated and in the file's CRS.
+
+    ``source_crs`` is the CRS to assume where the file carries none (CSV x/y, TNTP, GraphML).
+    Use ``graph_from_file`` for a validated graph, and ``tables_from_graph`` for the workspace
+    layers ``road_nodes``/``road_edges`` in a working CRS.
+    """
+    p, layer = split_layer_spec(path)
+    if not p.exists():
+        raise InputError(f"{p}: network file not found; check the path")
+    suffix = p.suffix.lower()
+    name = str(path)
+    if suffix == ".gpkg":
+        with sqlite3.connect(p) as con:
+            is_ws = con.execute("SELECT 1 FROM sqlite_master WHERE name='gridpatrol_meta'").fetchone()
+        if is_ws:
+            from geo.workspace import read_workspace
+            ws = read_workspace(p, layers=["road_nodes", "road_edges"])
+            if not (ws.has("road_nodes") and ws.has("road_edges")):
+                raise InputError(f"{p}: the workspace has no road network (road_nodes/road_edges); "
+                                 "import one with `gridpatrol import --network NET`")
+            nodes, edges = ws.layer("road_nodes"), ws.layer("road_edges")
+        else:
+            nodes, edges = _tables_from_gpkg(p, layer)
+    elif suffix in (".osm", ".xml"):
+        nodes, edges = _graph_from_osmnx(_read_osm_xml(p), crs, name)
+    elif suffix == ".pbf":
+        nodes, edges = _graph_from_osmnx(_read_osm_pbf(p), crs, name)
+    elif suffix == ".graphml":
+        nodes, edges = _tables_from_graphml(_read_graphml(p), source_crs, name)
+    elif suffix == ".tntp":
+        nodes, edges = _tables_from_tntp(p, source_crs)
+    elif suffix == ".csv" or p.is_dir():
+        nodes, edges = _tables_from_csv(p, source_crs)
+    else:
+        raise InputError(f"--network was {name!r}, a {suffix or 'file without suffix'}; a network "
+                         "is a .gpkg (road_nodes/road_edges, nodes/links, or a workspace), .osm, "
+                         ".pbf, .graphml, *_net.tntp or *edges.csv file")
+    if nodes.crs is None and source_crs is not None:
+        nodes = nodes.set_crs(parse_crs(source_crs, what="--network-crs"))
+    nodes.attrs["source"] = edges.attrs["source"] = name
+    return nodes, edges
+
+
+def graph_from_file(path: str | Path, *, crs: object | None = None, source_crs: object | None = None,
+                    speed_kmh: float | None = None, speeds: Mapping[str, float] | None = None,
+                    keep_largest: bool = True) -> nx.MultiDiGraph:
+    """A validated road graph from any supported network file (see the module docstring).
+
+    ``crs``: projected CRS (metres) of the graph (default: the file's if metric, else its UTM
+    zone); ``source_crs``: CRS of files that carry none. Other options as ``graph_from_tables``.
+    """
+    nodes, edges = tables_from_file(path, crs=crs, source_crs=source_crs)
+    return graph_from_tables(nodes, edges, crs=crs, speed_kmh=speed_kmh, speeds=speeds,
+                             keep_largest=keep_largest, source=str(path))
+
+
+def layers_from_file(path: str | Path, *, crs: object, source_crs: object | None = None,
+                     speed_kmh: float | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The workspace layers ``road_nodes`` and ``road_edges`` of a network file, validated,
+    reduced to the largest strongly connected component and in the working CRS ``crs``
+    (what ``gridpatrol import --network NET`` stores). Raises ValidationError/InputError."""
+    return tables_from_graph(graph_from_file(path, crs=crs, source_crs=source_crs,
+                                             speed_kmh=speed_kmh))
+
+
+def graph_from_workspace(ws, *, speed_kmh: float | None = None,
+                         speeds: Mapping[str, float] | None = None) -> nx.MultiDiGraph:
+    """The road graph of a workspace (layers ``road_nodes``/``road_edges``) in its working CRS."""
+    if not (ws.has("road_nodes") and ws.has("road_edges")):
+        raise InputError("the workspace has no road network (road_nodes/road_edges); import one "
+                         "with `gridpatrol import --network NET`")
+    return graph_from_tables(ws.layer("road_nodes"), ws.layer("road_edges"), crs=ws.crs,
+                             speed_kmh=speed_kmh, speeds=speeds, source=str(ws.path or ws.name))
+
+
+def graph_from_place(query: str, *, crs: object | None = None, network_type: str = "drive",
+                     speed_kmh: float | None = None) -> nx.MultiDiGraph:
+    """Download the road network of a place name through OSMnx (needs internet; not tested here).
+
+    Example: ``graph_from_place("Haidian District, Beijing, China")``.
+    """
+    import osmnx as ox
+    G0 = ox.graph_from_place(query, network_type=network_type)
+    nodes, edges = _graph_from_osmnx(G0, crs, query)
+    return graph_from_tables(nodes, edges, crs=crs, speed_kmh=speed_kmh, source=query)
+
+
+def graph_from_polygon(polygon: gpd.GeoDataFrame, *, crs: object | None = None,
+                       network_type: str = "drive", speed_kmh: float | None = None) -> nx.MultiDiGraph:
+    """Download the road network inside a polygon layer through OSMnx (needs internet; not tested)."""
+    import osmnx as ox
+    if polygon.crs is None:
+        raise CRSError("the polygon has no CRS; set one before downloading its network")
+    shape = shapely.union_all(polygon.to_crs("EPSG:4326").geometry.values)
+    G0 = ox.graph_from_polygon(shape, network_type=network_type)
+    nodes, edges = _graph_from_osmnx(G0, crs, "polygon")
+    return graph_from_tables(nodes, edges, crs=crs or polygon.crs, speed_kmh=speed_kmh, source="polygon")
+
+
+def tables_from_graph(G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The workspace layers ``road_nodes`` (node_id) and ``road_edges`` (u, v, length_m,
+    speed_kmh, travel_s, oneway, road_class, geometry) of a graph, in ``G.graph["crs"]``.
+
+    Each two-way road is written once with ``oneway`` False.
+    """
+    crs = G.graph["crs"]
+    ids = list(G.nodes)
+    nodes = gpd.GeoDataFrame({"node_id": ids},
+                             geometry=gpd.points_from_xy([G.nodes[n]["x"] for n in ids],
+                                                         [G.nodes[n]["y"] for n in ids]), crs=crs)
+    rows, geoms, seen = [], [], set()
+    for u, v, k, d in G.edges(keys=True, data=True):
+        twoway = not d.get("oneway", False)
+        if twoway:
+            if (v, u, k) in seen:
+                continue
+            seen.add((u, v, k))
+        rows.append({"u": u, "v": v, "length_m": d["length_m"], "speed_kmh": d["speed_kmh"],
+                     "travel_s": d["travel_s"], "oneway": not twoway, "road_class": d.get("road_class", "")})
+        geoms.append(d.get("geometry"))
+    edges = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["u", "v", "length_m", "speed_kmh", "travel_s",
+                                                         "oneway", "road_class"]),
+                             geometry=geoms, crs=crs)
+    return nodes, edges
+
+
+# --------------------------------------------------------------------------------------------
+# Points on the network
+
+def _node_tree(G: nx.MultiDiGraph) -> tuple[np.ndarray, cKDTree]:
+    cache = G.graph.get("_kdtree")
+    if cache is not None and cache[0].shape[0] == G.number_of_nodes():
+        return cache
+    ids = np.array(list(G.nodes), dtype=object)
+    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in ids])
+    return ids, cKDTree(xy)
+
+
+def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | None = None,
+                node_col: str = "node_id", warn_m: float = SNAP_WARN_M,
+                what: str = "points") -> pd.DataFrame:
+    """The network node of every point: its ``node_col`` value, or else the nearest node.
+
+    Parameters
+    ----------
+    points : point layer; must carry a CRS unless it names nodes through ``node_col``.
+    G : the road graph (``G.graph["crs"]`` metric).
+    id_col : column naming the points in messages and in the result (default: the index).
+    warn_m : points farther than this (metres) from their node are named in a warning.
+    what : what the points are, for messages ("facilities", "exits"…).
+
+    Returns
+    -------
+    DataFrame indexed like ``points`` with ``id`` (string), ``node`` (node id) and
+    ``distance_m`` (metres to the node; 0 for points given by ``node_col``).
+
+    Raises
+    ------
+    InputError, CRSError
+        when the layer is empty, has no CRS, or names nodes that are not on the network.
+    """
+    if len(points) == 0:
+        raise InputError(f"the {what} layer is empty; give at least one point")
+    ids = (normalise_ids(points[id_col]) if id_col is not None
+           else pd.Series([str(i) for i in points.index], index=points.index))
+    if id_col is not None and id_col not in points.columns:
+        raise InputError(f"the {what} have no column {id_col!r}; columns are {list(points.columns)}")
+    if node_col in points.columns:
+        nodes = normalise_ids(points[node_col])
+        off = [f"{i} (node {n})" for i, n in zip(ids, nodes) if n not in G]
+        if off:
+            raise InputError(f"{len(off)} {what} name nodes that are not on the network (or not in "
+                             f"its largest strongly connected component): {format_ids(off)}; use "
+                             f"node ids of the network or drop the {node_col} column to snap by location")
+        return pd.DataFrame({"id": ids, "node": nodes, "distance_m": 0.0}, index=points.index)
+    if getattr(points, "crs", None) is None:
+        raise CRSError(f"the {what} layer has no CRS, so it cannot be placed on the network; set "
+                       f"its CRS (the .prj, or a lon/lat CSV) or give a {node_col} column")
+    pts = points.to_crs(G.graph["crs"])
+    geoms = pts.geometry.values
+    empty = shapely.is_empty(geoms) | pd.isna(geoms)
+    if empty.any():
+        raise InputError(f"{int(empty.sum())} {what} have no geometry ({format_ids(ids[empty])}); "
+                         "give them coordinates or delete them")
+    xy = shapely.get_coordinates(shapely.centroid(geoms))
+    node_ids, tree = _node_tree(G)
+    dist, idx = tree.query(xy)
+    far = dist > warn_m
+    if far.any():
+        log.warning("%d %s lie farther than %g m from the road network (snapped anyway): %s",
+                    int(far.sum()), what, warn_m,
+                    format_ids(f"{i} ({d:.0f} m)" for i, d in zip(ids[far], dist[far])))
+    return pd.DataFrame({"id": ids, "node": node_ids[idx], "distance_m": dist}, index=points.index)
+
+
+def nodes_from_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, **kwargs) -> pd.Series:
+    """Point id -> network node id (see ``snap_points``)."""
+    snapped = snap_points(points, G, **kwargs)
+    return pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy(), name="node")

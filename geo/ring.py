@@ -1,0 +1,200 @@
+"""Checkpoint rings: the road crossings of a ring polygon, which carry a checkpoint, and whether
+the ring is closed (no path from outside to inside avoids every checkpoint), checked on the graph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo.errors import CRSError, InputError
+from geo.network import road_class_rank
+
+__all__ = ["Ring", "ring_polygon", "inside_nodes", "blocked_edges", "ring_crossings",
+           "DEFAULT_TOLERANCE_M"]
+
+DEFAULT_TOLERANCE_M = 50.0
+
+
+def ring_polygon(ring: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, G: nx.MultiDiGraph):
+    """The ring as one (multi)polygon in the graph CRS. GeoDataFrames must carry a CRS;
+    a bare shapely geometry is taken to be in the graph CRS."""
+    if isinstance(ring, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if ring.crs is None:
+            raise CRSError("the ring layer has no CRS; set its CRS before checking the ring")
+        if len(ring) == 0:
+            raise InputError("the ring layer is empty; give the area boundary or a drawn ring polygon")
+        geom = shapely.union_all(ring.to_crs(G.graph["crs"]).geometry.values)
+    else:
+        geom = ring
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InputError(f"the ring must be a polygon, got {getattr(geom, 'geom_type', geom)!r}; "
+                         "give the area boundary or a drawn ring polygon")
+    return geom
+
+
+def inside_nodes(G: nx.MultiDiGraph, polygon) -> pd.Series:
+    """Boolean Series indexed by node id: True where the node lies inside ``polygon``."""
+    ids = list(G.nodes)
+    x = np.array([G.nodes[n]["x"] for n in ids])
+    y = np.array([G.nodes[n]["y"] for n in ids])
+    return pd.Series(shapely.contains_xy(polygon, x, y), index=pd.Index(ids, dtype=object))
+
+
+def blocked_edges(G: nx.MultiDiGraph, checkpoints: gpd.GeoDataFrame | None, *,
+                  id_col: str = "checkpoint_id", tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict:
+    """{(u, v, key): checkpoint id} for every directed edge whose road passes within
+    ``tolerance_m`` metres of a checkpoint (a checkpoint at a junction blocks all its roads)."""
+    if checkpoints is None or len(checkpoints) == 0:
+        return {}
+    if checkpoints.crs is None:
+        raise CRSError("the checkpoint layer has no CRS; set its CRS first")
+    pts = checkpoints.to_crs(G.graph["crs"])
+    ids = (pts[id_col].astype(str).to_numpy() if id_col in pts.columns
+           else np.array([str(i) for i in pts.index], dtype=object))
+    keys = list(G.edges(keys=True))
+    geoms = np.array([G.edges[k].get("geometry") for k in keys], dtype=object)
+    tree = shapely.STRtree(geoms)
+    p_idx, e_idx = tree.query(pts.geometry.values, predicate="dwithin", distance=tolerance_m)
+    out: dict = {}
+    # nearest checkpoint first, so that each edge names the closest one
+    d = shapely.distance(pts.geometry.values[p_idx], geoms[e_idx])
+    for p, e, _ in sorted(zip(p_idx, e_idx, d), key=lambda t: t[2]):
+        out.setdefault(keys[e], ids[p])
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Ring:
+    """The crossings of a ring and whether its checkpoints close it.
+
+    Attributes
+    ----------
+    crossings : one row per road crossing the ring: ``crossing_id``, ``u``, ``v`` (the road's
+        ends), ``outside_node``, ``inside_node``, ``direction`` (``in``, ``out`` or ``both``:
+        which way traffic may cross), ``road_class``, ``rank`` (0 = expressway … 7 = unknown),
+        ``checkpoint_id`` (None if none within the tolerance), ``covered``, geometry: the point
+        where the road crosses the ring. Sorted by rank, uncovered first.
+    closed : True when no directed path leads from an outside node to an inside node without
+        using a checkpointed road.
+    leaks : crossing ids still passable inbound (entries that reach the inside unchecked).
+    outside_nodes, inside_nodes : counts.
+    """
+
+    crossings: gpd.GeoDataFrame
+    closed: bool
+    leaks: list = field(default_factory=list)
+    outside_nodes: int = 0
+    inside_nodes: int = 0
+    tolerance_m: float = DEFAULT_TOLERANCE_M
+
+    @property
+    def covered(self) -> list:
+        return self.crossings.loc[self.crossings["covered"], "crossing_id"].tolist()
+
+    @property
+    def uncovered(self) -> list:
+        return self.crossings.loc[~self.crossings["covered"], "crossing_id"].tolist()
+
+    @property
+    def entries(self) -> gpd.GeoDataFrame:
+        """Crossings that traffic can use inbound (direction ``in`` or ``both``)."""
+        return self.crossings[self.crossings["direction"] != "out"]
+
+    def summary(self) -> dict:
+        """The JSON of ``gridpatrol ring``."""
+        rows = []
+        for r in self.crossings.itertuples():
+            rows.append({"crossing": r.crossing_id, "u": r.u, "v": r.v, "inside_node": r.inside_node,
+                         "direction": r.direction, "road_class": r.road_class, "rank": int(r.rank),
+                         "checkpoint": r.checkpoint_id, "covered": bool(r.covered)})
+        return {"crossings": rows, "covered": self.covered, "uncovered": self.uncovered,
+                "closed": self.closed, "leaks": self.leaks, "outside_nodes": self.outside_nodes,
+                "inside_nodes": self.inside_nodes, "tolerance_m": self.tolerance_m}
+
+
+def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | None = None,
+                   id_col: str = "checkpoint_id",
+                   tolerance_m: float = DEFAULT_TOLERANCE_M) -> Ring:
+    """Find the road crossings of ``ring`` and check whether ``checkpoints`` close it.
+
+    Parameters
+    ----------
+    G : road graph (metric CRS).
+    ring : the ring polygon (GeoDataFrame with a CRS, or a shapely polygon in the graph CRS):
+        the county boundary or a drawn inner ring.
+    checkpoints : checkpoint points; a checkpoint covers every road within ``tolerance_m``
+        metres of it.
+    id_col : checkpoint id column.
+    tolerance_m : metres between a checkpoint and a road for the road to count as checked.
+
+    Notes
+    -----
+    A crossing is a road with one end inside the ring and the other outside. The ring is
+    closed when, after removing every checkpointed road, no inside node is reachable from an
+    outside node (directed reachability, one-way streets honoured), which is the same as a
+    minimum cut of value zero between outside and inside. A network with no node outside the
+    ring has no entries and counts as closed; extend the network beyond the ring to check it.
+    """
+    if not (tolerance_m >= 0):
+        raise InputError(f"--tolerance-m was {tolerance_m!r} but must be metres >= 0, e.g. 50")
+    poly = ring_polygon(ring, G)
+    inside = inside_nodes(G, poly)
+    boundary = poly.boundary
+    blocked = blocked_edges(G, checkpoints, id_col=id_col, tolerance_m=tolerance_m)
+    roads: dict[tuple, dict] = {}
+    for u, v, k, d in G.edges(keys=True, data=True):
+        if inside[u] == inside[v]:
+            continue
+        a, b = (u, v) if str(u) <= str(v) else (v, u)
+        rec = roads.setdefault((a, b), {"u": a, "v": b, "in": False, "out": False,
+                                        "outside_node": v if inside[u] else u,
+                                        "inside_node": u if inside[u] else v,
+                                        "road_class": d.get("road_class", ""),
+                                        "geometry": d.get("geometry"), "checkpoint_id": None})
+        rec["in" if inside[v] else "out"] = True
+        if (u, v, k) in blocked and rec["checkpoint_id"] is None:
+            rec["checkpoint_id"] = blocked[(u, v, k)]
+    rows = []
+    for rec in roads.values():
+        line = rec.pop("geometry")
+        hit = line.intersection(boundary) if line is not None else None
+        if hit is None or hit.is_empty:
+            point = shapely.Point(G.nodes[rec["inside_node"]]["x"], G.nodes[rec["inside_node"]]["y"])
+        else:
+            point = shapely.get_geometry(hit, 0) if hit.geom_type.startswith("Multi") or \
+                hit.geom_type == "GeometryCollection" else hit
+            point = point.representative_point() if point.geom_type != "Point" else point
+        rec["direction"] = "both" if rec["in"] and rec["out"] else ("in" if rec["in"] else "out")
+        rec.pop("in"), rec.pop("out")
+        rec["rank"] = road_class_rank(rec["road_class"])
+        rec["covered"] = rec["checkpoint_id"] is not None
+        rec["geometry"] = point
+        rows.append(rec)
+    cols = ["crossing_id", "u", "v", "outside_node", "inside_node", "direction", "road_class",
+            "rank", "checkpoint_id", "covered", "geometry"]
+    frame = pd.DataFrame(rows, columns=[c for c in cols if c != "crossing_id"])
+    frame = frame.sort_values(["covered", "rank", "u", "v"], kind="stable").reset_index(drop=True)
+    frame.insert(0, "crossing_id", [f"X{i + 1}" for i in range(len(frame))])
+    crossings = gpd.GeoDataFrame(frame, geometry="geometry", crs=G.graph["crs"])
+
+    # Closure on the graph: reachability from the outside after removing checkpointed roads.
+    outside = [n for n in G.nodes if not inside[n]]
+    H = nx.DiGraph()
+    H.add_nodes_from(G.nodes)
+    H.add_edges_from((u, v) for u, v, k in G.edges(keys=True) if (u, v, k) not in blocked)
+    source = ("__outside__",)
+    H.add_edges_from((source, n) for n in outside)
+    reached = nx.descendants(H, source) if outside else set()
+    inside_reached = {n for n in reached if n in inside.index and inside[n]}
+    leaks = crossings.loc[(crossings["direction"] != "out")
+                          & crossings["inside_node"].isin(inside_reached)
+                          & crossings["outside_node"].isin(reached)
+                          & ~crossings["covered"], "crossing_id"].tolist()
+    return Ring(crossings=crossings, closed=not inside_reached, leaks=leaks,
+                outside_nodes=len(outside), inside_nodes=int(inside.sum()), tolerance_m=tolerance_m)
