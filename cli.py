@@ -130,6 +130,8 @@ def _import(p: argparse.ArgumentParser):
                    help="polygons whose --columns are apportioned to cells by area (repeatable)")
     p.add_argument("--columns", action="append", default=[],
                    help="columns of the matching --attributes, A,B or SRC=population (repeatable)")
+    p.add_argument("--network", help="road network: GeoPackage (road_nodes/road_edges or nodes/links), "
+                   "OSM XML/PBF, GraphML, TNTP or edge CSV")
     p.add_argument("--crs", help="working CRS, a projected EPSG code in metres (default: UTM zone of the area)")
     p.add_argument("--layer-crs", help="CRS to assume for input files that carry none (EPSG code)")
     p.add_argument("--source-crs", choices=["wgs84", "gcj02", "bd09"],
@@ -166,6 +168,7 @@ def _import(p: argparse.ArgumentParser):
             posts=src(args.posts, args.post_id), checkpoints=src(args.checkpoints, args.checkpoint_id),
             incidents=src(args.incidents, args.incident_id),
             attributes=[(src(a), _column_mapping(c)) for a, c in zip(args.attributes, args.columns)],
+            network=LayerSource(args.network, crs=args.layer_crs) if args.network else None,
             working_crs=args.crs, cell_size_m=args.cell_size, cell_shape=args.cell_shape,
             name=args.name)
         write_workspace(ws, out)

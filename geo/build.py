@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import geopandas as gpd
 
 from geo.crs import choose_working_crs
-from geo.errors import InputError, Problem
+from geo.errors import InputError, Problem, ValidationError
 from geo.grid import cells_from_area, cells_with_attributes
 from geo.layers import LayerSource, read_layer
 from geo.validate import Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
@@ -48,6 +48,7 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
                     posts: LayerSource | None = None, checkpoints: LayerSource | None = None,
                     incidents: LayerSource | None = None,
                     attributes: list[tuple[LayerSource, dict[str, str]]] = (),
+                    network: LayerSource | None = None,
                     working_crs: str | None = None, cell_size_m: float = 500.0,
                     cell_shape: str = "square", name: str | None = None) -> tuple[Workspace, list[Problem]]:
     """Read, validate and grid the user's layers into a new (unsaved) workspace.
@@ -58,7 +59,9 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
     without it the UTM zone of the area is used (and reprojection is reported as a warning).
     ``attributes`` are polygon layers whose columns are apportioned to cells by area, each with
     a mapping {source column: cell column} (map a column to ``population`` to fill the cells'
-    population). Returns the workspace and the warnings.
+    population). ``network`` is a road network file (see ``geo.network.tables_from_file``; its
+    ``crs`` is assumed where the file carries none); it is stored as ``road_nodes``/``road_edges``,
+    reduced to its largest strongly connected component. Returns the workspace and the warnings.
     """
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -118,6 +121,15 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
         c = check_stations_in_jurisdictions(layers["stations"], layers["jurisdictions"])
         problems += c.problems
         warnings += c.warnings
+    if network is not None:
+        from geo.network import layers_from_file
+        try:
+            layers["road_nodes"], layers["road_edges"] = layers_from_file(
+                network.path, crs=crs, source_crs=network.crs)
+        except ValidationError as exc:
+            problems += exc.problems
+        except InputError as exc:
+            problems.append(Problem(network.path, "road_edges", "unreadable", str(exc), "see the message"))
     raise_if_problems(problems)
 
     if "jurisdictions" in layers:
@@ -134,7 +146,8 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
         "name": name or area_gdf["name"].iloc[0],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sources": json.dumps({k: v.path for k, v in sources.items() if v is not None}
-                              | {"attributes": [s.path for s, _ in attributes]}, ensure_ascii=False),
+                              | {"attributes": [s.path for s, _ in attributes]}
+                              | ({"network": network.path} if network else {}), ensure_ascii=False),
         "cell_size_m": str(cell_size_m),
         "cell_shape": cell_shape,
     }

@@ -93,6 +93,17 @@ def _polygonal(geom):
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+def _stem(source: str) -> str:
+    """A readable name from a source path: ``data/county.gpkg:area`` -> ``county``."""
+    from geo.layers import split_layer_spec
+    path, _ = split_layer_spec(source)
+    name = path.name
+    for suffix in (".zip", ".geojson", ".gpkg", ".shp", ".json", ".csv"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or "area"
+
+
 def check_layer(gdf: gpd.GeoDataFrame, layer: str, *, id_col: str | None = None,
                 working_crs: CRS | None = None, crs_chosen: bool = False,
                 area: gpd.GeoDataFrame | None = None, source: str | None = None) -> Checked:
@@ -219,11 +230,10 @@ def check_layer(gdf: gpd.GeoDataFrame, layer: str, *, id_col: str | None = None,
             first[gdf.geometry.name] = merged.reindex(first.index).values
             gdf = gpd.GeoDataFrame(first.reset_index(), geometry=gdf.geometry.name, crs=gdf.crs)
     elif layer == "area" and len(gdf) > 1:
-        name = str(gdf["name"].iloc[0]) if "name" in gdf.columns else "area"
-        gdf = gpd.GeoDataFrame({"name": [name]}, geometry=[shapely.union_all(gdf.geometry.values)],
-                               crs=gdf.crs)
-    if layer == "area" and "name" not in gdf.columns:
-        gdf = gdf.assign(name="area")
+        gdf = gpd.GeoDataFrame({"name": [_stem(src)]},
+                               geometry=[shapely.union_all(gdf.geometry.values)], crs=gdf.crs)
+    if layer == "area" and ("name" not in gdf.columns or gdf["name"].isna().all()):
+        gdf = gdf.assign(name=_stem(src))
 
     # Points outside the study area.
     if area is not None and spec.geometry == "point" and gdf.crs is not None:

@@ -114,3 +114,18 @@ def test_coquimbo_zones_and_nodes(shared_data):
     zones_utm, warnings = validate_layer(read_layer(f"{path}:zones"), "townships", id_col="zone_id",
                                          working_crs=zones.estimate_utm_crs())
     assert 380 < zones_utm.area.sum() / 1e6 < 395  # the README: 388 km2
+
+
+def test_coquimbo_import_with_its_road_network(shared_data, tmp_path, capsys):
+    path = shared_data / "coquimbo" / "coquimbo_network_zones.gpkg"
+    out = tmp_path / "coquimbo.gpkg"
+    code = cli.main(["import", str(out), "--area", f"{path}:zones", "--townships", f"{path}:zones",
+                     "--township-id", "zone_id", "--network", str(path), "--json"])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    info = json.loads(stdout)
+    assert info["name"] == "coquimbo_network_zones" and info["crs"] == "EPSG:32719"
+    # The README: the largest strongly connected component honouring `direction` has 15,624 nodes.
+    assert info["layers"]["road_nodes"] == 15_624
+    cells = gpd.read_file(out, layer="cells")
+    assert cells["population"].sum() == pytest.approx(451_834, rel=1e-6)
