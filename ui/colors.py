@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import colorsys
 import re
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from geo.workspace import Workspace
 
 __all__ = ["STATION_PALETTE", "station_colors", "workspace_station_colors", "natural_key",
            "ROAD_STYLES", "road_style"]
@@ -48,9 +51,13 @@ ROAD_STYLES: dict[str, tuple[str, float, int]] = {
     "trunk": ("#f28e2b", 3.5, 1), "national": ("#f28e2b", 3.5, 1), "国道": ("#f28e2b", 3.5, 1),
     "primary": ("#edc948", 3.0, 2), "provincial": ("#edc948", 3.0, 2), "省道": ("#edc948", 3.0, 2),
     "secondary": ("#8c8c8c", 2.2, 3), "county": ("#8c8c8c", 2.2, 3), "县道": ("#8c8c8c", 2.2, 3),
+    "arterial": ("#b07aa1", 2.6, 3), "主干道": ("#b07aa1", 2.6, 3),
     "tertiary": ("#a0a0a0", 1.6, 4), "township": ("#a0a0a0", 1.6, 4), "乡道": ("#a0a0a0", 1.6, 4),
+    "rural": ("#a0a0a0", 1.6, 4), "县乡道": ("#a0a0a0", 1.6, 4),
+    "street": ("#9c9c9c", 1.3, 5), "residential": ("#b8b8b8", 1.0, 6), "village": ("#c8c8c8", 1.0, 6),
+    "村道": ("#c8c8c8", 1.0, 6),
 }
-_DEFAULT_ROAD = ("#b8b8b8", 1.0, 5)
+_DEFAULT_ROAD = ("#b8b8b8", 1.0, 6)
 
 
 def road_style(road_class: object) -> tuple[str, float, int]:
@@ -59,7 +66,7 @@ def road_style(road_class: object) -> tuple[str, float, int]:
     return ROAD_STYLES.get(key, ROAD_STYLES.get(str(road_class), _DEFAULT_ROAD))
 
 
-def workspace_station_colors(ws) -> dict[str, str]:
+def workspace_station_colors(ws: "Workspace") -> dict[str, str]:
     """``station_colors`` over every station id of a workspace (stations and jurisdictions), so
     that a page showing only some stations still gives each one its workspace-wide colour."""
     ids: list[object] = []

@@ -9,6 +9,7 @@ a bounded sample when the workspace has no cells).
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 
 import folium
@@ -25,8 +26,8 @@ from ui.colors import natural_key, road_style, workspace_station_colors
 from ui.i18n import text
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
-           "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "missing_layers", "overview_map",
-           "class_breaks"]
+           "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
+           "missing_layers", "overview_map", "class_breaks"]
 
 DISPLAY_CRS = "EPSG:4326"
 MAX_HEAT_POINTS = 5000         # incident sample size when there are no cell counts
@@ -39,8 +40,8 @@ DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
     "townships": ("township_id", "name", "population"),
     "jurisdictions": ("station_id", "name"),
     "cells": ("cell_id", "population", "incidents", "township_id", "station_id"),
-    "road_edges": ("road_class", "name", "speed_kmh", "u", "v"),
-    "rivers": ("name",),
+    "road_edges": ("road_class", "name"),  # segments are joined per class and name
+    "rivers": ("name", "kind"),
     "stations": ("station_id", "name", "officers", "auxiliaries"),
     "posts": ("post_id", "name", "kind", "turnout_min"),
     "checkpoints": ("checkpoint_id", "name", "ring"),
@@ -49,7 +50,7 @@ DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
 MAP_LAYERS = ("cells", "townships", "jurisdictions", "rivers", "road_edges", "area", "incidents",
               "checkpoints", "posts", "stations")
 COLOUR_BY = ("population", "incidents", None)
-BASEMAPS = ("cartodbpositron", "openstreetmap", None)
+BASEMAPS = ("OpenStreetMap", "Esri.WorldGrayCanvas", "Esri.WorldImagery", None)
 
 _RAMP = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
 _RING_COLOURS = {"outer": "#d62728", "inner": "#9467bd"}
@@ -63,6 +64,8 @@ class DisplayLayers:
     Attributes
     ----------
     layers : layer name -> GeoDataFrame in EPSG:4326 with only ``DISPLAY_COLUMNS``.
+    features : layer name -> the same layer as a GeoJSON FeatureCollection (dict), made once so
+        that drawing a map does not convert thousands of features on every rerun.
     heat : incident heat points, columns ``lat``, ``lon``, ``weight`` (0..1).
     heat_kind : ``"cells"`` (per-cell counts), ``"sample"`` (a sample of points) or ``"none"``.
     heat_points : how many incident points the heat stands for (a sample's size, or all).
@@ -71,6 +74,7 @@ class DisplayLayers:
     """
 
     layers: dict[str, gpd.GeoDataFrame]
+    features: dict[str, dict] = field(default_factory=dict)
     heat: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["lat", "lon", "weight"]))
     heat_kind: str = "none"
     heat_points: int = 0
@@ -95,8 +99,11 @@ def _plain_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out
 
 
-def _for_display(gdf: gpd.GeoDataFrame, columns: tuple[str, ...], *, tolerance_m: float) -> gpd.GeoDataFrame:
-    """Keep ``columns``, simplify by ``tolerance_m`` metres in the layer's CRS, reproject to 4326."""
+def layer_for_display(gdf: gpd.GeoDataFrame, columns: tuple[str, ...] | list[str], *,
+                      tolerance_m: float = 15.0) -> gpd.GeoDataFrame:
+    """A layer for a web map: only ``columns`` (JSON-safe), lines and polygons simplified by
+    ``tolerance_m`` metres in the layer's projected CRS, then reprojected to EPSG:4326 and rounded
+    to 1e-5 degrees (about 1 m). Empty geometries are dropped; the input is not modified."""
     keep = [c for c in columns if c in gdf.columns and c != gdf.geometry.name]
     out = gpd.GeoDataFrame(gdf[keep].copy(), geometry=gdf.geometry.values, crs=gdf.crs)
     out = out[~(out.geometry.isna() | out.geometry.is_empty)]
@@ -104,22 +111,46 @@ def _for_display(gdf: gpd.GeoDataFrame, columns: tuple[str, ...], *, tolerance_m
     if tolerance_m > 0 and not is_points and out.crs is not None and out.crs.is_projected:
         out = out.set_geometry(out.geometry.simplify(tolerance_m, preserve_topology=True))
     out = out.to_crs(DISPLAY_CRS)
-    out = out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6, mode="pointwise"))
+    out = out.set_geometry(shapely.set_precision(out.geometry.values, 1e-5, mode="pointwise"))
     return gpd.GeoDataFrame(_plain_columns(out, keep), geometry="geometry", crs=DISPLAY_CRS)
 
 
+def feature_collection(gdf: gpd.GeoDataFrame) -> dict:
+    """A GeoJSON FeatureCollection of a display layer (JSON-safe properties, lon/lat geometry).
+
+    Built with vectorised ``shapely.to_geojson`` rather than feature-by-feature conversion.
+    """
+    geoms = shapely.to_geojson(gdf.geometry.values)
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    records = gdf[columns].to_dict("records") if columns else [{} for _ in range(len(gdf))]
+    parts = [f'{{"type":"Feature","properties":{json.dumps(r, ensure_ascii=False)},"geometry":{g}}}'
+             for r, g in zip(records, geoms)]
+    return json.loads('{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}")
+
+
 def _roads_for_display(edges: gpd.GeoDataFrame, *, max_edges: int) -> gpd.GeoDataFrame:
-    """One segment per street (two directions of a two-way street drawn once), major roads first."""
+    """Streets for drawing: both directions of a two-way street once, major roads first, and the
+    segments of one road (same class and name) joined into one feature (far less to send)."""
     out = edges
     if "u" in edges.columns and "v" in edges.columns:
         u, v = edges["u"].astype(str), edges["v"].astype(str)
         pair = np.where(u <= v, u + "|" + v, v + "|" + u)
         out = edges.loc[~pd.Series(pair, index=edges.index).duplicated()]
+    classes = out["road_class"] if "road_class" in out.columns else pd.Series("", index=out.index)
     if len(out) > max_edges:
-        classes = out["road_class"] if "road_class" in out.columns else pd.Series("", index=out.index)
         rank = classes.map(lambda c: road_style(c)[2])
         out = out.loc[rank.sort_values(kind="stable").index[:max_edges]]
-    return out
+    keys = [c for c in ("road_class", "name") if c in out.columns]
+    if not keys or not len(out):
+        return out
+    rows, geoms = [], []
+    for key, idx in out.groupby(keys, sort=False, dropna=False).indices.items():
+        parts = shapely.get_parts(out.geometry.values[idx])
+        parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings only
+        if len(parts):
+            rows.append(key if isinstance(key, tuple) else (key,))
+            geoms.append(shapely.line_merge(shapely.multilinestrings(parts)))
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=keys), geometry=geoms, crs=out.crs)
 
 
 def _heat_from(ws: Workspace, *, max_points: int, rng_seed: int) -> tuple[pd.DataFrame, str, int]:
@@ -166,15 +197,18 @@ def display_layers(ws: Workspace, *, tolerance_m: float = 15.0, max_heat_points:
         if name == "road_edges":
             gdf = _roads_for_display(gdf, max_edges=max_road_edges)
         tol = 0.0 if name == "cells" else tolerance_m
-        layers[name] = _for_display(gdf, columns, tolerance_m=tol)
+        layers[name] = layer_for_display(gdf, columns, tolerance_m=tol)
     heat, kind, n = _heat_from(ws, max_points=max_heat_points, rng_seed=rng_seed)
-    shown = [g for g in layers.values() if len(g)]
+    # Frame the study area; roads and rivers run on beyond it.
+    shown = ([layers["area"]] if "area" in layers and len(layers["area"])
+             else [g for g in layers.values() if len(g)])
     bounds = None
     if shown:
         boxes = np.array([g.total_bounds for g in shown])
         bounds = (float(boxes[:, 0].min()), float(boxes[:, 1].min()),
                   float(boxes[:, 2].max()), float(boxes[:, 3].max()))
-    return DisplayLayers(layers=layers, heat=heat, heat_kind=kind, heat_points=n,
+    features = {name: feature_collection(gdf) for name, gdf in layers.items()}
+    return DisplayLayers(layers=layers, features=features, heat=heat, heat_kind=kind, heat_points=n,
                          station_colors=workspace_station_colors(ws), bounds=bounds)
 
 
@@ -239,13 +273,24 @@ def _station_names(display: DisplayLayers) -> dict[str, str]:
     return names
 
 
+def _collection(display: DisplayLayers, layer: str, **extra: list) -> dict:
+    """A fresh copy of a layer's FeatureCollection with ``extra`` properties (one value per row)."""
+    base = display.features.get(layer) or feature_collection(display.layers[layer])
+    features = []
+    for i, f in enumerate(base["features"]):
+        props = dict(f["properties"])
+        props.update({k: v[i] for k, v in extra.items()})
+        features.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
+    return {"type": "FeatureCollection", "features": features}
+
+
 def _tooltip(gdf: gpd.GeoDataFrame, exclude: tuple[str, ...] = ()) -> folium.GeoJsonTooltip | None:
     fields = [c for c in gdf.columns if c != gdf.geometry.name and not c.startswith("_") and c not in exclude]
     return folium.GeoJsonTooltip(fields=fields) if fields else None
 
 
 def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | None = "population",
-                 tiles: str | None = "cartodbpositron") -> folium.Map:
+                 tiles: str | None = "OpenStreetMap") -> folium.Map:
     """The overview map: every layer a toggleable overlay, stations in their colours, a legend.
 
     Parameters
@@ -253,14 +298,14 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
     display : layers from ``display_layers``.
     lang : ``"zh"`` or ``"en"`` for layer names and the legend.
     colour_by : cell column for the choropleth (``"population"``, ``"incidents"``) or None.
-    tiles : a folium tile name, or None for no basemap (offline use).
+    tiles : a folium/xyzservices tile name (``BASEMAPS``), or None for no basemap (offline use).
     """
     if colour_by not in COLOUR_BY:
         raise ValueError(f"colour_by was {colour_by!r} but is expected to be in {list(COLOUR_BY)}")
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=10,
                    location=[34.3, 113.9])
     if tiles:
-        folium.TileLayer(tiles, name=text(f"ov.base.{tiles}", lang), control=False).add_to(m)
+        folium.TileLayer(tiles, control=False).add_to(m)
     L = display.layers
     colours = display.station_colors
     legend: list[str] = []
@@ -269,78 +314,79 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         return text(f"layer.{layer}", lang)
 
     if "cells" in L and len(L["cells"]):
-        cells = L["cells"].copy()
+        cells = L["cells"]
         breaks = class_breaks(cells[colour_by]) if colour_by and colour_by in cells.columns else np.array([])
         if len(breaks) >= 2:
             ramp = _ramp(len(breaks) - 1)
             vals = pd.to_numeric(cells[colour_by], errors="coerce").to_numpy(dtype=float)
             k = np.clip(np.searchsorted(breaks, vals, side="right") - 1, 0, len(ramp) - 1)
-            cells["_fill"] = [ramp[i] if np.isfinite(v) else "#ffffff" for i, v in zip(k, vals)]
-            cells["_opacity"] = 0.55
+            fill = [ramp[i] if np.isfinite(v) else "#ffffff" for i, v in zip(k, vals)]
+            opacity = 0.55
             legend.append(f"<b>{html.escape(text(f'map.cells_{colour_by}', lang))}</b>")
             legend += [_swatch(c, f"{_fmt(lo)} – {_fmt(hi)}")
                        for c, lo, hi in zip(ramp, breaks[:-1], breaks[1:])]
         else:
-            cells["_fill"] = "#ffffff"
-            cells["_opacity"] = 0.0
+            fill, opacity = ["#ffffff"] * len(cells), 0.0
         folium.GeoJson(
-            cells, name=name("cells"), show=bool(colour_by),
+            _collection(display, "cells", _fill=fill), name=name("cells"), show=bool(colour_by),
             style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#999999",
-                                      "weight": 0.3, "fillOpacity": f["properties"]["_opacity"]},
+                                      "weight": 0.3, "fillOpacity": opacity},
             tooltip=_tooltip(cells)).add_to(m)
 
     if "townships" in L and len(L["townships"]):
-        folium.GeoJson(L["townships"], name=name("townships"),
+        folium.GeoJson(_collection(display, "townships"), name=name("townships"),
                        style_function=lambda f: {"color": "#555555", "weight": 1.5, "dashArray": "6 4",
                                                  "fillOpacity": 0.0},
                        tooltip=_tooltip(L["townships"])).add_to(m)
 
     if "jurisdictions" in L and len(L["jurisdictions"]):
-        folium.GeoJson(L["jurisdictions"], name=name("jurisdictions"),
+        tint = 0.08 if colour_by else 0.3  # a light tint over a choropleth, a clear one without
+        folium.GeoJson(_collection(display, "jurisdictions"), name=name("jurisdictions"),
                        style_function=lambda f: {
                            "color": colours.get(str(f["properties"]["station_id"]), "#777777"),
                            "fillColor": colours.get(str(f["properties"]["station_id"]), "#777777"),
-                           "weight": 2.0, "fillOpacity": 0.18},
+                           "weight": 2.5, "fillOpacity": tint},
                        tooltip=_tooltip(L["jurisdictions"])).add_to(m)
 
     if "rivers" in L and len(L["rivers"]):
-        folium.GeoJson(L["rivers"], name=name("rivers"),
+        folium.GeoJson(_collection(display, "rivers"), name=name("rivers"),
                        style_function=lambda f: {"color": "#4a90d9", "weight": 2.0, "fillColor": "#a6cee3",
                                                  "fillOpacity": 0.6}).add_to(m)
 
     if "road_edges" in L and len(L["road_edges"]):
-        roads = L["road_edges"].copy()
+        roads = L["road_edges"]
         classes = roads["road_class"] if "road_class" in roads.columns else pd.Series("", index=roads.index)
         styles = classes.map(road_style)
-        roads["_colour"] = [s[0] for s in styles]
-        roads["_weight"] = [s[1] for s in styles]
-        roads = roads.drop(columns=[c for c in ("u", "v") if c in roads.columns])
-        folium.GeoJson(roads, name=name("road_edges"),
+        folium.GeoJson(_collection(display, "road_edges", _colour=[s[0] for s in styles],
+                                   _weight=[s[1] for s in styles]), name=name("road_edges"),
                        style_function=lambda f: {"color": f["properties"]["_colour"],
                                                  "weight": f["properties"]["_weight"], "opacity": 0.85},
                        tooltip=_tooltip(roads)).add_to(m)
-        seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:6]
+        seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:8]
         if seen and seen != [""]:
             legend.append(f"<b>{html.escape(name('road_edges'))}</b>")
             legend += [_swatch(road_style(c)[0], c) for c in seen]
 
     if "area" in L and len(L["area"]):
-        folium.GeoJson(L["area"], name=name("area"),
+        folium.GeoJson(_collection(display, "area"), name=name("area"),
                        style_function=lambda f: {"color": "#111111", "weight": 3.0, "fillOpacity": 0.0}).add_to(m)
 
     if display.heat_kind != "none" and len(display.heat):
         label = (text("map.heat", lang) if display.heat_kind == "cells"
                  else text("map.heat_sample", lang, n=display.heat_points))
-        group = folium.FeatureGroup(name=f"{name('incidents')}: {label}")
+        # Per-cell heat saturates at county zoom (a fixed pixel radius spans many cells), so it
+        # starts hidden when cells exist; the cells' incident choropleth is the main view then.
+        group = folium.FeatureGroup(name=f"{name('incidents')}: {label}",
+                                    show=display.heat_kind != "cells")
         folium.plugins.HeatMap(display.heat[["lat", "lon", "weight"]].to_numpy().tolist(),
                                radius=18, blur=14, min_opacity=0.25, max=1.0).add_to(group)
         group.add_to(m)
 
     if "checkpoints" in L and len(L["checkpoints"]):
-        cps = L["checkpoints"].copy()
+        cps = L["checkpoints"]
         rings = cps["ring"] if "ring" in cps.columns else pd.Series("", index=cps.index)
-        cps["_colour"] = [_RING_COLOURS.get(str(r).lower(), "#444444") for r in rings]
-        folium.GeoJson(cps, name=name("checkpoints"),
+        ring_colours = [_RING_COLOURS.get(str(r).lower(), "#444444") for r in rings]
+        folium.GeoJson(_collection(display, "checkpoints", _colour=ring_colours), name=name("checkpoints"),
                        marker=folium.CircleMarker(radius=6, fill=True),
                        style_function=lambda f: {"color": "#000000", "weight": 1.0,
                                                  "fillColor": f["properties"]["_colour"], "fillOpacity": 0.95},
@@ -353,7 +399,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
             legend.append(_swatch("#444444", name("checkpoints"), shape="dot"))
 
     if "posts" in L and len(L["posts"]):
-        folium.GeoJson(L["posts"], name=name("posts"),
+        folium.GeoJson(_collection(display, "posts"), name=name("posts"),
                        marker=folium.CircleMarker(radius=4, fill=True),
                        style_function=lambda f: {"color": "#ffffff", "weight": 1.0,
                                                  "fillColor": _POST_COLOUR, "fillOpacity": 1.0},
@@ -378,12 +424,11 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
                           f'text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">{html.escape(str(label))}</div>'))
                               ).add_to(group)
         else:
-            st_gdf = stations.copy()
-            st_gdf["_colour"] = [colours.get(str(s), "#777777") for s in st_gdf["station_id"]]
-            folium.GeoJson(st_gdf, marker=folium.CircleMarker(radius=6, fill=True),
+            fills = [colours.get(str(s), "#777777") for s in stations["station_id"]]
+            folium.GeoJson(_collection(display, "stations", _colour=fills), marker=folium.CircleMarker(radius=6, fill=True),
                            style_function=lambda f: {"color": "#222222", "weight": 1.0,
                                                      "fillColor": f["properties"]["_colour"], "fillOpacity": 1.0},
-                           tooltip=_tooltip(st_gdf)).add_to(group)
+                           tooltip=_tooltip(stations)).add_to(group)
         group.add_to(m)
 
     if colours:
@@ -395,7 +440,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
 
     if legend:
         _Legend('<div style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;'
-                'font-size:12px;line-height:17px;max-height:260px;overflow-y:auto;'
+                'font-size:12px;line-height:17px;max-height:45vh;overflow-y:auto;'
                 'box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
                 f'<div style="font-weight:700;margin-bottom:2px">{html.escape(text("map.legend", lang))}</div>'
                 + "".join(legend) + "</div>").add_to(m)

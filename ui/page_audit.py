@@ -1,0 +1,184 @@
+"""The Boundary audit page (辖区比对): two partitions of the workspace compared, mapped and aligned.
+
+Thin: widgets are read, ``geo.audit.audit_partitions`` and ``planning.alignment.propose_alignment``
+do the work, the results are drawn. Results are kept in the session per workspace and options.
+"""
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo.audit import audit_partitions
+from geo.audit_report import crosswalk_table, report_html, report_markdown
+from geo.validate import LAYERS
+from planning.alignment import propose_alignment
+from ui.mapview import show_map
+from ui import state
+from ui.colors import station_colors
+from ui.i18n import layer_name, t
+
+__all__ = ["render", "audit_map"]
+
+GAP_COLOUR, OVERLAP_COLOUR, SLIVER_COLOUR = "#d62728", "#9467bd", "#333333"
+_POLICE_LAYERS = ("jurisdictions", "police_grids", "cells")
+_ADMIN_LAYERS = ("townships", "gov_grids", "communities", "cells")
+_RESULT_KEY = "gp_audit_result"
+
+
+def _display(gdf: gpd.GeoDataFrame, columns: list[str], *, tolerance_m: float = 5.0) -> gpd.GeoDataFrame:
+    keep = list(dict.fromkeys(c for c in columns if c in gdf.columns))
+    out = gpd.GeoDataFrame(gdf[keep].astype(str), geometry=gdf.geometry.simplify(tolerance_m).values,
+                           crs=gdf.crs)
+    return out[~out.geometry.is_empty].to_crs("EPSG:4326")
+
+
+def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_col: str,
+              title: str) -> folium.Map:
+    """Pieces coloured by ``station_col``, gaps red, overlaps purple, slivers outlined."""
+    colours = station_colors(pieces[station_col])
+    shown = _display(pieces, ["police", "admin", station_col, "relation"])
+    bounds = shown.total_bounds
+    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    folium.GeoJson(
+        shown, name=title,
+        style_function=lambda f: {"fillColor": colours.get(f["properties"][station_col], "#999999"),
+                                  "color": "#555555", "weight": 0.6, "fillOpacity": 0.55},
+        tooltip=folium.GeoJsonTooltip(fields=list(dict.fromkeys(
+            c for c in ("police", "admin", station_col) if c in shown))),
+    ).add_to(fmap)
+    styles = {"gap": {"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 1, "fillOpacity": 0.8},
+              "overlap": {"fillColor": OVERLAP_COLOUR, "color": OVERLAP_COLOUR, "weight": 1, "fillOpacity": 0.8},
+              "sliver": {"fillOpacity": 0.0, "color": SLIVER_COLOUR, "weight": 2.5}}
+    for kind, style in styles.items():
+        part = defects[defects["kind"] == kind]
+        if len(part):
+            folium.GeoJson(_display(part, ["kind", "rule", "police", "admin", "area_m2"], tolerance_m=0.5),
+                           name=t(f"audit.defect.{kind}"), style_function=lambda f, s=style: s,
+                           tooltip=folium.GeoJsonTooltip(fields=["kind", "rule", "police", "admin", "area_m2"])
+                           ).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
+
+
+def _options(ws) -> dict | None:
+    polygon = [n for n in ws.layers if n in LAYERS and LAYERS[n].geometry == "polygon" and ws.has(n)]
+    police_opts = [n for n in _POLICE_LAYERS if n in polygon]
+    admin_opts = [n for n in _ADMIN_LAYERS if n in polygon]
+    if not police_opts or not admin_opts:
+        st.info(t("audit.need_layers"))
+        return None
+    c = st.columns(4)
+    police = c[0].selectbox(t("audit.police_layer"), police_opts, format_func=layer_name, key="gp_au_police")
+    admin = c[1].selectbox(t("audit.admin_layer"), admin_opts, format_func=layer_name, key="gp_au_admin",
+                           index=0 if admin_opts[0] != police or len(admin_opts) == 1 else 1)
+    weights = ["area"] + (["population"] if ws.has("cells") and "population" in ws.layer("cells") else []) \
+        + (["incidents"] if ws.has("incidents") else [])
+    weight = c[2].selectbox(t("audit.weight"), weights, format_func=lambda w: t(f"audit.weight.{w}"),
+                            key="gp_au_weight")
+    min_share = c[3].number_input(t("audit.min_share"), 0.01, 0.5, 0.05, 0.01, key="gp_au_share")
+    return {"police": police, "admin": admin, "weight": weight, "min_share": float(min_share)}
+
+
+def _run(ws, opts: dict):
+    kwargs = {}
+    if ws.has("cells") and "population" in ws.layer("cells"):
+        kwargs.update(population=ws.layer("cells"), population_col="population")
+    if ws.has("incidents"):
+        kwargs["incidents"] = ws.layer("incidents")
+    return audit_partitions(ws.layer(opts["police"]), ws.layer(opts["admin"]),
+                            police_id=LAYERS[opts["police"]].id_col, admin_id=LAYERS[opts["admin"]].id_col,
+                            weight=opts["weight"], min_share=opts["min_share"], working_crs=ws.crs,
+                            police_layer=opts["police"], admin_layer=opts["admin"], **kwargs)
+
+
+def _counterparts(audit) -> None:
+    st.subheader(t("audit.counterparts"))
+    side = st.radio(t("audit.side"), ["admin", "police"], horizontal=True, key="gp_au_side",
+                    format_func=lambda s: t(f"audit.side.{s}"))
+    ids = audit.admin["admin"].tolist() if side == "admin" else audit.police["police"].tolist()
+    unit = st.selectbox(t("audit.unit"), ids, key="gp_au_unit")
+    rows = audit.pieces[audit.pieces[side] == unit]
+    cols = ["police", "admin", "area_m2"] + [c for c in ("population", "incidents") if c in rows] + \
+        ["share_of_police", "share_of_admin", "significant", "sliver"]
+    st.dataframe(pd.DataFrame(rows[cols]).sort_values(f"share_of_{side}", ascending=False),
+                 hide_index=True, width="stretch")
+
+
+def _alignment(audit) -> None:
+    st.subheader(t("audit.alignment"))
+    c = st.columns(2)
+    locked_s = c[0].multiselect(t("audit.locked_stations"), audit.police["police"].tolist(), key="gp_au_ls")
+    locked_t = c[1].multiselect(t("audit.locked_townships"), audit.admin["admin"].tolist(), key="gp_au_lt")
+    proposal = propose_alignment(audit, locked_stations=locked_s, locked_townships=locked_t)
+    m = st.columns(3)
+    m[0].metric(t("audit.moves"), len(proposal.moves))
+    m[1].metric(t("audit.still_split"), int((proposal.owners["stations_after"] > 1).sum()))
+    m[2].metric(t("audit.contiguous"), t("audit.yes") if proposal.contiguous else t("audit.no"))
+    left, right = st.columns(2)
+    with left:
+        st.caption(t("audit.before"))
+        show_map(audit_map(proposal.pieces, audit.defects.iloc[0:0], station_col="station_before",
+                            title=t("audit.before")), height=420, key="gp_au_before")
+    with right:
+        st.caption(t("audit.after"))
+        show_map(audit_map(proposal.pieces, audit.defects.iloc[0:0], station_col="station_after",
+                            title=t("audit.after")), height=420, key="gp_au_after")
+    st.markdown(f"**{t('audit.workload')}**")
+    st.dataframe(proposal.workload, hide_index=True, width="stretch")
+    if len(proposal.kept):
+        st.markdown(f"**{t('audit.kept')}**")
+        st.dataframe(proposal.kept, hide_index=True, width="stretch")
+    d = st.columns(2)
+    d[0].download_button(t("audit.dl_moves"), proposal.moves.to_csv(index=False).encode("utf-8"),
+                         "alignment_moves.csv", "text/csv", key="gp_au_dl_moves")
+    d[1].download_button(t("audit.dl_workload"), proposal.workload.to_csv(index=False).encode("utf-8"),
+                         "alignment_workload.csv", "text/csv", key="gp_au_dl_work")
+
+
+def render() -> None:
+    """Draw the Boundary audit page for the open workspace."""
+    st.header(t("page.audit"))
+    ws = state.current_workspace()
+    if ws is None:
+        st.info(t("ov.no_workspace"))
+        return
+    opts = _options(ws)
+    if opts is None:
+        return
+    key = (str(ws.path), ws.meta.get("created", ""), tuple(sorted(opts.items())))
+    cached = st.session_state.get(_RESULT_KEY)
+    if cached is None or cached[0] != key:
+        with st.spinner(t("audit.running")):
+            cached = (key, _run(ws, opts))
+        st.session_state[_RESULT_KEY] = cached
+    audit = cached[1]
+    s = audit.summary()
+    m = st.columns(5)
+    m[0].metric(t("audit.split_police"), f"{len(s['split_police'])} / {s['police_units']}")
+    m[1].metric(t("audit.split_admin"), f"{len(s['split_admin'])} / {s['admin_units']}")
+    m[2].metric(t("audit.gaps"), f"{s['gaps_m2'] / 1e6:,.3f} km²")
+    m[3].metric(t("audit.overlaps"), f"{s['overlaps_m2'] / 1e6:,.3f} km²")
+    m[4].metric(t("audit.slivers"), s["slivers"])
+    show_map(audit_map(audit.pieces, audit.defects, station_col="police", title=t("audit.pieces")),
+             height=560, key="gp_au_map")
+    st.caption(t("audit.legend"))
+    st.subheader(t("audit.ranked"))
+    st.dataframe(audit.severity, hide_index=True, width="stretch", height=280)
+    st.subheader(t("audit.defects"))
+    st.dataframe(pd.DataFrame(audit.defects.drop(columns="geometry")), hide_index=True, width="stretch",
+                 height=240)
+    with st.expander(t("audit.rules")):
+        for name, rule in s["rules"].items():
+            st.markdown(f"- **{name}**: {rule}")
+    _counterparts(audit)
+    d = st.columns(3)
+    d[0].download_button(t("audit.dl_crosswalk"), crosswalk_table(audit).to_csv(index=False).encode("utf-8"),
+                         "crosswalk.csv", "text/csv", key="gp_au_dl_cw")
+    d[1].download_button(t("audit.dl_html"), report_html(audit).encode("utf-8"), "audit_report.html",
+                         "text/html", key="gp_au_dl_html")
+    d[2].download_button(t("audit.dl_md"), report_markdown(audit).encode("utf-8"), "audit_report.md",
+                         "text/markdown", key="gp_au_dl_md")
+    _alignment(audit)

@@ -1,0 +1,55 @@
+"""The Overview page (总览): the workspace's map with every layer, headline metrics, attribute tables."""
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.workspace import Workspace
+from ui.mapview import show_map
+from ui import maps, state
+from ui.i18n import current_language, layer_name, t
+from ui.tables import attribute_table, workspace_metrics
+
+__all__ = ["render"]
+
+
+def _number(value: float | int | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _metrics(ws: Workspace) -> None:
+    m = workspace_metrics(ws)
+    cols = st.columns(4)
+    cols[0].metric(t("ov.metric.area"), _number(m["area_km2"], 1))
+    cols[1].metric(t("ov.metric.population"), _number(m["population"]))
+    cols[2].metric(t("ov.metric.stations"), _number(m["stations"]))
+    cols[3].metric(t("ov.metric.incidents"), _number(m["incidents"]))
+
+
+def render() -> None:
+    """Draw the Overview page for the open workspace."""
+    st.header(t("page.overview"))
+    ws = state.current_workspace()
+    if ws is None:
+        st.info(t("ov.no_workspace"))
+        return
+    st.caption(ws.name)
+    _metrics(ws)
+    left, right = st.columns([3, 2])
+    colour_by = left.radio(t("ov.colour_by"), maps.COLOUR_BY, horizontal=True, key="gp_ov_colour",
+                           format_func=lambda v: t(f"ov.by.{v or 'none'}"))
+    tiles = right.selectbox(t("ov.basemap"), maps.BASEMAPS, key="gp_ov_tiles",
+                            format_func=lambda v: t(f"ov.base.{v}"))
+    display = state.display_layers_of(ws)
+    fmap = maps.overview_map(display, lang=current_language(), colour_by=colour_by, tiles=tiles)
+    show_map(fmap, height=620, key="gp_overview_map")
+    st.caption(t("ov.map_note"))
+    for layer in maps.missing_layers(display):
+        st.info(t("ov.missing", layer=layer_name(layer, in_sentence=True)))
+
+    st.subheader(t("ov.tables"))
+    names = list(ws.layers)
+    chosen = st.selectbox(t("ov.table_layer"), names, key="gp_ov_table",
+                          format_func=lambda n: f"{layer_name(n)} ({n})")
+    table = attribute_table(ws.layer(chosen))
+    st.caption(t("ov.rows", n=f"{len(table):,}"))
+    st.dataframe(table, hide_index=True, width="stretch", height=320)
