@@ -261,12 +261,13 @@ def _network_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network-crs", help="CRS of network files that carry none (CSV x/y, TNTP, GraphML)")
 
 
-def _load_network(args: argparse.Namespace):
-    """(graph, travel-time engine, workspace or None) for --network."""
+def _load_network(args: argparse.Namespace, layers: tuple[str, ...] = ()):
+    """(graph, travel-time engine, workspace or None) for --network; of a workspace only the
+    road network and ``layers`` are read."""
     from geo.layers import split_layer_spec
     from geo.network import graph_from_file, graph_from_workspace
     from geo.traveltime import engine_from_graph
-    ws = _maybe_workspace(args.network)
+    ws = _maybe_workspace(args.network, layers=["road_nodes", "road_edges", *layers])
     if ws is not None:
         G = graph_from_workspace(ws, speed_kmh=args.speed_kmh)
     else:
@@ -274,8 +275,8 @@ def _load_network(args: argparse.Namespace):
     return G, engine_from_graph(G), ws
 
 
-def _maybe_workspace(path: str):
-    """The workspace at ``path`` when it is one (read fully), else None."""
+def _maybe_workspace(path: str, layers: list[str] | None = None):
+    """The workspace at ``path`` when it is one (all layers, or only ``layers``), else None."""
     import sqlite3
     p = Path(path)
     if p.suffix.lower() != ".gpkg" or not p.is_file():
@@ -284,7 +285,7 @@ def _maybe_workspace(path: str):
         if not con.execute("SELECT 1 FROM sqlite_master WHERE name='gridpatrol_meta'").fetchone():
             return None
     from geo.workspace import read_workspace
-    return read_workspace(p)
+    return read_workspace(p, layers=layers)
 
 
 def _points(spec: str | None, *, what: str, ws=None, layer: str | None = None, crs: str | None = None):
@@ -321,7 +322,7 @@ def _coverage(p: argparse.ArgumentParser):
     def run(args: argparse.Namespace) -> Result:
         from geo.coverage import coverage_from_layers, parse_bands
         bands = parse_bands(args.minutes)
-        G, engine, ws = _load_network(args)
+        G, engine, ws = _load_network(args, ("stations", "cells"))
         fac = _points(args.facilities, what="facilities", ws=ws, layer="stations")
         cells = None
         if args.cells:
@@ -381,7 +382,7 @@ def _ring(p: argparse.ArgumentParser):
     def run(args: argparse.Namespace) -> Result:
         from geo.layers import LayerSource, read_layer
         from geo.ring import ring_crossings
-        G, _, ws = _load_network(args)
+        G, _, ws = _load_network(args, ("area", "checkpoints"))
         if args.ring:
             ring = read_layer(LayerSource(args.ring))
         elif ws is not None and ws.has("area"):
@@ -427,7 +428,7 @@ def _place_posts(p: argparse.ArgumentParser):
         import pandas as pd
         from geo.network import snap_points
         from planning.placement import demand_from_cells, place_posts
-        G, engine, ws = _load_network(args)
+        G, engine, ws = _load_network(args, ("cells", "stations", "posts"))
         if args.cells:
             cells = _points(args.cells, what="cells")
         elif ws is not None and ws.has("cells"):
@@ -478,6 +479,212 @@ def _place_posts(p: argparse.ArgumentParser):
         return out, text
     return run
 
+
+
+# --- redistricting -----------------------------------------------------------------------------
+
+@command("redistrict", help="propose a new jurisdiction plan (balanced, contiguous, compact)")
+def _redistrict(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage (layers cells and stations)")
+    p.add_argument("--weight", default="incidents",
+                   help="workload columns of the cells, COL[=W],... (default incidents); each "
+                        "column counts as its share of the total, times W")
+    p.add_argument("--max-deviation", type=float, default=0.05,
+                   help="largest allowed workload deviation from the mean, a fraction (0.05)")
+    p.add_argument("--from", dest="start", choices=["current", "scratch"], default="current",
+                   help="start from the current jurisdictions (cells' station_id) or grow "
+                        "districts from the stations")
+    p.add_argument("--keep-townships", action="store_true",
+                   help="avoid splitting townships (a strong penalty per split township)")
+    p.add_argument("--min-change", type=float, default=None,
+                   help="weight of the share of cells changed against the current plan "
+                        "(default 0.05 with --from current, 0 with scratch)")
+    p.add_argument("--lock", default="", help="cell ids that keep their station, A,B,...")
+    p.add_argument("--lock-stations", default="", help="stations whose district may not change")
+    p.add_argument("--max-distance", type=float, default=None,
+                   help="no cell farther than this from its station, metres")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--time-limit", type=float, default=None, help="stop the search after S seconds")
+    p.add_argument("--out", help="write plan_cells and jurisdictions (.gpkg; .geojson/.shp: "
+                                 "jurisdictions and a _cells.csv)")
+    p.add_argument("--save-plan", metavar="NAME",
+                   help="append the plan to the workspace as a new version called NAME")
+    p.add_argument("--note", default="", help="note saved with --save-plan")
+
+    def run(args: argparse.Namespace) -> Result:
+        import time
+        import numpy as np
+        from geo.workspace import read_workspace
+        from planning.editing import save_plan, write_plan
+        from planning.plan import Plan, district_graph
+        from planning.redistrict import ScoreWeights, grown_plan, optimize, repaired_plan
+
+        started = time.perf_counter()
+        if not (0 < args.max_deviation < 1):
+            raise GridPatrolError(f"--max-deviation was {args.max_deviation} but must be a "
+                                  "fraction between 0 and 1, e.g. 0.05 for 5 %")
+        if args.out and Path(args.out).suffix.lower() not in (".gpkg", ".geojson", ".json", ".shp"):
+            raise GridPatrolError(f"--out was {args.out!r} but is expected to end in .gpkg, "
+                                  ".geojson or .shp")
+        ws = read_workspace(args.workspace)
+        cells, stations = ws.layer("cells"), ws.layer("stations")
+        graph = district_graph(cells, stations, weights=args.weight)
+        has_current = "station_id" in cells.columns and cells["station_id"].notna().any()
+        if args.start == "current" and not has_current:
+            raise GridPatrolError("the cells carry no station_id (no jurisdictions were "
+                                  "imported); use --from scratch")
+        current = (Plan.from_labels(graph, cells.set_index("cell_id")["station_id"], name="current")
+                   if has_current else None)
+        start = repaired_plan(current) if args.start == "current" else grown_plan(graph)
+        change = args.min_change if args.min_change is not None else (
+            0.05 if args.start == "current" else 0.0)
+        weights = ScoreWeights(change=change, townships=0.05 if args.keep_townships else 0.0)
+        last = None
+        for last in optimize(start, max_deviation=args.max_deviation, baseline=current or start,
+                             locked_cells=_csv_list(args.lock),
+                             locked_stations=_csv_list(args.lock_stations),
+                             max_cost=args.max_distance, keep_townships=args.keep_townships,
+                             weights=weights, time_limit_s=args.time_limit,
+                             rng=np.random.default_rng(args.seed)):
+            pass
+        plan = last["plan"]
+        payload = plan.summary(current)
+        payload.setdefault("cells_changed", 0)
+        payload["seconds"] = round(time.perf_counter() - started, 3)
+        payload["search_seconds"] = round(last["seconds"], 3)
+        payload["target_reached_s"] = (None if last["target_reached_s"] is None
+                                       else round(last["target_reached_s"], 3))
+        payload["iterations"] = last["iteration"]
+        payload["weights"] = dict(graph.weights)
+        if current is not None:
+            payload["current_max_deviation"] = round(current.max_deviation, 6)
+            payload["current_contiguous"] = current.contiguous
+            payload["current_township_splits"] = current.township_splits
+        payload["stations"] = {
+            sid: {"cells": int(row.cells), "workload_share": round(float(row.workload), 6),
+                  "deviation": round(float(row.deviation), 6)}
+            for sid, row in plan.table(columns=()).iterrows()}
+        if plan.max_deviation > args.max_deviation:
+            logging.getLogger(__name__).warning(
+                "the best plan found is %.1f %% from the mean, above --max-deviation %.1f %%; "
+                "allow more time (--time-limit) or a larger deviation",
+                100 * plan.max_deviation, 100 * args.max_deviation)
+        if args.out:
+            payload["out"] = [str(x) for x in write_plan(plan, args.out)]
+        if args.save_plan:
+            payload["plan_id"] = save_plan(args.workspace, plan, name=args.save_plan,
+                                           note=args.note or f"gridpatrol redistrict --weight {args.weight}")
+        text = (f"{graph.n_stations} districts, contiguous: {plan.contiguous}, max workload "
+                f"deviation {plan.max_deviation:.1%}"
+                + (f" (current {current.max_deviation:.1%})" if current is not None else "")
+                + f", township splits {plan.township_splits}, cells changed "
+                f"{payload['cells_changed']}, {payload['seconds']:.1f} s")
+        if args.out:
+            text += f"\nwrote {', '.join(payload['out'])}"
+        if args.save_plan:
+            text += f"\nsaved plan {payload['plan_id']} ({args.save_plan}) in {args.workspace}"
+        return payload, text
+    return run
+
+
+# --- patrol ------------------------------------------------------------------------------------
+
+@command("patrol", help="patrol routes of a station's units for one shift (hotspots of that shift)")
+def _patrol(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage (stations, cells, incidents, road network)")
+    p.add_argument("--station", required=True, help="station_id of the station the units start from")
+    p.add_argument("--units", required=True, type=int, help="number of patrol units (>= 1)")
+    p.add_argument("--shift", required=True, help="the shift, HH:MM-HH:MM (22:00-06:00 wraps midnight)")
+    p.add_argument("--dwell-min", type=float, default=10.0, help="minutes spent at each hotspot (10)")
+    p.add_argument("--seed", type=int, help="randomise the routes with this seed (unpredictable "
+                   "patrols); the loss in covered risk against the best plan is reported")
+    p.add_argument("--max-hotspots", type=int, default=200, help="riskiest cells considered (200)")
+    p.add_argument("--speed-kmh", type=float, help="every unit at this speed over shortest "
+                   "distances (foot patrol 5); default: road speeds")
+    p.add_argument("--time-limit", type=float, default=10.0, help="search time limit in seconds (10)")
+    p.add_argument("--out", help="write routes and stops to FILE (.geojson or .gpx)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.workspace import read_workspace
+        from planning.patrol import plan_for_workspace, write_routes
+        if args.out and Path(args.out).suffix.lower() not in (".geojson", ".json", ".gpx"):
+            raise GridPatrolError(f"--out was {args.out!r} but routes are written as GeoJSON or GPX; "
+                                  "give a path ending in .geojson or .gpx")
+        if args.units < 1:
+            raise GridPatrolError(f"--units was {args.units}; give at least one patrol unit")
+        ws = read_workspace(args.workspace)
+        routes, hot = plan_for_workspace(
+            ws, station=args.station, units=args.units, shift=args.shift, dwell_min=args.dwell_min,
+            seed=args.seed, max_hotspots=args.max_hotspots, speed_kmh=args.speed_kmh,
+            time_limit_s=args.time_limit)
+        payload = routes.summary()
+        payload.update(station=str(args.station), shift=str(routes.shift), hotspots=int(len(hot)),
+                       significant_hotspots=int(hot["hotspot"].sum()) if "hotspot" in hot else 0,
+                       notes=list(routes.notes))
+        if args.out:
+            payload["out"] = str(write_routes(routes, args.out))
+        lines = [f"patrol {args.station} {routes.shift}: {len(hot)} hotspot cells, "
+                 f"{payload['significant_hotspots']} significant (Gi*), risk covered "
+                 f"{payload['risk_covered_share']:.1%}"]
+        if payload.get("risk_loss_vs_best") is not None:
+            lines.append(f"  randomised (seed {args.seed}): {payload['risk_loss_vs_best']:.1%} less risk than the best plan")
+        for r in payload["routes"]:
+            lines.append(f"  unit {r['unit']}: {len(r['stops'])} stops, {r['minutes']:.0f} of "
+                         f"{payload['shift_minutes']:.0f} min, risk {r['risk']:.2f}")
+        tt = routes.timetable()
+        for r in tt.itertuples():
+            lines.append(f"    {r.unit}-{r.order:<3d} {r.arrive}-{r.depart}  cell {r.hotspot}")
+        lines += [f"  note: {n}" for n in routes.notes]
+        if args.out:
+            lines.append(f"wrote {payload['out']}")
+        return payload, "\n".join(lines)
+    return run
+
+
+# --- briefing -------------------------------------------------------------------------------------
+
+@command("brief", help="the map briefing of a workspace: self-contained HTML, and a PDF with --pdf")
+def _brief(p: argparse.ArgumentParser):
+    p.add_argument("workspace", metavar="WORKSPACE", help="the workspace (.gpkg)")
+    p.add_argument("--out", required=True, help="the HTML file to write (.html); the PDF goes beside it")
+    p.add_argument("--pdf", action="store_true", help="also write the PDF (same name, .pdf)")
+    p.add_argument("--lang", default="zh", help="zh (default) or en")
+    p.add_argument("--sections", help="comma-separated: jurisdictions,audit,coverage,ring,patrol,plan (all)")
+    p.add_argument("--plan", help="name or id of the saved plan for the before/after section (latest)")
+    p.add_argument("--shift", help="patrol shift HH:MM-HH:MM (08:00-16:00)")
+    p.add_argument("--station", help="station id of the patrol section (the one with most incidents)")
+    p.add_argument("--units", type=int, default=2, help="patrol units (2)")
+    p.add_argument("--date", help="date printed on the briefing (today)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.workspace import read_workspace
+        from ui.briefing import build_briefing
+        out = Path(args.out)
+        if out.suffix.lower() not in (".html", ".htm"):
+            raise GridPatrolError(f"--out was {str(out)!r} but the briefing is an HTML file; give a "
+                                  "path ending in .html (the PDF is written beside it with --pdf)")
+        if out.exists() and out.is_dir():
+            raise GridPatrolError(f"--out was {str(out)!r}, which is a folder; give a file name ending in .html")
+        ws = read_workspace(args.workspace)
+        brief = build_briefing(ws, sections=args.sections, lang=args.lang, plan=args.plan,
+                               shift=args.shift, station=args.station, units=args.units, date=args.date)
+        pdf_bytes = brief.pdf_bytes() if args.pdf else None  # everything is made before writing
+        payload = {"path": str(brief.write_html(out)),
+                   "sections": [s.key for s in brief.sections], "skipped": brief.skipped,
+                   "key_figures": {k.key: k.value for k in brief.key_figures}}
+        lines = [f"wrote {out} ({len(brief.sections)} sections)"]
+        if pdf_bytes is not None:
+            pdf = out.with_suffix(".pdf")
+            tmp = pdf.with_name(f".{pdf.name}.tmp")
+            tmp.write_bytes(pdf_bytes)
+            tmp.replace(pdf)
+            payload["pdf"] = str(pdf)
+            payload["pdf_pages"] = brief.pdf_pages
+            lines.append(f"wrote {pdf} ({brief.pdf_pages} pages)")
+        lines += [f"  {k.label}: {k.value}" for k in brief.key_figures]
+        lines += [f"  left out {k}: {v}" for k, v in brief.skipped.items()]
+        return payload, "\n".join(lines)
+    return run
 
 
 # --- main ----------------------------------------------------------------------------------------

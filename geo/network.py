@@ -187,28 +187,30 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
     if problems:
         raise ValidationError(problems)
 
-    node_ids = normalise_ids(nodes["node_id"])
+    node_ids = _ids(nodes["node_id"])
     dup = node_ids[node_ids.duplicated()].unique()
     if len(dup):
         problem("road_nodes", "duplicate_ids", f"{len(dup)} node ids are used more than once",
                 "give every node its own node_id", dup)
     target = _metric_crs(nodes, crs)
-    nodes_m = nodes.to_crs(target)
+    nodes_m = nodes if _same_crs(nodes.crs, target) else nodes.to_crs(target)
     xy = shapely.get_coordinates(nodes_m.geometry.values)
     if len(xy) != len(nodes_m):
         problem("road_nodes", "wrong_geometry_type", "node geometries must be single points",
                 "give a point layer for the nodes")
     if problems:
         raise ValidationError(problems)
-    pos = dict(zip(node_ids, map(tuple, xy)))
+    node_index = pd.Index(node_ids.to_numpy(dtype=object))
 
     e = pd.DataFrame(edges).copy()
-    e["u"] = normalise_ids(e["u"]).to_numpy()
-    e["v"] = normalise_ids(e["v"]).to_numpy()
+    e["u"] = _ids(e["u"]).to_numpy()
+    e["v"] = _ids(e["v"]).to_numpy()
+    ui = node_index.get_indexer(e["u"].to_numpy(dtype=object))
+    vi = node_index.get_indexer(e["v"].to_numpy(dtype=object))
     row = pd.Series([f"#{i + 1}" for i in range(len(e))], index=e.index)
-    dangling = ~(e["u"].isin(pos.keys()) & e["v"].isin(pos.keys()))
+    dangling = pd.Series((ui < 0) | (vi < 0), index=e.index)
     if dangling.any():
-        missing = sorted(set(e.loc[dangling, "u"]).union(e.loc[dangling, "v"]) - set(pos), key=str)
+        missing = sorted(set(e.loc[dangling, "u"]).union(e.loc[dangling, "v"]) - set(node_index), key=str)
         problem("road_edges", "missing_nodes", f"{int(dangling.sum())} edges point to node ids that "
                 f"are not in the node table ({format_ids(missing)})",
                 "add the missing nodes or delete those edges", row[dangling])
@@ -219,7 +221,8 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
         gs = gpd.GeoSeries(e[edges.geometry.name].values, crs=edges.crs, index=e.index)
         if gs.crs is None and gs.notna().any():
             gs = gs.set_crs(nodes.crs)
-        geom = gs.to_crs(target).values if gs.crs is not None else gs.values
+        geom = gs.to_crs(target).values if gs.crs is not None and not _same_crs(gs.crs, target) \
+            else gs.values
     length = pd.to_numeric(e["length_m"], errors="coerce") if "length_m" in e.columns else \
         pd.Series(np.nan, index=e.index)
     if geom is not None:
@@ -227,8 +230,8 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
         length = length.fillna(from_geom.where(from_geom > 0))
     ok = ~dangling
     if ok.any():
-        a = np.array([pos[u] for u in e.loc[ok, "u"]])
-        b = np.array([pos[v] for v in e.loc[ok, "v"]])
+        a = xy[ui[ok.to_numpy()]]
+        b = xy[vi[ok.to_numpy()]]
         straight = pd.Series(np.hypot(*(a - b).T), index=e.index[ok.to_numpy()])
         length = length.fillna(straight.where(straight > 0))
     bad_len = ok & ~(length > 0)
@@ -246,25 +249,119 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
     if problems:
         raise ValidationError(problems)
 
+    # Everything below is column arithmetic; networkx is filled in two bulk calls at the end.
+    if speed_kmh is not None and not (speed_kmh > 0):
+        raise InputError(f"--speed-kmh was {speed_kmh!r} but must be a speed in km/h > 0, e.g. 60")
+    table = {**SPEED_DEFAULTS_KMH, **(speeds or {})}
+    bad = {k: s for k, s in table.items() if not (s > 0)}
+    if bad:
+        raise InputError(f"speeds {bad} are not > 0 km/h; give positive speeds")
+    road_class = (e["road_class"].map(_first) if "road_class" in e.columns
+                  else pd.Series("", index=e.index)).to_numpy(dtype=object)
+    own_speed = (pd.to_numeric(e["speed_kmh"], errors="coerce") if "speed_kmh" in e.columns
+                 else pd.Series(np.nan, index=e.index)).to_numpy(dtype=float)
+    oneway = (e["oneway"].map(_truthy) if "oneway" in e.columns
+              else pd.Series(False, index=e.index)).to_numpy(dtype=bool)
+    length_v = length.to_numpy(dtype=float)
+    # speed precedence as in graph_with_speeds: one speed > the edge's own > class table > default
+    if speed_kmh is not None:
+        speed_v = np.full(len(e), float(speed_kmh))
+    else:
+        by_class = pd.Series(road_class).map(table).to_numpy(dtype=float)
+        by_class = np.where(np.isnan(by_class), DEFAULT_SPEED_KMH, by_class)
+        speed_v = np.where(own_speed > 0, own_speed, by_class)
+    travel_v = length_v * 3.6 / speed_v
+
+    lines = np.asarray(geom, dtype=object) if geom is not None else np.full(len(e), None, dtype=object)
+    straight = shapely.is_missing(lines) | shapely.is_empty(lines)
+    if straight.any():
+        ends = np.stack([xy[ui[straight]], xy[vi[straight]]], axis=1)
+        lines = lines.copy()
+        lines[straight] = shapely.linestrings(ends)
+    # directed edges in input order: each row's u -> v, then v -> u for two-way roads (not loops)
+    back = ~oneway & (ui != vi)
+    rows_d = np.concatenate([np.arange(len(e)), np.flatnonzero(back)])
+    is_back = np.concatenate([np.zeros(len(e), bool), np.ones(int(back.sum()), bool)])
+    order = np.argsort(rows_d * 2 + is_back, kind="stable")
+    rows_d, is_back = rows_d[order], is_back[order]
+    src_d = np.where(is_back, vi[rows_d], ui[rows_d])
+    dst_d = np.where(is_back, ui[rows_d], vi[rows_d])
+    geom_d = lines[rows_d]
+    if is_back.any():
+        geom_d[is_back] = shapely.reverse(geom_d[is_back])
+
+    keep_nodes = np.ones(len(node_index), bool)
+    comps = 1
+    if keep_largest:
+        keep_nodes, comps = _largest_scc_mask(len(node_index), src_d, dst_d)
+    keep_edges = keep_nodes[src_d] & keep_nodes[dst_d]
+
     G = nx.MultiDiGraph(crs=target, dropped_nodes=0, dropped_edges=0, source=src)
-    for nid, (x, y) in pos.items():
-        G.add_node(nid, x=float(x), y=float(y))
-    road_class = e["road_class"].map(_first) if "road_class" in e.columns else pd.Series("", index=e.index)
-    own_speed = pd.to_numeric(e["speed_kmh"], errors="coerce") if "speed_kmh" in e.columns else \
-        pd.Series(np.nan, index=e.index)
-    oneway = e["oneway"].map(_truthy) if "oneway" in e.columns else pd.Series(False, index=e.index)
-    for i, (u, v) in enumerate(zip(e["u"], e["v"])):
-        idx = e.index[i]
-        line = geom[i] if geom is not None and geom[i] is not None else None
-        if line is None or line.is_empty:
-            line = shapely.LineString([pos[u], pos[v]])
-        attrs = dict(length_m=float(length[idx]), road_class=road_class[idx],
-                     own_speed_kmh=float(own_speed[idx]), oneway=bool(oneway[idx]))
-        G.add_edge(u, v, geometry=line, **attrs)
-        if not attrs["oneway"] and u != v:
-            G.add_edge(v, u, geometry=line.reverse(), **attrs)
-    G = graph_with_speeds(G, speed_kmh=speed_kmh, speeds=speeds)
-    return largest_scc(G) if keep_largest else G
+    G.graph["speeds"] = dict(speeds or {})
+    kept = np.flatnonzero(keep_nodes)
+    G.add_nodes_from(zip(node_index.to_numpy()[kept].tolist(),
+                         ({"x": x, "y": y} for x, y in xy[kept].tolist())))
+    r = rows_d[keep_edges]
+    names = node_index.to_numpy()
+    G.add_edges_from(zip(
+        names[src_d[keep_edges]].tolist(), names[dst_d[keep_edges]].tolist(),
+        ({"geometry": g, "length_m": lm, "road_class": rc, "own_speed_kmh": os_, "oneway": ow,
+          "speed_kmh": sp, "travel_s": ts}
+         for g, lm, rc, os_, ow, sp, ts in zip(
+             geom_d[keep_edges].tolist(), length_v[r].tolist(), road_class[r].tolist(),
+             own_speed[r].tolist(), oneway[r].tolist(), speed_v[r].tolist(), travel_v[r].tolist()))))
+    if keep_largest:
+        dn = len(node_index) - len(kept)
+        de = len(src_d) - int(keep_edges.sum())
+        G.graph["dropped_nodes"], G.graph["dropped_edges"] = dn, de
+        if dn:
+            _warn_dropped(src, len(kept), dn, de, comps - 1)
+    return G
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    """``normalise_ids`` with a fast path for integer columns (the usual node ids)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        return pd.Series(values.to_numpy().astype(str).astype(object), index=values.index, dtype=object)
+    return normalise_ids(values)
+
+
+def _same_crs(a: object, b: object) -> bool:
+    """True when CRS ``a`` is ``b`` (so that reprojecting would change nothing)."""
+    try:
+        return a is not None and CRS(a) == CRS(b)
+    except Exception:
+        return False
+
+
+def _largest_scc_mask(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, int]:
+    """(boolean mask of the nodes in the largest strongly connected component, number of
+    components) of the directed graph with ``n`` nodes and edges ``src[i] -> dst[i]``.
+
+    scipy finds the components in C; when two components tie for largest, networkx decides
+    (its component order is the one ``largest_scc`` has always used).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    adj = coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(n, n)).tocsr()
+    count, labels = connected_components(adj, directed=True, connection="strong")
+    sizes = np.bincount(labels, minlength=count)
+    top = np.flatnonzero(sizes == sizes.max())
+    if len(top) == 1:
+        return labels == top[0], int(count)
+    D = nx.DiGraph()
+    D.add_nodes_from(range(n))
+    D.add_edges_from(zip(src.tolist(), dst.tolist()))
+    biggest = max(nx.strongly_connected_components(D), key=len)
+    mask = np.zeros(n, bool)
+    mask[list(biggest)] = True
+    return mask, int(count)
+
+
+def _warn_dropped(source: str, kept: int, dn: int, de: int, others: int) -> None:
+    log.warning("network %s: kept the largest strongly connected component (%d nodes); "
+                "dropped %d nodes and %d edges in %d other components that cannot be both "
+                "reached and left (one-way dead ends, islands)", source, kept, dn, de, others)
 
 
 def graph_with_speeds(G: nx.MultiDiGraph, *, speed_kmh: float | None = None,
@@ -318,10 +415,7 @@ def largest_scc(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     H.graph["dropped_nodes"] = G.graph.get("dropped_nodes", 0) + dn
     H.graph["dropped_edges"] = G.graph.get("dropped_edges", 0) + de
     if dn:
-        log.warning("network %s: kept the largest strongly connected component (%d nodes); "
-                    "dropped %d nodes and %d edges in %d other components that cannot be both "
-                    "reached and left (one-way dead ends, islands)",
-                    G.graph.get("source", ""), H.number_of_nodes(), dn, de, len(comps) - 1)
+        _warn_dropped(G.graph.get("source", ""), H.number_of_nodes(), dn, de, len(comps) - 1)
     return H
 
 

@@ -57,8 +57,11 @@ def blocked_edges(G: nx.MultiDiGraph, checkpoints: gpd.GeoDataFrame | None, *,
     pts = checkpoints.to_crs(G.graph["crs"])
     ids = (pts[id_col].astype(str).to_numpy() if id_col in pts.columns
            else np.array([str(i) for i in pts.index], dtype=object))
-    keys = list(G.edges(keys=True))
-    geoms = np.array([G.edges[k].get("geometry") for k in keys], dtype=object)
+    keys, geoms = [], []
+    for u, v, k, d in G.edges(keys=True, data=True):
+        keys.append((u, v, k))
+        geoms.append(d.get("geometry"))
+    geoms = np.array(geoms, dtype=object)
     tree = shapely.STRtree(geoms)
     p_idx, e_idx = tree.query(pts.geometry.values, predicate="dwithin", distance=tolerance_m)
     out: dict = {}
@@ -147,17 +150,18 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     inside = inside_nodes(G, poly)
     boundary = poly.boundary
     blocked = blocked_edges(G, checkpoints, id_col=id_col, tolerance_m=tolerance_m)
+    is_in = dict(zip(inside.index.tolist(), inside.to_numpy().tolist()))  # plain dict: fast lookups
     roads: dict[tuple, dict] = {}
     for u, v, k, d in G.edges(keys=True, data=True):
-        if inside[u] == inside[v]:
+        if is_in[u] == is_in[v]:
             continue
         a, b = (u, v) if str(u) <= str(v) else (v, u)
         rec = roads.setdefault((a, b), {"u": a, "v": b, "in": False, "out": False,
-                                        "outside_node": v if inside[u] else u,
-                                        "inside_node": u if inside[u] else v,
+                                        "outside_node": v if is_in[u] else u,
+                                        "inside_node": u if is_in[u] else v,
                                         "road_class": d.get("road_class", ""),
                                         "geometry": d.get("geometry"), "checkpoint_id": None})
-        rec["in" if inside[v] else "out"] = True
+        rec["in" if is_in[v] else "out"] = True
         if (u, v, k) in blocked and rec["checkpoint_id"] is None:
             rec["checkpoint_id"] = blocked[(u, v, k)]
     rows = []
@@ -184,17 +188,17 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     crossings = gpd.GeoDataFrame(frame, geometry="geometry", crs=G.graph["crs"])
 
     # Closure on the graph: reachability from the outside after removing checkpointed roads.
-    outside = [n for n in G.nodes if not inside[n]]
+    outside = [n for n in G.nodes if not is_in[n]]
     H = nx.DiGraph()
     H.add_nodes_from(G.nodes)
     H.add_edges_from((u, v) for u, v, k in G.edges(keys=True) if (u, v, k) not in blocked)
     source = ("__outside__",)
     H.add_edges_from((source, n) for n in outside)
     reached = nx.descendants(H, source) if outside else set()
-    inside_reached = {n for n in reached if n in inside.index and inside[n]}
-    leaks = crossings.loc[(crossings["direction"] != "out")
-                          & crossings["inside_node"].isin(inside_reached)
-                          & crossings["outside_node"].isin(reached)
-                          & ~crossings["covered"], "crossing_id"].tolist()
+    inside_reached = {n for n in reached if is_in.get(n, False)}
+    reached_in = np.array([n in inside_reached for n in crossings["inside_node"]], dtype=bool)
+    reached_out = np.array([n in reached for n in crossings["outside_node"]], dtype=bool)
+    leaks = crossings.loc[(crossings["direction"] != "out").to_numpy() & reached_in & reached_out
+                          & ~crossings["covered"].to_numpy(dtype=bool), "crossing_id"].tolist()
     return Ring(crossings=crossings, closed=not inside_reached, leaks=leaks,
                 outside_nodes=len(outside), inside_nodes=int(inside.sum()), tolerance_m=tolerance_m)

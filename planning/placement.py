@@ -68,6 +68,24 @@ def cover_from_cost_matrix(cost: np.ndarray, minutes: float) -> csr_matrix:
     return csr_matrix((np.asarray(cost) <= minutes).T)
 
 
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance whose start-up banner goes to stderr: the constructor prints it on the
+    C-level stdout before any option can silence it, which would spoil ``--json`` output."""
+    import os
+    import sys
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real stdout (embedded interpreters)
+        return highspy.Highs()
+    try:
+        os.dup2(2, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _solve(h: highspy.Highs, time_limit_s: float | None) -> tuple[str, np.ndarray, float, float, float]:
     h.silent()
     h.setOptionValue("output_flag", False)
@@ -147,7 +165,7 @@ def maximal_covering(cover: csr_matrix, weights: np.ndarray, *, k: int,
     top = hstack([-A_cov, identity(m, format="csr")])
     bottom = hstack([csr_matrix(np.ones((1, n_cand))), csr_matrix((1, m))])
     A = vstack([top, bottom]).tocsc()
-    h = highspy.Highs()
+    h = _new_highs()
     _pass(h, np.r_[np.zeros(n_cand), weights[open_rows]], np.zeros(n_cand + m), np.ones(n_cand + m),
           [True] * n_cand + [False] * m, A, np.r_[np.full(m, -highspy.kHighsInf), -highspy.kHighsInf],
           np.r_[np.zeros(m), float(k)], maximize=True)
@@ -182,7 +200,7 @@ def set_covering(cover: csr_matrix, *, required: np.ndarray | None = None,
     if len(need) == 0:
         return Placement([], 0.0, "optimal", 0.0, 0.0, 0.0, "set_cover", uncoverable)
     A = csr_matrix(cover[need], dtype=float).tocsc()
-    h = highspy.Highs()
+    h = _new_highs()
     _pass(h, np.ones(n_cand), np.zeros(n_cand), np.ones(n_cand), [True] * n_cand, A,
           np.ones(len(need)), np.full(len(need), highspy.kHighsInf), maximize=False)
     status, values, gap, bound, seconds = _solve(h, time_limit_s)

@@ -1,0 +1,634 @@
+"""The Coverage & checkpoints page (响应与卡口): response bands, the checkpoint ring, time to seal,
+new post sites.
+
+Thin: widgets are read, ``geo.coverage``, ``geo.ring``, ``planning.seal`` and
+``planning.placement`` do the work, the results are drawn. The road graph and its travel-time
+engine are cached per workspace file (path + mtime) and speed as read-only resources and never
+modified; analyses are cached with ``st.cache_data`` by the same key and their options. The
+helpers above ``render`` are pure (no Streamlit) so that they can be tested on their own.
+"""
+from __future__ import annotations
+
+import html
+import logging
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import streamlit as st
+
+from geo.coverage import Coverage, DEFAULT_BANDS_MIN, parse_bands
+from geo.errors import GridPatrolError
+from geo.network import road_class_rank
+from geo.workspace import Workspace
+from ui import state
+from ui.errors import shown_errors
+from ui.i18n import current_language, layer_name, t, text
+from ui.maps import feature_collection, layer_for_display
+from ui.mapview import show_map
+from ui.tables import csv_bytes, geojson_bytes
+
+__all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "facilities_from_workspace", "band_colours",
+           "band_table", "turnout_by_kind", "exits_from", "seal_lines", "coverage_map", "ring_map",
+           "seal_map", "placement_map", "fmt_minutes", "captured_warnings"]
+
+UNITS = ("stations", "posts", "both")
+ENTRIES = ("major_checkpoints", "checkpoints", "uncovered_crossings")
+MAJOR_RANK = 2                       # expressway, national and provincial roads (rank 0..2)
+BEYOND_COLOUR = "#d62728"
+COVERED_COLOUR, UNCOVERED_COLOUR, NEW_COLOUR = "#2ca02c", "#d62728", "#ff7f0e"
+_BAND_RAMP = ("#006837", "#31a354", "#78c679", "#c2e699", "#ffffb2", "#fecc5c", "#fd8d3c")
+_UNIT_COLOUR = {"station": "#1f4e79", "post": "#6a3d9a"}
+_PLACE_KEY = "gp_cv_place"
+_NEEDED = ("road_nodes", "road_edges")
+
+
+# ----------------------------------------------------------------------------------------------
+# Pure helpers (no Streamlit)
+
+def fmt_minutes(value: float | None, lang: str = "zh") -> str:
+    """Minutes with their unit (``"3.5 分钟"`` / ``"3.5 min"``); a dash for none or infinity."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    return text("cv.unit_min", lang, v=f"{value:,.1f}")
+
+
+def facilities_from_workspace(ws: Workspace, units: str) -> gpd.GeoDataFrame:
+    """Stations and/or posts as one point layer: ``facility_id``, ``name``, ``kind`` (``station``
+    or the post's own kind), ``unit`` (``station``/``post``), ``turnout_min`` (posts' column; 0
+    for stations), and ``node_id`` where every row names its network node. In the workspace CRS.
+    """
+    if units not in UNITS:
+        raise ValueError(f"units was {units!r} but is expected to be in {list(UNITS)}")
+    parts = []
+    wanted = {"stations": ("stations",), "posts": ("posts",), "both": ("stations", "posts")}[units]
+    for layer in wanted:
+        if not ws.has(layer):
+            continue
+        gdf = ws.layer(layer)
+        id_col = "station_id" if layer == "stations" else "post_id"
+        ids = gdf[id_col].astype(str) if id_col in gdf.columns else pd.Series(
+            [f"{layer[0].upper()}{i + 1}" for i in range(len(gdf))], index=gdf.index)
+        unit = "station" if layer == "stations" else "post"
+        kind = gdf["kind"].astype(str) if layer == "posts" and "kind" in gdf.columns else pd.Series(unit, index=gdf.index)
+        turnout = (pd.to_numeric(gdf["turnout_min"], errors="coerce").fillna(0.0)
+                   if "turnout_min" in gdf.columns else pd.Series(0.0, index=gdf.index))
+        frame = pd.DataFrame({"facility_id": ids.to_numpy(), "unit": unit,
+                              "name": gdf["name"].astype(str).to_numpy() if "name" in gdf.columns else ids.to_numpy(),
+                              "kind": kind.to_numpy(), "turnout_min": turnout.to_numpy(dtype=float)})
+        if "node_id" in gdf.columns:
+            frame["node_id"] = gdf["node_id"].to_numpy(dtype=object)
+        parts.append(gpd.GeoDataFrame(frame, geometry=gdf.geometry.values, crs=ws.crs))
+    if not parts:
+        return gpd.GeoDataFrame({"facility_id": [], "unit": [], "name": [], "kind": [], "turnout_min": []},
+                                geometry=[], crs=ws.crs)
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=ws.crs)
+    if "node_id" in out.columns and out["node_id"].isna().any():
+        out = out.drop(columns="node_id")  # some rows lack a node: snap them all by location
+    return out
+
+
+def band_colours(bands: Sequence[float]) -> dict[str, str]:
+    """Band label (``"1"``, ``"3"``…, minutes) -> colour, dark green (fastest) to orange, and
+    ``"beyond"`` -> red."""
+    labels = [f"{b:g}" for b in bands]
+    if len(labels) == 1:
+        ramp = [_BAND_RAMP[0]]
+    else:
+        idx = np.linspace(0, len(_BAND_RAMP) - 1, len(labels)).round().astype(int)
+        ramp = [_BAND_RAMP[i] for i in idx]
+    return {**dict(zip(labels, ramp)), "beyond": BEYOND_COLOUR}
+
+
+def band_table(cov: Coverage, lang: str = "zh") -> pd.DataFrame:
+    """Per band (cumulative): nodes, cells, population and incidents within it and their shares
+    of the total, plus the last row beyond the last band; columns named in ``lang``."""
+    tab = cov.band_table.reset_index()
+    out = pd.DataFrame({text("cv.col.band", lang): [
+        text("cv.within", lang, m=b) if b != "beyond" else text("cv.beyond", lang, m=f"{cov.bands[-1]:g}")
+        for b in tab["band"]]})
+    total_nodes = len(cov.nodes)
+    out[text("cv.col.nodes", lang)] = tab["nodes"].astype(int)
+    out[text("cv.col.nodes_share", lang)] = (tab["nodes"] / max(total_nodes, 1)).map(lambda v: f"{v:.1%}")
+    for col in ("cells", "population", "incidents"):
+        if col in tab.columns:
+            total = float(cov.cells[col].sum()) if col != "cells" else float(len(cov.cells))
+            out[text(f"cv.col.{col}", lang)] = tab[col].astype(float).round(0).astype(int)
+            out[text(f"cv.col.{col}_share", lang)] = (tab[col] / (total or 1.0)).map(lambda v: f"{v:.1%}")
+    return out
+
+
+def turnout_by_kind(facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Facility kinds with their count and turnout delay (minutes: least, mean, most)."""
+    if len(facilities) == 0:
+        return pd.DataFrame(columns=["kind", "count", "turnout_min_least", "turnout_min_mean", "turnout_min_most"])
+    g = facilities.groupby("kind")["turnout_min"]
+    return pd.DataFrame({"count": g.size(), "turnout_min_least": g.min(), "turnout_min_mean": g.mean().round(2),
+                         "turnout_min_most": g.max()}).reset_index()
+
+
+def exits_from(entries: str, ring, checkpoints: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The entries to seal: ``major_checkpoints`` (on expressway, national or provincial roads,
+    or all when the layer has no road class), ``checkpoints`` (all), or ``uncovered_crossings``
+    (the ring's crossings without a checkpoint, on their inside node). Columns ``exit_id``,
+    ``road_class``, optional ``node_id``; point geometry."""
+    if entries not in ENTRIES:
+        raise ValueError(f"entries was {entries!r} but is expected to be in {list(ENTRIES)}")
+    if entries == "uncovered_crossings":
+        if ring is None:
+            return gpd.GeoDataFrame({"exit_id": [], "road_class": []}, geometry=[])
+        c = ring.crossings[~ring.crossings["covered"] & (ring.crossings["direction"] != "out")]
+        return gpd.GeoDataFrame({"exit_id": c["crossing_id"].to_numpy(), "road_class": c["road_class"].to_numpy(),
+                                 "node_id": c["inside_node"].to_numpy(dtype=object)},
+                                geometry=c.geometry.values, crs=ring.crossings.crs)
+    if checkpoints is None or len(checkpoints) == 0:
+        return gpd.GeoDataFrame({"exit_id": [], "road_class": []}, geometry=[], crs=getattr(checkpoints, "crs", None))
+    cps = checkpoints
+    ids = cps["checkpoint_id"].astype(str) if "checkpoint_id" in cps.columns else pd.Series(
+        [f"C{i + 1}" for i in range(len(cps))], index=cps.index)
+    cls = cps["road_class"].astype(str) if "road_class" in cps.columns else pd.Series("", index=cps.index)
+    keep = np.ones(len(cps), bool)
+    if entries == "major_checkpoints" and "road_class" in cps.columns:
+        keep = (cls.map(road_class_rank) <= MAJOR_RANK).to_numpy()
+    frame = pd.DataFrame({"exit_id": ids.to_numpy()[keep], "road_class": cls.to_numpy()[keep]})
+    if "node_id" in cps.columns and cps["node_id"].notna().all():
+        frame["node_id"] = cps["node_id"].to_numpy(dtype=object)[keep]
+    return gpd.GeoDataFrame(frame, geometry=cps.geometry.values[keep], crs=cps.crs)
+
+
+def seal_lines(assignment: pd.DataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDataFrame, *,
+               unit_col: str = "facility_id", exit_col: str = "exit_id") -> gpd.GeoDataFrame:
+    """One straight line per assignment row from the unit to its entry, with ``exit``, ``unit``
+    and ``minutes`` (network travel time, not the line's length), in the units' CRS."""
+    exits = exits.to_crs(units.crs) if exits.crs is not None and units.crs is not None else exits
+    upos = dict(zip(units[unit_col].astype(str), units.geometry))
+    xpos = dict(zip(exits[exit_col].astype(str), exits.geometry))
+    rows = assignment[["exit", "unit", "minutes"]].copy()
+    geoms = [shapely.LineString([upos[u].coords[0], xpos[x].coords[0]]) if u in upos and x in xpos else None
+             for u, x in zip(rows["unit"].astype(str), rows["exit"].astype(str))]
+    return gpd.GeoDataFrame(rows.reset_index(drop=True), geometry=geoms, crs=units.crs)
+
+
+def _base_map(bounds) -> folium.Map:
+    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
+    if bounds is not None and np.all(np.isfinite(bounds)):
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return m
+
+
+def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
+    from ui.maps import _Legend  # the legend control of the overview map
+    rows = "".join(f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
+                   f'margin-right:5px;vertical-align:middle;background:{c};border:1px solid #555"></span>'
+                   f'{html.escape(label)}</div>' for c, label in items)
+    _Legend('<div style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;font-size:12px;'
+            f'line-height:17px"><b>{html.escape(title)}</b>{rows}</div>').add_to(m)
+
+
+def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str) -> None:
+    if len(facilities) == 0:
+        return
+    group = folium.FeatureGroup(name=name)
+    for r in facilities.to_crs("EPSG:4326").itertuples():
+        colour = _UNIT_COLOUR.get(r.unit, "#333333")
+        folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6 if r.unit == "station" else 4, color="#ffffff",
+                            weight=1.2, fill=True, fill_color=colour, fill_opacity=1.0,
+                            tooltip=f"{r.name} ({r.facility_id}) {r.kind}, {r.turnout_min:g} min").add_to(group)
+    group.add_to(m)
+
+
+def coverage_map(cov: Coverage, areas: gpd.GeoDataFrame | None, facilities: gpd.GeoDataFrame,
+                 area: gpd.GeoDataFrame | None = None, *, lang: str = "zh") -> folium.Map:
+    """Cells coloured by response band (red beyond the last band, outlined), response areas
+    (network Voronoi) outlined, facilities as dots, a legend of the bands."""
+    colours = band_colours(cov.bands)
+    cells = cov.cells.copy()
+    cells["band_label"] = [f"{b:g}" if np.isfinite(b) else "beyond" for b in cells["band"].to_numpy(dtype=float)]
+    cells["minutes"] = cells["minutes"].where(np.isfinite(cells["minutes"]), np.nan)
+    shown = layer_for_display(cells, ["cell_id", "band_label", "minutes", "facility", "population", "incidents"],
+                              tolerance_m=0.0)
+    bounds = (area.to_crs("EPSG:4326").total_bounds if area is not None and len(area)
+              else shown.total_bounds)
+    m = _base_map(bounds)
+    folium.GeoJson(feature_collection(shown), name=text("cv.layer.bands", lang),
+                   style_function=lambda f: {
+                       "fillColor": colours.get(f["properties"]["band_label"], "#999999"),
+                       "color": BEYOND_COLOUR if f["properties"]["band_label"] == "beyond" else "#777777",
+                       "weight": 0.8 if f["properties"]["band_label"] == "beyond" else 0.2,
+                       "fillOpacity": 0.6},
+                   tooltip=folium.GeoJsonTooltip(fields=[c for c in shown.columns if c != "geometry"])).add_to(m)
+    if areas is not None and len(areas):
+        folium.GeoJson(layer_for_display(areas, ["facility", "cells", "population", "incidents"]),
+                       name=text("cv.layer.areas", lang),
+                       style_function=lambda f: {"fillOpacity": 0.0, "color": "#111111", "weight": 2.0},
+                       tooltip=folium.GeoJsonTooltip(fields=[c for c in ("facility", "cells", "population", "incidents")
+                                                             if c in areas.columns])).add_to(m)
+    if area is not None and len(area):
+        folium.GeoJson(layer_for_display(area, []), name=layer_name("area", lang),
+                       style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 3.0}).add_to(m)
+    _facility_markers(m, facilities, text("cv.layer.facilities", lang))
+    items = [(c, text("cv.within", lang, m=b) if b != "beyond" else text("cv.beyond", lang, m=f"{cov.bands[-1]:g}"))
+             for b, c in colours.items()]
+    _legend(m, text("cv.legend.bands", lang), items)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame | None, *,
+             lang: str = "zh") -> folium.Map:
+    """The ring polygon, its road crossings (green: a checkpoint on it, red: none) and the checkpoints."""
+    poly = layer_for_display(ring_polygon, [])
+    m = _base_map(poly.total_bounds)
+    folium.GeoJson(poly, name=text("cv.layer.ring", lang),
+                   style_function=lambda f: {"fillOpacity": 0.03, "color": "#000000", "weight": 2.5}).add_to(m)
+    cross = ring.crossings.to_crs("EPSG:4326")
+    for covered, colour, key in ((True, COVERED_COLOUR, "cv.layer.covered"), (False, UNCOVERED_COLOUR, "cv.layer.uncovered")):
+        group = folium.FeatureGroup(name=text(key, lang))
+        for r in cross[cross["covered"] == covered].itertuples():
+            tip = f"{r.crossing_id} {r.road_class or '-'} ({r.direction})" + (f" · {r.checkpoint_id}" if covered else "")
+            folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if not covered else 5, color="#000000",
+                                weight=1, fill=True, fill_color=colour, fill_opacity=0.95, tooltip=tip).add_to(group)
+        group.add_to(m)
+    if checkpoints is not None and len(checkpoints):
+        group = folium.FeatureGroup(name=layer_name("checkpoints", lang), show=False)
+        for r in checkpoints.to_crs("EPSG:4326").itertuples():
+            folium.Marker([r.geometry.y, r.geometry.x], tooltip=str(getattr(r, "checkpoint_id", "")),
+                          icon=folium.Icon(color="gray", icon="flag")).add_to(group)
+        group.add_to(m)
+    _legend(m, text("cv.legend.ring", lang), [(COVERED_COLOUR, text("cv.layer.covered", lang)),
+                                              (UNCOVERED_COLOUR, text("cv.layer.uncovered", lang))])
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def seal_map(lines: gpd.GeoDataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDataFrame, *,
+             lang: str = "zh") -> folium.Map:
+    """Each entry joined to its assigned unit by a line labelled with the minutes; the latest
+    arrival (the seal time) drawn thickest and red."""
+    L = lines.to_crs("EPSG:4326")
+    X = exits.to_crs("EPSG:4326")
+    box = np.array([L.total_bounds, X.total_bounds]) if len(L) else np.array([X.total_bounds])
+    m = _base_map((box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()))
+    worst = float(L["minutes"].max()) if len(L) else np.nan
+    for r in L.itertuples():
+        if r.geometry is None:
+            continue
+        late = np.isclose(float(r.minutes), worst)
+        folium.PolyLine([(y, x) for x, y in r.geometry.coords], color=UNCOVERED_COLOUR if late else "#1f4e79",
+                        weight=4 if late else 2.5, opacity=0.85,
+                        tooltip=f"{r.unit} → {r.exit}: {fmt_minutes(float(r.minutes), lang)}").add_to(m)
+        mid = r.geometry.interpolate(0.5, normalized=True)
+        folium.Marker([mid.y, mid.x], icon=folium.DivIcon(
+            icon_size=(70, 16), icon_anchor=(0, 8),
+            html=(f'<div style="font-size:11px;font-weight:600;white-space:nowrap;color:#111;'
+                  f'text-shadow:0 0 3px #fff,0 0 3px #fff">{html.escape(fmt_minutes(float(r.minutes), lang))}</div>'))
+                      ).add_to(m)
+    used = set(L["unit"].astype(str))
+    _facility_markers(m, units[units["facility_id"].astype(str).isin(used)], text("cv.layer.facilities", lang))
+    for r in X.itertuples():
+        folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6, color="#000000", weight=1, fill=True,
+                            fill_color=UNCOVERED_COLOUR, fill_opacity=0.9, tooltip=str(r.exit_id)).add_to(m)
+    return m
+
+
+def placement_map(chosen: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, area: gpd.GeoDataFrame | None, *,
+                  lang: str = "zh") -> folium.Map:
+    """Existing stations and posts, and the new sites as orange stars."""
+    bounds = (area.to_crs("EPSG:4326").total_bounds if area is not None and len(area)
+              else facilities.to_crs("EPSG:4326").total_bounds)
+    m = _base_map(bounds)
+    if area is not None and len(area):
+        folium.GeoJson(layer_for_display(area, []), name=layer_name("area", lang),
+                       style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 2.5}).add_to(m)
+    _facility_markers(m, facilities, text("cv.layer.facilities", lang))
+    for r in chosen.to_crs("EPSG:4326").itertuples():
+        folium.Marker([r.geometry.y, r.geometry.x], tooltip=f"{text('cv.place.new', lang)} {r.site} (node {r.node})",
+                      icon=folium.Icon(color="orange", icon="star")).add_to(m)
+    return m
+
+
+@contextmanager
+def captured_warnings(logger: str = "geo") -> Iterator[list[str]]:
+    """Collect the warnings the package logs inside the block (snapping far from the network,
+    dropped components) so that the page can show them; they are still logged as usual."""
+    notes: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            notes.append(record.getMessage())
+
+    handler = _Keep(level=logging.WARNING)
+    log = logging.getLogger(logger)
+    log.addHandler(handler)
+    try:
+        yield notes
+    finally:
+        log.removeHandler(handler)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cached work (the graph is shared read-only; results are small and picklable)
+
+def _key_of(ws: Workspace) -> tuple[str, float]:
+    path = ws.path
+    return (str(path), path.stat().st_mtime) if path is not None and path.exists() else (ws.name, 0.0)
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def _network(path: str, mtime: float, speed_kmh: float | None):
+    """The workspace's road graph and travel-time engine; shared across sessions, never modified."""
+    from geo.network import graph_from_workspace
+    from geo.traveltime import engine_from_graph
+    from geo.workspace import read_workspace
+    ws = read_workspace(path, layers=["road_nodes", "road_edges"])
+    G = graph_from_workspace(ws, speed_kmh=speed_kmh)
+    return G, engine_from_graph(G)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _coverage(path: str, mtime: float, units: str, bands: tuple[float, ...], speed_kmh: float | None,
+              turnout: bool, _ws: Workspace):
+    from geo.coverage import coverage_from_layers, response_areas
+    G, engine = _network(path, mtime, speed_kmh)
+    fac = facilities_from_workspace(_ws, units)
+    cells = _ws.layer("cells") if _ws.has("cells") else None
+    with captured_warnings() as notes:
+        cov = coverage_from_layers(G, engine, fac, id_col="facility_id", bands=bands,
+                                   turnout_col="turnout_min" if turnout else None, cells=cells)
+    areas = response_areas(cov) if cells is not None else None
+    return cov, areas, fac, notes
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _ring(path: str, mtime: float, tolerance_m: float, _ws: Workspace):
+    from geo.ring import ring_crossings
+    G, _ = _network(path, mtime, None)
+    cps = _ws.layer("checkpoints") if _ws.has("checkpoints") else None
+    return ring_crossings(G, _ws.layer("area"), checkpoints=cps, tolerance_m=tolerance_m)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _seal(path: str, mtime: float, units: str, entries: str, speed_kmh: float | None, tolerance_m: float,
+          _ws: Workspace):
+    from planning.seal import seal_from_network
+    G, engine = _network(path, mtime, speed_kmh)
+    ring = _ring(path, mtime, tolerance_m, _ws) if _ws.has("area") else None
+    exits = exits_from(entries, ring, _ws.layer("checkpoints") if _ws.has("checkpoints") else None)
+    fac = facilities_from_workspace(_ws, units)
+    if len(exits) == 0:
+        return None, fac, exits
+    return seal_from_network(G, engine, fac, exits, unit_id="facility_id", exit_id="exit_id"), fac, exits
+
+
+# ----------------------------------------------------------------------------------------------
+# Sections
+
+def _downloads(items: list[tuple[str, bytes, str, str]], key: str) -> None:
+    cols = st.columns(len(items))
+    for col, (label, data, name, mime) in zip(cols, items):
+        col.download_button(label, data, name, mime, key=f"gp_cv_dl_{key}_{name}", on_click="ignore")
+
+
+def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
+    st.subheader(t("cv.bands.title"))
+    c = st.columns([2, 2, 2, 2])
+    bands_text = c[0].text_input(t("cv.bands"), ",".join(f"{b:g}" for b in DEFAULT_BANDS_MIN), key="gp_cv_bands",
+                                 help=t("cv.bands_help"))
+    units = c[1].selectbox(t("cv.units"), UNITS, index=2, key="gp_cv_units", format_func=lambda u: t(f"cv.units.{u}"))
+    one_speed = c[2].checkbox(t("cv.one_speed"), key="gp_cv_one_speed", help=t("cv.one_speed_help"))
+    speed = c[2].number_input(t("cv.speed"), 5.0, 150.0, 60.0, 5.0, key="gp_cv_speed") if one_speed else None
+    turnout = c[3].checkbox(t("cv.turnout"), value=True, key="gp_cv_turnout", help=t("cv.turnout_help"))
+    try:
+        bands = parse_bands(bands_text)
+    except GridPatrolError as exc:
+        st.error(str(exc))
+        bands = DEFAULT_BANDS_MIN
+    opts = {"units": units, "speed": None if speed is None else float(speed), "turnout": bool(turnout)}
+    if not ws.has("cells"):
+        st.info(t("cv.need", layer=layer_name("cells", in_sentence=True)))
+        return opts
+    with st.spinner(t("cv.running")):
+        cov, areas, fac, notes = _coverage(*key, units, bands, opts["speed"], opts["turnout"], ws)
+    if len(fac) == 0:
+        st.info(t("cv.need", layer=layer_name("stations", in_sentence=True)))
+        return opts
+    tab = cov.band_table
+    pop_total = float(cov.cells["population"].sum()) if "population" in cov.cells else 0.0
+    m = st.columns(len(bands) + 2)
+    for col, b in zip(m, bands):
+        row = tab.loc[f"{b:g}"]
+        value = (f"{row['population']:,.0f} ({row['population'] / pop_total:.0%})" if pop_total
+                 else f"{int(row['cells']):,}")
+        col.metric(t("cv.metric.within", m=f"{b:g}"), value)
+    m[-2].metric(t("cv.metric.beyond", m=f"{bands[-1]:g}"),
+                 t("cv.n_cells", n=f"{len(cov.cells_beyond):,}"))
+    m[-1].metric(t("cv.metric.longest"), fmt_minutes(cov.max_minutes, lang))
+    st.caption(t("cv.bands_note", n=len(cov.facilities), speed=(t("cv.speed_one", v=f"{speed:g}") if speed
+                                                                else t("cv.speed_class"))))
+    show_map(coverage_map(cov, areas, fac, ws.layer("area") if ws.has("area") else None, lang=lang),
+             height=560, key="gp_cv_map")
+    if notes:
+        with st.expander(t("cv.notes", n=len(notes))):
+            for note in notes:
+                st.warning(note)
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown(f"**{t('cv.band_table')}**")
+        st.dataframe(band_table(cov, lang), hide_index=True, width="stretch")
+    with right:
+        st.markdown(f"**{t('cv.turnout_table')}**")
+        st.dataframe(turnout_by_kind(fac), hide_index=True, width="stretch")
+    by_fac = pd.DataFrame([{"facility": f, "nodes": d["nodes"], "workload": d["weight"]}
+                           for f, d in cov.by_facility.items()])
+    by_fac.insert(1, "name", by_fac["facility"].map(dict(zip(fac["facility_id"], fac["name"]))))
+    if areas is not None:
+        extra = pd.DataFrame(areas.drop(columns="geometry"))
+        by_fac = by_fac.merge(extra[[c for c in ("facility", "cells", "population") if c in extra]],
+                              on="facility", how="left")
+    st.markdown(f"**{t('cv.by_facility')}**")
+    st.dataframe(by_fac, hide_index=True, width="stretch", height=240)
+    beyond = cov.cells[~(cov.cells["minutes"].to_numpy() <= bands[-1])]
+    if len(beyond):
+        st.warning(t("cv.uncovered_places", n=f"{len(beyond):,}", m=f"{bands[-1]:g}",
+                     p=f"{float(beyond['population'].sum()) if 'population' in beyond else 0:,.0f}"))
+    cells_out = cov.cells[[c for c in ("cell_id", "facility", "minutes", "band", "population", "incidents",
+                                       "geometry") if c in cov.cells.columns]]
+    items = [(t("cv.dl.bands"), csv_bytes(cov.band_table.reset_index()), "response_bands.csv", "text/csv"),
+             (t("cv.dl.facilities"), csv_bytes(by_fac), "response_by_facility.csv", "text/csv"),
+             (t("cv.dl.cells"), geojson_bytes(cells_out), "response_cells.geojson", "application/geo+json"),
+             (t("cv.dl.uncovered"), csv_bytes(beyond[[c for c in cells_out.columns if c != "geometry"]]),
+              "uncovered_cells.csv", "text/csv")]
+    if areas is not None:
+        items.append((t("cv.dl.areas"), geojson_bytes(areas), "response_areas.geojson", "application/geo+json"))
+    _downloads(items, "cov")
+    return opts
+
+
+def _ring_section(ws: Workspace, key: tuple[str, float], lang: str):
+    st.subheader(t("cv.ring.title"))
+    if not ws.has("area"):
+        st.info(t("cv.need", layer=layer_name("area", in_sentence=True)))
+        return None, 50.0
+    if not ws.has("checkpoints"):
+        st.info(t("cv.ring.need_checkpoints"))
+    tol = st.number_input(t("cv.tolerance"), 0.0, 1000.0, 50.0, 10.0, key="gp_cv_tol")
+    with st.spinner(t("cv.running")):
+        ring = _ring(*key, float(tol), ws)
+    m = st.columns(4)
+    m[0].metric(t("cv.ring.crossings"), f"{len(ring.crossings):,}")
+    m[1].metric(t("cv.ring.covered"), f"{len(ring.covered):,}")
+    m[2].metric(t("cv.ring.uncovered"), f"{len(ring.uncovered):,}")
+    m[3].metric(t("cv.ring.state"), t("cv.ring.closed") if ring.closed else t("cv.ring.open"))
+    if ring.closed:
+        st.success(t("cv.ring.closed_note"))
+    else:
+        st.warning(t("cv.ring.open_note", n=len(ring.leaks), ids=", ".join(ring.leaks[:12])))
+    show_map(ring_map(ring, ws.layer("area"), ws.layer("checkpoints") if ws.has("checkpoints") else None, lang=lang),
+             height=480, key="gp_cv_ring_map")
+    table = pd.DataFrame(ring.crossings.drop(columns="geometry"))
+    st.dataframe(table, hide_index=True, width="stretch", height=240)
+    _downloads([(t("cv.dl.crossings_csv"), csv_bytes(table), "ring_crossings.csv", "text/csv"),
+                (t("cv.dl.crossings_geojson"), geojson_bytes(ring.crossings), "ring_crossings.geojson",
+                 "application/geo+json")], "ring")
+    return ring, float(tol)
+
+
+def _seal_section(ws: Workspace, key: tuple[str, float], opts: dict, tolerance_m: float, lang: str) -> None:
+    st.subheader(t("cv.seal.title"))
+    c = st.columns(2)
+    units = c[0].selectbox(t("cv.seal.units"), UNITS, index=0, key="gp_cv_seal_units",
+                           format_func=lambda u: t(f"cv.units.{u}"))
+    entries = c[1].selectbox(t("cv.seal.entries"), ENTRIES, key="gp_cv_seal_entries",
+                             format_func=lambda e: t(f"cv.entries.{e}"))
+    if entries != "uncovered_crossings" and not ws.has("checkpoints"):
+        st.info(t("cv.seal.need_checkpoints"))
+        return
+    if entries == "uncovered_crossings" and not ws.has("area"):
+        st.info(t("cv.need", layer=layer_name("area", in_sentence=True)))
+        return
+    try:
+        with st.spinner(t("cv.running")):
+            seal, fac, exits = _seal(*key, units, entries, opts["speed"], tolerance_m, ws)
+    except GridPatrolError as exc:  # infeasible seals are explained, not errors of the app
+        st.warning(t("cv.seal.infeasible", why=str(exc)))
+        return
+    if seal is None:
+        st.info(t("cv.seal.no_entries"))
+        return
+    m = st.columns(3)
+    m[0].metric(t("cv.seal.minutes"), fmt_minutes(seal.seal_minutes, lang))
+    m[1].metric(t("cv.seal.entries_n"), f"{len(exits):,}")
+    m[2].metric(t("cv.seal.units_n"), f"{len(fac):,}")
+    lines = seal_lines(seal.assignment, fac, exits)
+    show_map(seal_map(lines, fac, exits, lang=lang), height=460, key="gp_cv_seal_map")
+    table = seal.assignment.copy()
+    table["minutes"] = table["minutes"].round(2)
+    st.dataframe(table, hide_index=True, width="stretch", height=220)
+    _downloads([(t("cv.dl.seal_csv"), csv_bytes(table), "seal_assignment.csv", "text/csv"),
+                (t("cv.dl.seal_geojson"), geojson_bytes(lines.dropna(subset=["geometry"])), "seal_lines.geojson",
+                 "application/geo+json")], "seal")
+
+
+def _placement_section(ws: Workspace, key: tuple[str, float], opts: dict, lang: str) -> None:
+    st.subheader(t("cv.place.title"))
+    if not ws.has("cells"):
+        st.info(t("cv.need", layer=layer_name("cells", in_sentence=True)))
+        return
+    weights = [w for w in ("population", "incidents") if w in ws.layer("cells").columns]
+    if not weights:
+        st.info(t("cv.place.need_weight"))
+        return
+    c = st.columns(4)
+    k = int(c[0].number_input(t("cv.place.k"), 1, 30, 3, 1, key="gp_cv_k"))
+    minutes = float(c[1].number_input(t("cv.place.minutes"), 0.5, 30.0, 5.0, 0.5, key="gp_cv_T"))
+    weight = c[2].selectbox(t("cv.place.weight"), weights, key="gp_cv_weight",
+                            format_func=lambda w: t(f"cv.col.{w}"))
+    limit = float(c[3].number_input(t("cv.place.limit"), 5.0, 600.0, 60.0, 5.0, key="gp_cv_limit"))
+    run_key = (*key, k, minutes, weight, limit, opts["speed"], opts["turnout"])
+    if st.button(t("cv.place.run"), key="gp_cv_place_run", type="primary"):
+        st.session_state[_PLACE_KEY] = (run_key, _solve_placement(ws, key, k, minutes, weight, limit, opts))
+    cached = st.session_state.get(_PLACE_KEY)
+    if cached is None or cached[0] != run_key:
+        st.caption(t("cv.place.hint"))
+        return
+    result, chosen, fac = cached[1]
+    b, a = result.before, result.after
+    m = st.columns(4)
+    m[0].metric(t("cv.place.before", m=f"{minutes:g}", w=t(f"cv.col.{weight}")),
+                f"{b['weight_within']:,.0f} ({b['share_within']:.1%})")
+    m[1].metric(t("cv.place.after", m=f"{minutes:g}", w=t(f"cv.col.{weight}")),
+                f"{a['weight_within']:,.0f} ({a['share_within']:.1%})",
+                delta=f"+{a['weight_within'] - b['weight_within']:,.0f}")
+    m[2].metric(t("cv.place.sites"), f"{b['sites']} → {a['sites']}")
+    m[3].metric(t("cv.place.status"), t(f"cv.status.{result.status}") if result.status in ("optimal", "time_limit")
+                else result.status, help=t("cv.place.gap", g=f"{result.gap:.2%}", s=f"{result.seconds:.1f}"))
+    show_map(placement_map(chosen, fac, ws.layer("area") if ws.has("area") else None, lang=lang),
+             height=420, key="gp_cv_place_map")
+    figures = pd.DataFrame([{"": t("cv.place.row_before"), **b}, {"": t("cv.place.row_after"), **a}])
+    st.dataframe(pd.DataFrame(chosen.drop(columns="geometry")), hide_index=True, width="stretch")
+    st.dataframe(figures, hide_index=True, width="stretch")
+    _downloads([(t("cv.dl.sites_csv"), csv_bytes(chosen), "new_posts.csv", "text/csv"),
+                (t("cv.dl.sites_geojson"), geojson_bytes(chosen), "new_posts.geojson", "application/geo+json"),
+                (t("cv.dl.figures"), csv_bytes(figures), "new_posts_before_after.csv", "text/csv")], "place")
+
+
+def _solve_placement(ws: Workspace, key, k: int, minutes: float, weight: str, limit: float, opts: dict):
+    """Run the maximal covering with a progress bar; returns (Placement, chosen sites, existing)."""
+    from geo.network import snap_points
+    from planning.placement import demand_from_cells, iter_place_posts
+    G, engine = _network(*key, opts["speed"])
+    cells = ws.layer("cells")
+    cent = gpd.GeoDataFrame({"cell_id": cells["cell_id"].to_numpy()}, geometry=cells.geometry.centroid.values,
+                            crs=cells.crs)
+    demand = demand_from_cells(cells, snap_points(cent, G, id_col="cell_id", what="cell centroids")["node"],
+                               weight=weight)
+    fac = facilities_from_workspace(ws, "both")
+    snapped = snap_points(fac, G, id_col="facility_id", what="existing sites")
+    existing = pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy(), dtype=object)
+    delays = pd.Series(fac["turnout_min"].to_numpy(dtype=float), index=existing.index) if opts["turnout"] else None
+    result = None
+    with st.status(t("cv.place.running"), expanded=False) as status:
+        bar = st.progress(0.0)
+        for step in iter_place_posts(engine, demand, minutes=minutes, existing=existing, k=k,
+                                     delays_min=delays, time_limit_s=limit):
+            frac = step["done"] / max(step["total"], 1)
+            bar.progress(min(1.0, frac), text=t(f"cv.stage.{step['stage'].replace(' ', '_')}"))
+            result = step.get("result", result)
+        status.update(label=t("cv.place.done"), state="complete")
+    xy = {n: (G.nodes[n]["x"], G.nodes[n]["y"]) for n in result.chosen}
+    chosen = gpd.GeoDataFrame({"site": [f"new{i + 1}" for i in range(len(result.chosen))],
+                               "node": list(result.chosen)},
+                              geometry=[shapely.Point(xy[n]) for n in result.chosen], crs=G.graph["crs"])
+    return result, chosen, fac
+
+
+# ----------------------------------------------------------------------------------------------
+
+def render() -> None:
+    """Draw the Coverage & checkpoints page for the open workspace."""
+    st.header(t("page.coverage"))
+    lang = current_language()
+    with shown_errors():
+        ws = state.current_workspace()
+        if ws is None:
+            st.info(t("ov.no_workspace"))
+            return
+        missing = [n for n in _NEEDED if not ws.has(n)]
+        if missing:
+            st.info(t("cv.need_network"))
+            return
+        key = _key_of(ws)
+        opts = {"units": "both", "speed": None, "turnout": True}
+        with shown_errors():
+            opts = _coverage_section(ws, key, lang)
+        ring, tol = None, 50.0
+        with shown_errors():
+            ring, tol = _ring_section(ws, key, lang)
+        with shown_errors():
+            _seal_section(ws, key, opts, tol, lang)
+        with shown_errors():
+            _placement_section(ws, key, opts, lang)
