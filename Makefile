@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := data/boundaries/demo_county.gpkg
 
-.PHONY: setup run test demo bench clean
+.PHONY: setup system-deps run test demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) system-deps
+
+# Debian packages the briefing (a CJK font) and the browser test (Chromium) need: installed with
+# apt-get when missing and running as root; otherwise the command to run is printed.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk
+system-deps:
+	@if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)) \
+	    || echo "warning: apt-get could not install $(SYSTEM_PACKAGES); the briefing and browser tests will fail"; \
+	else echo "note: install the Debian packages $(SYSTEM_PACKAGES) (sudo apt-get install $(SYSTEM_PACKAGES)) for the briefing and the browser test"; fi
 
 run: setup
 	$(BIN)/streamlit run app.py -- --workspace $(DEMO)

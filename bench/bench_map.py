@@ -1,0 +1,232 @@
+"""Map speed in a real browser: time from page load to the overview map drawn, and for a layer toggle.
+
+Builds synthetic workspaces from the demo county with about 2,000 and 10,000 square cells (the
+demo's own layers, cells re-cut and their population, incidents, township and station filled in
+by ``geo.grid.cells_with_attributes``), starts the app on a free loopback port for each, opens
+the Overview page in headless Chromium (Debian ``/usr/bin/chromium`` driven by Playwright) and
+measures, over several fresh page loads:
+
+- ``drawn_s``: from navigation start to the Leaflet map in the streamlit-folium iframe having its
+  vector canvas, legend and layer control, plus two animation frames (painted);
+- ``toggle_ms``: switching the cells layer off and on again in the layer control, each until
+  two animation frames later (Leaflet removes/adds the layer and repaints the canvas).
+
+The first load after start is reported apart (``cold_s``: the server reads the workspace and
+prepares the display layers once, then caches them). Run ``python bench/bench_map.py`` (about
+two minutes); ``--cells 2000,10000 --loads 3``. The helpers are shared with tests/test_browser.py.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+_FIX = ("install it with `apt-get install chromium fonts-noto-cjk` (`make setup` does it as root) "
+        "and `pip install playwright` (never `playwright install`: the Debian browser is used)")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def app_server(workspace: Path, *, port: int | None = None, timeout_s: float = 90.0,
+               log: Path | None = None) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free loopback port; yield its base URL; stop it."""
+    port = port or free_port()
+    streamlit = Path(sys.executable).with_name("streamlit")
+    cmd = [str(streamlit) if streamlit.exists() else sys.executable, *([] if streamlit.exists() else ["-m", "streamlit"]),
+           "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--", "--workspace", str(workspace)]
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("GRIDPATROL_WORKSPACE", None), env.pop("GRIDPATROL_PAGE", None)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the app stopped at start (exit {proc.returncode}); see {log}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not answer on {url} within {timeout_s:.0f} s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log:
+            out.close()
+
+
+@contextlib.contextmanager
+def browser(*, width: int = 1440, height: int = 1000) -> Iterator[object]:
+    """A headless Debian Chromium (fresh profile) through Playwright; yields the browser context.
+
+    Raises RuntimeError with the fix when Chromium or Playwright is missing."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} not found; {_FIX}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise RuntimeError(f"the Python package playwright is missing; {_FIX}") from None
+    profile = tempfile.mkdtemp(prefix="gp-chromium-")
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height}, locale="zh-CN")
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+
+
+_TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+_MAP_READY = """() => !!(document.querySelector('.leaflet-container')
+    && document.querySelector('.leaflet-overlay-pane > *')
+    && document.querySelector('.leaflet-control-layers-overlays input')
+    && document.querySelector('.gridpatrol-legend'))"""
+
+
+def map_frame(page, *, timeout_s: float = 60.0, poll_s: float = 0.02):
+    """The frame holding the drawn Leaflet map (waits for it); raises TimeoutError."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if frame is page.main_frame:
+                continue
+            try:
+                if frame.evaluate(_MAP_READY):
+                    frame.evaluate(_TWO_FRAMES)
+                    return frame
+            except Exception:  # a frame navigating or detached: look again
+                continue
+        page.wait_for_timeout(poll_s * 1000)  # lets Playwright process frame events (time.sleep does not)
+    raise TimeoutError(f"no Leaflet map drawn within {timeout_s:.0f} s")
+
+
+def toggle_ms(frame, *, index: int = 0) -> tuple[float, float]:
+    """Milliseconds to switch overlay ``index`` off, then on, each until painted."""
+    js = """async (i) => {
+        const input = document.querySelectorAll('.leaflet-control-layers-overlays input')[i];
+        const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const out = [];
+        for (let k = 0; k < 2; k++) {
+            const t0 = performance.now(); input.click(); await frames(); out.push(performance.now() - t0);
+        }
+        return out;
+    }"""
+    off, on = frame.evaluate(js, index)
+    return float(off), float(on)
+
+
+def overlay_names(frame) -> list[str]:
+    return frame.evaluate("() => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+                          ".map(l => l.textContent.trim())")
+
+
+def synthetic_workspace(n_cells: int, folder: Path) -> Path:
+    """The demo county with about ``n_cells`` square cells (re-cut), written to ``folder``."""
+    import math
+
+    from geo.grid import cells_from_area, cells_with_attributes
+    from geo.workspace import read_workspace, write_workspace
+    out = folder / f"demo_{n_cells}_cells.gpkg"
+    if out.exists():
+        return out
+    ws = read_workspace(DEMO)
+    area = ws.layer("area")
+    size = math.sqrt(float(area.geometry.area.sum()) / n_cells)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cells = cells_with_attributes(cells_from_area(area, size_m=size), townships=ws.layer("townships"),
+                                      jurisdictions=ws.layer("jurisdictions"), incidents=ws.layer("incidents"),
+                                      population_from=ws.layer("townships"))
+    write_workspace(ws.with_layers(cells=cells).with_meta(name=f"demo, {len(cells)} cells",
+                                                          cell_size=f"{size:.0f}"), out)
+    return out
+
+
+def measure(workspace: Path, *, loads: int = 3, log: Path | None = None) -> dict:
+    """Cold and warm page-load-to-map-drawn seconds and layer toggle milliseconds."""
+    from geo.workspace import read_workspace
+    n = len(read_workspace(workspace, layers=["cells"]).layer("cells"))
+    with app_server(workspace, log=log) as url, browser() as ctx:
+        drawn, toggles, cold = [], [], None
+        for i in range(loads + 1):
+            page = ctx.new_page()
+            t0 = time.perf_counter()
+            page.goto(f"{url}/", wait_until="commit")
+            frame = map_frame(page, timeout_s=120)
+            dt = time.perf_counter() - t0
+            if i == 0:
+                cold = dt
+            else:
+                drawn.append(dt)
+                names = overlay_names(frame)
+                toggles.append(toggle_ms(frame, index=0))
+            page.close()
+    return {"cells": n, "cold_s": round(cold, 2), "drawn_s": round(statistics.median(drawn), 2),
+            "drawn_all_s": [round(d, 2) for d in drawn],
+            "toggle_off_ms": round(statistics.median(t[0] for t in toggles), 1),
+            "toggle_on_ms": round(statistics.median(t[1] for t in toggles), 1),
+            "toggled_layer": names[0] if names else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", default="2000,10000", help="cell counts of the synthetic workspaces")
+    parser.add_argument("--loads", type=int, default=3, help="warm page loads per workspace (3)")
+    parser.add_argument("--demo", action="store_true", help="also measure the demo workspace itself")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.gettempdir()) / "gridpatrol-bench-map"
+    folder.mkdir(exist_ok=True)
+    targets = [(f"{int(c)} cells", synthetic_workspace(int(c), folder)) for c in args.cells.split(",")]
+    if args.demo:
+        targets.insert(0, ("demo", DEMO))
+    results = {}
+    for label, path in targets:
+        results[label] = measure(path, loads=args.loads, log=folder / f"{path.stem}.log")
+        r = results[label]
+        if not args.json:
+            print(f"{label:>12s}: {r['cells']:6,d} cells  map drawn {r['drawn_s']:.2f} s (warm, median of "
+                  f"{args.loads}; cold {r['cold_s']:.2f} s)  toggle '{r['toggled_layer']}' off "
+                  f"{r['toggle_off_ms']:.0f} ms / on {r['toggle_on_ms']:.0f} ms", flush=True)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
