@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from geo.audit import audit_files, audit_partitions  # noqa: E402
 
 SHARED = (ROOT / ".." / "shared" / "data").resolve()
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=40_000, help="polygons per synthetic partition (40000)")
     p.add_argument("--skip-national", action="store_true")
     args = p.parse_args(argv)
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+    print(f"machine: {machine()}, "
           f"shapely {shapely.__version__}, geopandas {gpd.__version__}")
     for line in bench_city():
         print(line, flush=True)

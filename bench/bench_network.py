@@ -16,23 +16,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from geo.network import graph_from_file, graph_from_workspace, snap_points  # noqa: E402
 from geo.traveltime import engine_from_graph, nearest_facility  # noqa: E402
 
 DATA = (ROOT / ".." / "shared" / "data").resolve()
 DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
 
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cpus (nproc {len(os.sched_getaffinity(0))}), {cpu}, Python {platform.python_version()}"
 
 
 def best_of(fn, repeat: int = 3) -> tuple[float, object]:

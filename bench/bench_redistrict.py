@@ -19,22 +19,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from bench.chicago_cells import chicago_instance  # noqa: E402
 from planning.exact import exact_plan  # noqa: E402
 from planning.plan import Plan, connected_within, district_graph  # noqa: E402
 from planning.redistrict import ScoreWeights, grown_plan, optimize, redistrict, repaired_plan  # noqa: E402
 
-
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.system()} {platform.machine()}, nproc {os.cpu_count()}, CPU {cpu}, Python {platform.python_version()}"
 
 
 def ours(graph, current) -> dict:
