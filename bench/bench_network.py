@@ -4,8 +4,6 @@ plus the seal and maximal-covering solves on the demo county. Run: python bench/
 """
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import time
 from pathlib import Path

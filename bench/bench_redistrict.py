@@ -7,8 +7,6 @@ optional (``pip install gerrychain``), and its absence is reported.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from functools import partial
