@@ -1,0 +1,162 @@
+"""The Patrol routes page (巡逻路线): hotspots of a shift, routes of a station's units, timetable, export.
+
+Thin: widgets are read, ``planning.patrol.plan_for_workspace`` does the work, the result is drawn.
+The road graph and its travel-time engine are cached per workspace file as read-only resources;
+plans are kept in the session per workspace and options, so panning the map never re-plans.
+"""
+from __future__ import annotations
+
+import json
+
+import folium
+import folium.plugins
+import streamlit as st
+
+from ui import state
+from ui.errors import shown_errors
+from ui.i18n import t
+from ui.mapview import show_map
+
+__all__ = ["render", "patrol_map", "UNIT_COLOURS", "SHIFTS"]
+
+UNIT_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
+                "#17becf", "#999999", "#bcbd22")
+SHIFTS = ("08:00-16:00", "16:00-24:00", "00:00-08:00", "20:00-02:00")
+_NEEDED = ("stations", "cells", "incidents", "road_nodes", "road_edges")
+_RESULT_KEY = "gp_patrol_result"
+_SEED_KEY = "gp_pt_seed"
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _network(path: str, mtime: float):
+    """The workspace's road graph and travel-time engine (shared read-only across sessions)."""
+    from geo.network import graph_from_workspace
+    from geo.traveltime import engine_from_graph
+    from geo.workspace import read_workspace
+    ws = read_workspace(path, layers=["road_nodes", "road_edges"])
+    G = graph_from_workspace(ws)
+    return G, engine_from_graph(G)
+
+
+def patrol_map(routes, hot, station_point) -> folium.Map:
+    """Hotspot heat of the shift, one coloured line per unit, numbered stops, the station."""
+    lines = routes.lines.to_crs("EPSG:4326")
+    stops = routes.stops.to_crs("EPSG:4326")
+    centres = hot.geometry.centroid.to_crs("EPSG:4326")
+    bounds = lines.total_bounds if len(lines) else centres.total_bounds
+    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    weights = hot["risk"].to_numpy(dtype=float)
+    weights = weights / weights.max() if len(weights) and weights.max() > 0 else weights
+    folium.plugins.HeatMap([[p.y, p.x, float(w)] for p, w in zip(centres, weights)],
+                           name=t("pt.heat"), radius=22, blur=18, min_opacity=0.25).add_to(fmap)
+    if "hotspot" in hot.columns and hot["hotspot"].any():
+        sig = hot[hot["hotspot"]].to_crs("EPSG:4326")
+        folium.GeoJson(sig[["cell_id", "risk", "geometry"]] if "cell_id" in sig else sig[["risk", "geometry"]],
+                       name=t("pt.significant"),
+                       style_function=lambda f: {"fillOpacity": 0.0, "color": "#bd0026", "weight": 1.5}
+                       ).add_to(fmap)
+    for i, r in enumerate(lines.itertuples()):
+        colour = UNIT_COLOURS[i % len(UNIT_COLOURS)]
+        if r.stops == 0:
+            continue
+        folium.PolyLine([(y, x) for x, y in r.geometry.coords], color=colour, weight=4, opacity=0.85,
+                        tooltip=t("pt.unit_tip", n=int(r.unit), m=f"{float(r.minutes):.0f}",
+                                  s=int(r.stops))).add_to(fmap)
+    for s in stops.itertuples():
+        colour = UNIT_COLOURS[(int(s.unit) - 1) % len(UNIT_COLOURS)]
+        html = (f'<div style="background:{colour};color:white;border-radius:50%;width:20px;height:20px;'
+                f'text-align:center;font:bold 11px/20px sans-serif;border:1px solid white">{s.order}</div>')
+        folium.Marker([s.geometry.y, s.geometry.x], icon=folium.DivIcon(html=html, icon_size=(20, 20),
+                                                                          icon_anchor=(10, 10)),
+                      tooltip=f"{s.unit}-{s.order} {s.hotspot}: {s.arrive}-{s.depart}").add_to(fmap)
+    if station_point is not None:
+        folium.Marker([station_point.y, station_point.x], tooltip=t("pt.station"),
+                      icon=folium.Icon(color="darkblue", icon="star")).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
+
+
+def _options(ws) -> dict:
+    stations = ws.layer("stations")
+    ids = stations["station_id"].astype(str).tolist()
+    names = dict(zip(ids, stations["name"].astype(str))) if "name" in stations else {}
+    c = st.columns(5)
+    station = c[0].selectbox(t("pt.station"), ids, key="gp_pt_station",
+                             format_func=lambda i: f"{i} {names.get(i, '')}".strip())
+    shift = c[1].text_input(t("pt.shift"), SHIFTS[0], key="gp_pt_shift",
+                            help=t("pt.shift_help", examples=", ".join(SHIFTS)))
+    units = c[2].number_input(t("pt.units"), 1, 20, 2, 1, key="gp_pt_units")
+    dwell = c[3].number_input(t("pt.dwell"), 0, 120, 10, 1, key="gp_pt_dwell")
+    foot = c[4].checkbox(t("pt.foot"), key="gp_pt_foot")
+    return {"station": station, "shift": str(shift), "units": int(units), "dwell": float(dwell),
+            "speed": 5.0 if foot else None}
+
+
+def render() -> None:
+    """Draw the Patrol routes page for the open workspace."""
+    st.header(t("page.patrol"))
+    with shown_errors():
+        ws = state.current_workspace()
+        if ws is None:
+            st.info(t("ov.no_workspace"))
+            return
+        missing = [n for n in _NEEDED if not ws.has(n)]
+        if missing:
+            st.info(t("pt.need_layers", layers=", ".join(missing)))
+            return
+        if "time" not in ws.layer("incidents").columns:
+            st.info(t("pt.need_time"))
+            return
+        opts = _options(ws)
+        b = st.columns([1, 1, 4])
+        if _SEED_KEY not in st.session_state:
+            st.session_state[_SEED_KEY] = None
+        if b[0].button(t("pt.replan"), key="gp_pt_replan"):
+            prev = st.session_state[_SEED_KEY]
+            st.session_state[_SEED_KEY] = 1 if prev is None else prev + 1
+        if b[1].button(t("pt.best"), key="gp_pt_best"):
+            st.session_state[_SEED_KEY] = None
+        seed = st.session_state[_SEED_KEY]
+        key = (str(ws.path), ws.meta.get("created", ""), tuple(sorted(opts.items(), key=str)), seed)
+        cached = st.session_state.get(_RESULT_KEY)
+        if cached is None or cached[0] != key:
+            from planning.patrol import plan_for_workspace
+            G, engine = _network(str(ws.path), ws.path.stat().st_mtime) if ws.path else (None, None)
+            with st.spinner(t("pt.running")):
+                routes, hot = plan_for_workspace(
+                    ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
+                    dwell_min=opts["dwell"], seed=seed, speed_kmh=opts["speed"], time_limit_s=6.0,
+                    iterations=200, G=G, engine=engine if opts["speed"] is None else None)
+            cached = (key, routes, hot)
+            st.session_state[_RESULT_KEY] = cached
+        _, routes, hot = cached
+        summary = routes.summary()
+        m = st.columns(4)
+        m[0].metric(t("pt.share"), f"{summary['risk_covered_share']:.1%}")
+        m[1].metric(t("pt.hotspots"), f"{len(hot)} ({int(hot['hotspot'].sum()) if 'hotspot' in hot else 0})")
+        m[2].metric(t("pt.minutes"), " / ".join(f"{r['minutes']:.0f}" for r in summary["routes"]))
+        loss = summary.get("risk_loss_vs_best")
+        m[3].metric(t("pt.loss"), "-" if loss is None else f"{loss:.1%}",
+                    help=t("pt.loss_help") if seed is not None else None)
+        stations = ws.layer("stations")
+        hit = stations[stations["station_id"].astype(str) == opts["station"]]
+        point = hit.to_crs("EPSG:4326").geometry.iloc[0] if len(hit) else None
+        left, right = st.columns([3, 2])
+        with left:
+            show_map(patrol_map(routes, hot, point), height=560, key="gp_pt_map")
+        with right:
+            st.markdown(f"**{t('pt.timetable')}**")
+            tt = routes.timetable()[["unit", "order", "hotspot", "arrive", "depart", "risk"]]
+            tt = tt.rename(columns={c: t(f"pt.col.{c}") for c in tt.columns})
+            st.dataframe(tt, hide_index=True, width="stretch", height=520)
+        for note in routes.notes:
+            st.warning(note)
+        d = st.columns(3)
+        from planning.patrol import routes_to_geojson, routes_to_gpx
+        d[0].download_button(t("pt.dl_geojson"), json.dumps(routes_to_geojson(routes), ensure_ascii=False),
+                             "patrol_routes.geojson", "application/geo+json", key="gp_pt_dl_gj")
+        d[1].download_button(t("pt.dl_gpx"), routes_to_gpx(routes), "patrol_routes.gpx",
+                             "application/gpx+xml", key="gp_pt_dl_gpx")
+        d[2].download_button(t("pt.dl_csv"), routes.timetable().to_csv(index=False).encode("utf-8"),
+                             "patrol_timetable.csv", "text/csv", key="gp_pt_dl_csv")
