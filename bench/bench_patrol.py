@@ -17,8 +17,6 @@ Prints absolute figures, ratios and the machine. Needs ../shared/data; OR-Tools 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import machine  # noqa: E402
 from geo.network import graph_from_file, graph_from_workspace, snap_points  # noqa: E402
 from geo.traveltime import engine_from_graph, minutes_matrix  # noqa: E402
 from geo.workspace import read_workspace  # noqa: E402
@@ -42,18 +41,6 @@ SHARED = (ROOT / ".." / "shared" / "data").resolve()
 # 20 min dwell makes the shift binding (at most 144 visits), so that choosing matters.
 DWELLS = (10.0, 20.0)
 
-
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.system()} {platform.machine()}, nproc {os.cpu_count()}, CPU {cpu}, "
-            f"Python {platform.python_version()}")
 
 
 def problem_from(G, engine, points, risk, station_node, *, units=6, shift=480.0, dwell=10.0):
