@@ -37,8 +37,10 @@ test: setup
 demo: setup
 	$(BIN)/python data/boundaries/make_demo_county.py --out $(DEMO)
 
+# Benchmarks, with the peers they compare against (OR-Tools, GerryChain, pandana).
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -W ignore -m bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
