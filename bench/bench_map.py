@@ -214,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     targets = [(f"{int(c)} cells", synthetic_workspace(int(c), folder)) for c in args.cells.split(",")]
     if args.demo:
         targets.insert(0, ("demo", DEMO))
-    results = {}
+    from bench import machine
+    results = {"machine": {"machine": machine(), "load_before": round(os.getloadavg()[0], 2)}}
+    if not args.json:
+        print(f"machine: {results['machine']['machine']}; load average {results['machine']['load_before']} before",
+              flush=True)
     for label, path in targets:
         results[label] = measure(path, loads=args.loads, log=folder / f"{path.stem}.log")
         r = results[label]
@@ -222,8 +226,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:>12s}: {r['cells']:6,d} cells  map drawn {r['drawn_s']:.2f} s (warm, median of "
                   f"{args.loads}; cold {r['cold_s']:.2f} s)  toggle '{r['toggled_layer']}' off "
                   f"{r['toggle_off_ms']:.0f} ms / on {r['toggle_on_ms']:.0f} ms", flush=True)
+    results["machine"]["load_after"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
+    else:
+        print(f"load average {results['machine']['load_after']} after", flush=True)
     return 0
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
+from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
 from geo.workspace import Workspace
@@ -257,6 +258,71 @@ class _Legend(MacroElement):
         self.content = content
 
 
+class _GeoJsonLayer(folium.GeoJson):
+    """``folium.GeoJson`` made for large layers: the data embedded once as compact JSON, styled in
+    the browser from a fixed ``base`` style plus per-feature values read from properties
+    (``from_props``: style key -> property name, computed server-side), points drawn as circle
+    markers of ``radius`` pixels. No per-feature Python style callbacks and no generated style
+    switch (folium's ``style_function`` writes one ``case`` per feature).
+
+    The features travel column-wise (property names once, then one row of values and one
+    geometry per feature) inside one ``JSON.parse`` string, which browsers read faster than an
+    object literal, and are rebuilt into GeoJSON features in the browser."""
+
+    _template = FoliumTemplate("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson(null, {
+            style: function (f) {
+                var s = {{ this.base|tojson }};
+                {%- for key, prop in this.from_props.items() %}
+                s[{{ key|tojson }}] = f.properties[{{ prop|tojson }}];
+                {%- endfor %}
+                return s;
+            },
+            {%- if this.radius %}
+            pointToLayer: function (f, latlng) {
+                return new L.CircleMarker(latlng, {radius: {{ this.radius|tojson }}, fill: true});
+            },
+            {%- endif %}
+            ...{{ this.options|tojavascript }}
+        });
+        (function (layer, d) {
+            var features = new Array(d.g.length);
+            for (var i = 0; i < d.g.length; i++) {
+                var p = {}, row = d.p[i];
+                for (var j = 0; j < d.k.length; j++) { p[d.k[j]] = row[j]; }
+                features[i] = {type: "Feature", properties: p, geometry: d.g[i]};
+            }
+            layer.addData({type: "FeatureCollection", features: features});
+        })({{ this.get_name() }}, JSON.parse('{{ this.packed }}'));
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: dict, *, name: str | None = None, show: bool = True, base: dict,
+                 from_props: dict[str, str] | None = None, radius: float | None = None,
+                 tooltip: folium.GeoJsonTooltip | None = None):
+        super().__init__(data, name=name, show=show, tooltip=tooltip)
+        self._name = "GeoJson"
+        self.base = base
+        self.from_props = from_props or {}
+        self.radius = radius
+        self.packed = _packed(data)
+
+
+def _packed(collection: dict) -> str:
+    """A FeatureCollection as column-wise compact JSON (``k`` property names, ``p`` rows of
+    values, ``g`` geometries), escaped for a single-quoted JavaScript string inside a <script>:
+    "<", ">" and "&" (which only occur within JSON strings) as JSON escapes, then backslashes and
+    quotes for the JavaScript string."""
+    features = collection.get("features", [])
+    keys = list(features[0]["properties"]) if features else []
+    packed = {"k": keys, "p": [[f["properties"].get(k) for k in keys] for f in features],
+              "g": [f["geometry"] for f in features]}
+    text = (json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return text.replace("\\", "\\\\").replace("'", "\\'").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def _swatch(colour: str, label: str, *, shape: str = "box") -> str:
     radius = "50%" if shape == "dot" else "2px"
     return (f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
@@ -327,49 +393,45 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
                        for c, lo, hi in zip(ramp, breaks[:-1], breaks[1:])]
         else:
             fill, opacity = ["#ffffff"] * len(cells), 0.0
-        folium.GeoJson(
-            _collection(display, "cells", _fill=fill), name=name("cells"), show=bool(colour_by),
-            style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#999999",
-                                      "weight": 0.3, "fillOpacity": opacity},
-            tooltip=_tooltip(cells)).add_to(m)
+        _GeoJsonLayer(_collection(display, "cells", _fill=fill), name=name("cells"), show=bool(colour_by),
+                      base={"color": "#999999", "weight": 0.3, "fillOpacity": opacity},
+                      from_props={"fillColor": "_fill"}, tooltip=_tooltip(cells)).add_to(m)
 
     if "townships" in L and len(L["townships"]):
-        folium.GeoJson(_collection(display, "townships"), name=name("townships"),
-                       style_function=lambda f: {"color": "#555555", "weight": 1.5, "dashArray": "6 4",
-                                                 "fillOpacity": 0.0},
-                       tooltip=_tooltip(L["townships"])).add_to(m)
+        _GeoJsonLayer(_collection(display, "townships"), name=name("townships"),
+                      base={"color": "#555555", "weight": 1.5, "dashArray": "6 4", "fillOpacity": 0.0},
+                      tooltip=_tooltip(L["townships"])).add_to(m)
 
     if "jurisdictions" in L and len(L["jurisdictions"]):
         tint = 0.08 if colour_by else 0.3  # a light tint over a choropleth, a clear one without
-        folium.GeoJson(_collection(display, "jurisdictions"), name=name("jurisdictions"),
-                       style_function=lambda f: {
-                           "color": colours.get(str(f["properties"]["station_id"]), "#777777"),
-                           "fillColor": colours.get(str(f["properties"]["station_id"]), "#777777"),
-                           "weight": 2.5, "fillOpacity": tint},
-                       tooltip=_tooltip(L["jurisdictions"])).add_to(m)
+        jur = L["jurisdictions"]
+        jur_colours = [colours.get(str(sid), "#777777") for sid in jur["station_id"]]
+        _GeoJsonLayer(_collection(display, "jurisdictions", _colour=jur_colours), name=name("jurisdictions"),
+                      base={"weight": 2.5, "fillOpacity": tint},
+                      from_props={"color": "_colour", "fillColor": "_colour"},
+                      tooltip=_tooltip(jur)).add_to(m)
 
     if "rivers" in L and len(L["rivers"]):
-        folium.GeoJson(_collection(display, "rivers"), name=name("rivers"),
-                       style_function=lambda f: {"color": "#4a90d9", "weight": 2.0, "fillColor": "#a6cee3",
-                                                 "fillOpacity": 0.6}).add_to(m)
+        _GeoJsonLayer(_collection(display, "rivers"), name=name("rivers"),
+                      base={"color": "#4a90d9", "weight": 2.0, "fillColor": "#a6cee3",
+                            "fillOpacity": 0.6}).add_to(m)
 
     if "road_edges" in L and len(L["road_edges"]):
         roads = L["road_edges"]
         classes = roads["road_class"] if "road_class" in roads.columns else pd.Series("", index=roads.index)
         styles = classes.map(road_style)
-        folium.GeoJson(_collection(display, "road_edges", _colour=[s[0] for s in styles],
-                                   _weight=[s[1] for s in styles]), name=name("road_edges"),
-                       style_function=lambda f: {"color": f["properties"]["_colour"],
-                                                 "weight": f["properties"]["_weight"], "opacity": 0.85},
-                       tooltip=_tooltip(roads)).add_to(m)
+        _GeoJsonLayer(_collection(display, "road_edges", _colour=[s[0] for s in styles],
+                                  _weight=[s[1] for s in styles]), name=name("road_edges"),
+                      base={"opacity": 0.85}, from_props={"color": "_colour", "weight": "_weight"},
+                      tooltip=_tooltip(roads)).add_to(m)
         seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:8]
         if seen and seen != [""]:
             legend.append(f"<b>{html.escape(name('road_edges'))}</b>")
             legend += [_swatch(road_style(c)[0], c) for c in seen]
 
     if "area" in L and len(L["area"]):
-        folium.GeoJson(_collection(display, "area"), name=name("area"),
-                       style_function=lambda f: {"color": "#111111", "weight": 3.0, "fillOpacity": 0.0}).add_to(m)
+        _GeoJsonLayer(_collection(display, "area"), name=name("area"),
+                      base={"color": "#111111", "weight": 3.0, "fillOpacity": 0.0}).add_to(m)
 
     if display.heat_kind != "none" and len(display.heat):
         label = (text("map.heat", lang) if display.heat_kind == "cells"
@@ -378,7 +440,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         # starts hidden when cells exist; the cells' incident choropleth is the main view then.
         group = folium.FeatureGroup(name=f"{name('incidents')}: {label}",
                                     show=display.heat_kind != "cells")
-        folium.plugins.HeatMap(display.heat[["lat", "lon", "weight"]].to_numpy().tolist(),
+        folium.plugins.HeatMap(display.heat[["lat", "lon", "weight"]].to_numpy().round(5).tolist(),
                                radius=18, blur=14, min_opacity=0.25, max=1.0).add_to(group)
         group.add_to(m)
 
@@ -386,11 +448,9 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         cps = L["checkpoints"]
         rings = cps["ring"] if "ring" in cps.columns else pd.Series("", index=cps.index)
         ring_colours = [_RING_COLOURS.get(str(r).lower(), "#444444") for r in rings]
-        folium.GeoJson(_collection(display, "checkpoints", _colour=ring_colours), name=name("checkpoints"),
-                       marker=folium.CircleMarker(radius=6, fill=True),
-                       style_function=lambda f: {"color": "#000000", "weight": 1.0,
-                                                 "fillColor": f["properties"]["_colour"], "fillOpacity": 0.95},
-                       tooltip=_tooltip(cps)).add_to(m)
+        _GeoJsonLayer(_collection(display, "checkpoints", _colour=ring_colours), name=name("checkpoints"),
+                      radius=6, base={"color": "#000000", "weight": 1.0, "fillOpacity": 0.95},
+                      from_props={"fillColor": "_colour"}, tooltip=_tooltip(cps)).add_to(m)
         legend.append(f"<b>{html.escape(name('checkpoints'))}</b>")
         present = {str(r).lower() for r in rings}
         legend += [_swatch(_RING_COLOURS[r], text(f"map.ring.{r}", lang), shape="dot")
@@ -399,11 +459,9 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
             legend.append(_swatch("#444444", name("checkpoints"), shape="dot"))
 
     if "posts" in L and len(L["posts"]):
-        folium.GeoJson(_collection(display, "posts"), name=name("posts"),
-                       marker=folium.CircleMarker(radius=4, fill=True),
-                       style_function=lambda f: {"color": "#ffffff", "weight": 1.0,
-                                                 "fillColor": _POST_COLOUR, "fillOpacity": 1.0},
-                       tooltip=_tooltip(L["posts"])).add_to(m)
+        _GeoJsonLayer(_collection(display, "posts"), name=name("posts"), radius=4,
+                      base={"color": "#ffffff", "weight": 1.0, "fillColor": _POST_COLOUR, "fillOpacity": 1.0},
+                      tooltip=_tooltip(L["posts"])).add_to(m)
         legend.append(_swatch(_POST_COLOUR, name("posts"), shape="dot"))
 
     names = _station_names(display)
@@ -425,10 +483,9 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
                               ).add_to(group)
         else:
             fills = [colours.get(str(s), "#777777") for s in stations["station_id"]]
-            folium.GeoJson(_collection(display, "stations", _colour=fills), marker=folium.CircleMarker(radius=6, fill=True),
-                           style_function=lambda f: {"color": "#222222", "weight": 1.0,
-                                                     "fillColor": f["properties"]["_colour"], "fillOpacity": 1.0},
-                           tooltip=_tooltip(stations)).add_to(group)
+            _GeoJsonLayer(_collection(display, "stations", _colour=fills), radius=6,
+                          base={"color": "#222222", "weight": 1.0, "fillOpacity": 1.0},
+                          from_props={"fillColor": "_colour"}, tooltip=_tooltip(stations)).add_to(group)
         group.add_to(m)
 
     if colours:

@@ -1,23 +1,105 @@
-"""The one way pages put a folium map on screen: offline-ready, and no reruns on pan or zoom."""
+"""The one way pages put a folium map on screen: offline-ready, and no reruns on pan or zoom.
+
+Rendering a large folium map is the slow part of a page (the whole map is rendered to
+JavaScript, then streamlit-folium renders it again and runs regular expressions over the
+multi-megabyte script to name and hash it: ~3.5 s for 10,000 cells). ``show_map`` therefore
+prepares what streamlit-folium's component receives (script, header, links, defaults) once per
+``cache_key`` and keeps it with ``st.cache_resource`` (strings, treated read-only); a page rerun
+with the same key only sends the cached payload.
+"""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Hashable, Iterable
 
+import branca
+import branca.colormap
 import folium
+import folium.elements
+import streamlit as st
+import streamlit_folium
 from streamlit_folium import st_folium
 
 from ui.offline import self_contained
 
-__all__ = ["show_map"]
+__all__ = ["show_map", "map_payload"]
+
+MapOrBuilder = folium.Map | Callable[[], folium.Map]
 
 
-def show_map(m: folium.Map, *, key: str, height: int = 560,
-             returned_objects: Iterable[str] = ()) -> dict:
-    """Draw ``m`` with its scripts embedded (works without internet).
+def _links(m: folium.Map) -> tuple[list[str], list[str]]:
+    """The stylesheet and script URLs of every element (as streamlit-folium collects them)."""
+    css, js = [], []
 
-    ``returned_objects`` lists what the page needs back from the browser (e.g.
-    ``["last_active_drawing"]`` for the lasso); by default nothing, so panning and zooming never
-    rerun the page.
+    def walk(el):
+        if isinstance(el, (folium.elements.JSCSSMixin, branca.colormap.ColorMap)):
+            yield el
+        for child in getattr(el, "_children", {}).values():
+            yield from walk(child)
+
+    for el in walk(m):
+        if isinstance(el, branca.colormap.ColorMap):  # as streamlit-folium does: d3 first
+            js[:0] = ["https://d3js.org/d3.v4.min.js", "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"]
+        css += [href for _, href in getattr(el, "default_css", [])]
+        js += [src for _, src in getattr(el, "default_js", [])]
+    return list(dict.fromkeys(css)), list(dict.fromkeys(js))
+
+
+def map_payload(m: folium.Map, *, key: str, returned_objects: Iterable[str] = ()) -> dict:
+    """The arguments streamlit-folium 0.27's component gets for ``m`` (what ``st_folium`` computes
+    on every call), ``m`` made self-contained first. Modifies ``m`` (rendering renames elements)."""
+    sf = streamlit_folium
+    m = self_contained(m)
+    m.get_root().render()
+    m.render()
+    html, header = sf._get_html(m), sf._get_header(m)
+    script = sf._get_map_string(m)
+    bounds = m.get_bounds()
+    (s, w), (n, e) = bounds
+    returned = list(returned_objects)
+    defaults = {"last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": None,
+                "last_object_clicked_tooltip": None, "last_object_clicked_popup": None,
+                "all_drawings": None, "last_active_drawing": None,
+                "bounds": {"_southWest": {"lat": s, "lng": w}, "_northEast": {"lat": n, "lng": e}},
+                "zoom": m.options.get("zoom"), "last_circle_radius": None, "last_circle_polygon": None,
+                "selected_layers": None, "selected_tags": None, "last_geocoder_result": None}
+    css, js = _links(m)
+    return {"script": script, "header": header, "html": html, "id": sf.get_full_id(m),
+            "key": sf.generate_js_hash(script, key, False), "returned_objects": returned,
+            "default": {k: v for k, v in defaults.items() if k in returned},
+            "zoom": None, "center": None, "feature_group": None, "return_on_hover": False,
+            "layer_control": None, "pixelated": False, "css_links": css, "js_links": js,
+            "wrap_longitude": False}
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _cached_payload(cache_key: Hashable, key: str, returned: tuple[str, ...], _m: MapOrBuilder) -> dict:
+    return map_payload(_m() if callable(_m) else _m, key=key, returned_objects=returned)
+
+
+def show_map(m: MapOrBuilder, *, key: str, height: int = 560, returned_objects: Iterable[str] = (),
+             cache_key: Hashable | None = None) -> dict:
+    """Draw a map with its scripts embedded (works without internet).
+
+    ``m`` is a ``folium.Map``, or a function of no arguments returning one, called only when
+    ``cache_key`` is not cached yet. ``cache_key`` (hashable: e.g. workspace path, modification
+    time, and every option the map depends on) keeps the rendered map for later reruns; None
+    renders on every call. ``returned_objects`` lists what the page needs back from the browser
+    (e.g. ``["last_active_drawing"]`` for the lasso); by default nothing, so panning and zooming
+    never rerun the page.
     """
-    return st_folium(self_contained(m), key=key, height=height, use_container_width=True,
-                     returned_objects=list(returned_objects))
+    returned = tuple(returned_objects)
+    component = getattr(streamlit_folium, "_component_func", None)
+    if component is None or not hasattr(streamlit_folium, "_get_map_string"):  # another streamlit-folium
+        built = m() if callable(m) else m
+        return st_folium(self_contained(built), key=key, height=height, use_container_width=True,
+                         returned_objects=list(returned))
+    if cache_key is None:
+        payload = map_payload(m() if callable(m) else m, key=key, returned_objects=returned)
+    else:
+        payload = _cached_payload(cache_key, key, returned, m)
+    hash_key = payload["key"]
+
+    def on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    return component(**payload, height=height, width=None, on_change=on_change)

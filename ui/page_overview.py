@@ -40,8 +40,10 @@ def render() -> None:
     tiles = right.selectbox(t("ov.basemap"), maps.BASEMAPS, key="gp_ov_tiles",
                             format_func=lambda v: t(f"ov.base.{v}"))
     display = state.display_layers_of(ws)
-    fmap = maps.overview_map(display, lang=current_language(), colour_by=colour_by, tiles=tiles)
-    show_map(fmap, height=620, key="gp_overview_map")
+    lang = current_language()
+    show_map(lambda: maps.overview_map(display, lang=lang, colour_by=colour_by, tiles=tiles),
+             height=620, key="gp_overview_map",
+             cache_key=state.map_cache_key(ws, "overview", lang, colour_by, tiles))
     st.caption(t("ov.map_note"))
     for layer in maps.missing_layers(display):
         st.info(t("ov.missing", layer=layer_name(layer, in_sentence=True)))
