@@ -342,6 +342,7 @@ _PATROL_PAIRS: dict[str, tuple[str, str]] = {
     "pt.replan": ("换一种路线 (新随机种子)", "Re-plan (new seed)"),
     "pt.best": ("最优路线", "Best plan"),
     "pt.running": ("正在规划巡逻路线…", "Planning patrol routes…"),
+    "page.need_layers": ("此页面需要以下图层：{layers}", "This page needs these layers: {layers}"),
     "pt.need_layers": ("巡逻规划需要以下图层：{layers}", "Patrol planning needs these layers: {layers}"),
     "pt.need_time": ("警情图层没有 time（发生时间）列，无法按班次找出热点：导入带时间的警情后再规划巡逻。",
                      "The incidents have no time column, so hotspots cannot be found by shift: import "

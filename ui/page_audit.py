@@ -141,9 +141,8 @@ def _alignment(audit) -> None:
 def render() -> None:
     """Draw the Boundary audit page for the open workspace."""
     st.header(t("page.audit"))
-    ws = state.current_workspace()
+    ws = state.workspace_for_page()
     if ws is None:
-        st.info(t("ov.no_workspace"))
         return
     opts = _options(ws)
     if opts is None:

@@ -45,9 +45,8 @@ def _build(ws, options: dict) -> dict:
 def render() -> None:
     """Draw the Briefing page for the open workspace."""
     st.header(t("page.brief"))
-    ws = state.current_workspace()
+    ws = state.workspace_for_page()
     if ws is None:
-        st.info(t("ov.no_workspace"))
         return
     st.caption(t("brief.page.intro"))
     plans = briefing.plan_names(ws)

@@ -613,13 +613,8 @@ def render() -> None:
     st.header(t("page.coverage"))
     lang = current_language()
     with shown_errors():
-        ws = state.current_workspace()
+        ws = state.workspace_for_page(_NEEDED, missing_key="cv.need_network")
         if ws is None:
-            st.info(t("ov.no_workspace"))
-            return
-        missing = [n for n in _NEEDED if not ws.has(n)]
-        if missing:
-            st.info(t("cv.need_network"))
             return
         key = _key_of(ws)
         opts = {"units": "both", "speed": None, "turnout": True}

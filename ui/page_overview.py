@@ -28,9 +28,8 @@ def _metrics(ws: Workspace) -> None:
 def render() -> None:
     """Draw the Overview page for the open workspace."""
     st.header(t("page.overview"))
-    ws = state.current_workspace()
+    ws = state.workspace_for_page()
     if ws is None:
-        st.info(t("ov.no_workspace"))
         return
     st.caption(ws.name)
     _metrics(ws)

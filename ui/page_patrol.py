@@ -97,13 +97,8 @@ def render() -> None:
     """Draw the Patrol routes page for the open workspace."""
     st.header(t("page.patrol"))
     with shown_errors():
-        ws = state.current_workspace()
+        ws = state.workspace_for_page(_NEEDED, missing_key="pt.need_layers")
         if ws is None:
-            st.info(t("ov.no_workspace"))
-            return
-        missing = [n for n in _NEEDED if not ws.has(n)]
-        if missing:
-            st.info(t("pt.need_layers", layers=", ".join(missing)))
             return
         if "time" not in ws.layer("incidents").columns:
             st.info(t("pt.need_time"))

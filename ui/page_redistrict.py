@@ -624,13 +624,8 @@ def render() -> None:
     """Draw the Redistricting page for the open workspace."""
     st.header(t("page.redistrict"))
     with shown_errors():
-        ws = state.current_workspace()
+        ws = state.workspace_for_page(_NEEDED, missing_key="rd.need_layers")
         if ws is None:
-            st.info(t("ov.no_workspace"))
-            return
-        missing = [n for n in _NEEDED if not ws.has(n)]
-        if missing:
-            st.info(t("rd.need_layers", layers=", ".join(missing)))
             return
         st.caption(t("rd.intro"))
         spec = _weights(ws)

@@ -107,6 +107,21 @@ def current_workspace() -> Workspace | None:
     return _workspace(str(path), _mtime(path))
 
 
+def workspace_for_page(needed: Sequence[str] = (), *, missing_key: str = "page.need_layers") -> Workspace | None:
+    """The open workspace when it holds every layer in ``needed``; otherwise None, after telling
+    the user in words what to open or load (``missing_key`` is formatted with ``layers``)."""
+    from ui.i18n import t
+    ws = current_workspace()
+    if ws is None:
+        st.info(t("ov.no_workspace"))
+        return None
+    missing = [name for name in needed if not ws.has(name)]
+    if missing:
+        st.info(t(missing_key, layers=", ".join(missing)))
+        return None
+    return ws
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _display(path: str, mtime: float) -> maps.DisplayLayers:
     return maps.display_layers(_workspace(path, mtime))
