@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := data/boundaries/demo_county.gpkg
 
-.PHONY: setup system-deps run test demo bench clean
+.PHONY: setup system-deps run test demo bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ demo: setup
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -W ignore -m bench
+
+# Refresh the README screenshots (docs/screenshots/) from the app in headless Chromium.
+screenshots: setup
+	GRIDPATROL_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py -q
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
