@@ -24,7 +24,7 @@ from planning.plan import DistrictGraph, Plan
 
 __all__ = ["cells_in_polygon", "reassign", "reassign_by_polygon", "reassign_township", "History",
            "save_plan", "plan_versions", "plan_from_workspace", "compare_plans",
-           "jurisdictions_from_plan", "write_plan"]
+           "jurisdictions_from_plan", "write_plan", "reassign_unlocked", "rebased_history"]
 
 _SNAP_M = 1e-3
 
@@ -117,6 +117,54 @@ class History:
 
     def unlock(self, cell_ids: Iterable[object]) -> "History":
         return replace(self, locked=self.locked - {_norm(c) for c in cell_ids})
+
+
+def reassign_unlocked(plan: Plan, cell_ids: Iterable[object], station_id: object, *,
+              locked_cells: Iterable[object] = (), locked_stations: Iterable[object] = ()
+              ) -> tuple[Plan, list[object]]:
+    """Give ``cell_ids`` to ``station_id`` except locked cells, cells of locked stations and
+    other stations' own cells. Returns the new plan and the ids that were kept where they were.
+
+    Raises InputError when an id is not a cell, the station is unknown or locked, or no cell
+    is left to move.
+    """
+    g = plan.graph
+    target = g.station_index(station_id)
+    locked_st = {g.station_index(s) for s in locked_stations}
+    if target in locked_st:
+        raise InputError(f"station {g.station_ids[target]} is locked; unlock it before giving it cells")
+    ids = list(cell_ids)
+    if not ids:
+        raise InputError("no cell ids given; type ids such as 12, 13, 20-25")
+    pos = np.unique(g.positions(ids))
+    locked = np.zeros(g.n_cells, dtype=bool)
+    locked_list = list(locked_cells)
+    if locked_list:
+        locked[g.positions(locked_list)] = True
+    station_cell = np.zeros(g.n_cells, dtype=bool)
+    station_cell[g.station_cell] = True
+    keep = locked[pos] | np.isin(plan.assignment[pos], list(locked_st)) | \
+        (station_cell[pos] & (plan.assignment[pos] != target))
+    kept = g.cell_ids[pos[keep]].tolist()
+    move = g.cell_ids[pos[~keep]]
+    if not len(move):
+        raise InputError(f"all {len(pos)} cells are locked or hold a station; nothing moved")
+    return reassign(plan, move, g.station_ids[target]), kept
+
+
+def rebased_history(history: History, graph: DistrictGraph) -> History | None:
+    """``history`` with every plan moved onto ``graph`` (same cells and stations, e.g. rebuilt
+    after a save or with other weights); None when the cells or stations differ."""
+    old = history.current.graph
+    if old is graph:
+        return history
+    if old.station_ids != graph.station_ids or not np.array_equal(old.cell_ids, graph.cell_ids):
+        return None
+
+    def move(p: Plan) -> Plan:
+        return Plan(graph, p.assignment, name=p.name)
+    return replace(history, past=tuple(map(move, history.past)), current=move(history.current),
+                   future=tuple(map(move, history.future)))
 
 
 def _norm(c: object) -> object:

@@ -192,7 +192,7 @@ def test_parse_ids():
 
 
 def test_edit_plan_respects_locks_and_station_cells(strip):
-    from ui.page_redistrict import edit_plan
+    from planning.editing import reassign_unlocked as edit_plan
 
     g, plan = strip
     new, kept = edit_plan(plan, ["1", "2", "3"], "S0", locked_cells=[2])
@@ -211,7 +211,7 @@ def test_edit_plan_respects_locks_and_station_cells(strip):
 
 
 def test_rebased_history_follows_a_rebuilt_graph(strip):
-    from ui.page_redistrict import rebased
+    from planning.editing import rebased_history as rebased
 
     g, plan = strip
     h = History.start(plan).push(reassign(plan, [2], "S0"), "e").lock([5])

@@ -8,7 +8,6 @@ and weights; the plan being edited lives in the session as an immutable ``editin
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -23,7 +22,8 @@ from shapely.geometry import shape
 
 from geo.errors import InputError
 from planning.editing import (History, cells_in_polygon, compare_plans, plan_from_workspace,
-                              plan_versions, reassign, save_plan, write_plan)
+                              plan_versions, reassign, reassign_unlocked, rebased_history, save_plan,
+                              write_plan)
 from planning.plan import DistrictGraph, Plan, district_graph
 from ui import state
 from ui.colors import workspace_station_colors
@@ -32,7 +32,7 @@ from ui.i18n import t
 from ui.maps import feature_collection, layer_for_display
 from ui.mapview import show_map
 
-__all__ = ["render", "weight_spec", "weight_columns", "parse_ids", "edit_plan", "rebased",
+__all__ = ["render", "weight_spec", "weight_columns", "parse_ids",
            "workload_table", "deviation_chart", "lasso_polygon", "plan_map", "plan_choices"]
 
 _NEEDED = ("cells", "stations")
@@ -78,54 +78,6 @@ def parse_ids(text: str) -> list[str]:
         else:
             out.append(part)
     return out
-
-
-def edit_plan(plan: Plan, cell_ids: Iterable[object], station_id: object, *,
-              locked_cells: Iterable[object] = (), locked_stations: Iterable[object] = ()
-              ) -> tuple[Plan, list[object]]:
-    """Give ``cell_ids`` to ``station_id`` except locked cells, cells of locked stations and
-    other stations' own cells. Returns the new plan and the ids that were kept where they were.
-
-    Raises InputError when an id is not a cell, the station is unknown or locked, or no cell
-    is left to move.
-    """
-    g = plan.graph
-    target = g.station_index(station_id)
-    locked_st = {g.station_index(s) for s in locked_stations}
-    if target in locked_st:
-        raise InputError(f"station {g.station_ids[target]} is locked; unlock it before giving it cells")
-    ids = list(cell_ids)
-    if not ids:
-        raise InputError("no cell ids given; type ids such as 12, 13, 20-25")
-    pos = np.unique(g.positions(ids))
-    locked = np.zeros(g.n_cells, dtype=bool)
-    locked_list = list(locked_cells)
-    if locked_list:
-        locked[g.positions(locked_list)] = True
-    station_cell = np.zeros(g.n_cells, dtype=bool)
-    station_cell[g.station_cell] = True
-    keep = locked[pos] | np.isin(plan.assignment[pos], list(locked_st)) | \
-        (station_cell[pos] & (plan.assignment[pos] != target))
-    kept = g.cell_ids[pos[keep]].tolist()
-    move = g.cell_ids[pos[~keep]]
-    if not len(move):
-        raise InputError(f"all {len(pos)} cells are locked or hold a station; nothing moved")
-    return reassign(plan, move, g.station_ids[target]), kept
-
-
-def rebased(history: History, graph: DistrictGraph) -> History | None:
-    """``history`` with every plan moved onto ``graph`` (same cells and stations, e.g. rebuilt
-    after a save or with other weights); None when the cells or stations differ."""
-    old = history.current.graph
-    if old is graph:
-        return history
-    if old.station_ids != graph.station_ids or not np.array_equal(old.cell_ids, graph.cell_ids):
-        return None
-
-    def move(p: Plan) -> Plan:
-        return Plan(graph, p.assignment, name=p.name)
-    return replace(history, past=tuple(map(move, history.past)), current=move(history.current),
-                   future=tuple(map(move, history.future)))
 
 
 def workload_table(before: Plan | None, after: Plan, *,
@@ -299,7 +251,7 @@ def _session(ws, graph: DistrictGraph, current: Plan | None) -> History:
     """The History of this session for this workspace, rebased or reset when the graph changed."""
     hist = st.session_state.get(_HIST)
     if st.session_state.get(_CTX) == str(ws.path) and hist is not None:
-        hist = rebased(hist, graph)
+        hist = rebased_history(hist, graph)
     else:
         hist = None
     if hist is None:
@@ -468,7 +420,7 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
     tabs = st.tabs([t("rd.tab.ids"), t("rd.tab.lasso"), t("rd.tab.township"), t("rd.tab.lock")])
 
     def apply(ids: list, station: str, label: str) -> None:
-        new, kept = edit_plan(hist.current, ids, station, locked_cells=hist.locked, locked_stations=locked_st)
+        new, kept = reassign_unlocked(hist.current, ids, station, locked_cells=hist.locked, locked_stations=locked_st)
         msg = t("rd.moved", n=len(ids) - len(kept), s=station)
         if kept:
             msg += " " + t("rd.kept", n=len(kept))
