@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geo.errors import InputError
 from geo.network import snap_points
@@ -222,8 +223,13 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
     if cells is not None:
         if "cell_id" not in cells.columns:
             raise InputError("the cells have no cell_id column")
-        centroids = gpd.GeoDataFrame({"cell_id": cells["cell_id"].to_numpy()},
-                                     geometry=cells.geometry.centroid.values, crs=cells.crs)
+        # Centroids in the graph's metric CRS, never in degrees.
+        metric = cells
+        if cells.crs is not None and G.graph.get("crs") is not None \
+                and not CRS(cells.crs).equals(CRS(G.graph["crs"])):
+            metric = cells.to_crs(G.graph["crs"])
+        centroids = gpd.GeoDataFrame({"cell_id": metric["cell_id"].to_numpy()},
+                                     geometry=metric.geometry.centroid.values, crs=metric.crs)
         cell_nodes = snap_points(centroids, G, id_col="cell_id", what="cell centroids")["node"]
     return coverage_from_facilities(engine, fac, bands=bands, delays_min=delays, cells=cells,
                                     cell_nodes=cell_nodes, weight=weight)
