@@ -46,7 +46,7 @@ from matplotlib.patches import Patch, Rectangle
 from geo.errors import GridPatrolError, InputError
 from geo.workspace import Workspace
 from ui.colors import natural_key, workspace_station_colors
-from ui.i18n import LANGUAGES, text
+from ui.i18n import LANGUAGES, road_class_label, text
 
 __all__ = ["SECTIONS", "CJK_FONT_FAMILIES", "Briefing", "BriefingSection", "KeyFigure",
            "find_cjk_font", "briefing_steps", "build_briefing", "station_workload",
@@ -897,7 +897,7 @@ def _section_ring(c: _Context) -> BriefingSection:
         shown = pd.DataFrame()
     if len(uncovered_entries):
         notes.append(t("brief.n.open_roads", roads=", ".join(
-            f"{r.crossing_id} ({r.road_class or '-'})" for r in uncovered_entries.head(10).itertuples())))
+            f"{r.crossing_id} ({road_class_label(r.road_class, c.lang) or '-'})" for r in uncovered_entries.head(10).itertuples())))
     return BriefingSection("ring", title, draw, shown, notes=notes)
 
 

@@ -170,6 +170,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "audit.side.admin": ("街道/网格", "Civil unit"),
     "audit.side.police": ("派出所/警格", "Police unit"),
     "audit.unit": ("单元", "Unit"),
+    "audit.click_hint": ("在上方地图上点击街道或派出所辖区，或在此选择。",
+                         "Click a township or a station on the map above, or choose one here."),
+    "audit.click_none": ("点击处没有街道或派出所辖区。", "No township or station at the clicked point."),
     "audit.alignment": ("调整建议：一街道一所", "Alignment proposal: one station per township"),
     "audit.locked_stations": ("保持不变的派出所", "Stations to leave untouched"),
     "audit.locked_townships": ("保持不变的街道", "Townships to leave untouched"),
@@ -644,3 +647,33 @@ def language_switch() -> str:
     st.radio(text("lang.label"), list(LANGUAGES), key=LANG_KEY,
              format_func=LANGUAGES.__getitem__, horizontal=True)
     return current_language()
+
+
+# Road classes (values of road_edges.road_class, unchanged in the data) as shown to the user.
+_ROAD_CLASS_PAIRS: dict[str, tuple[str, str]] = {
+    "expressway": ("高速公路", "Expressway"),
+    "national": ("国道", "National road"),
+    "provincial": ("省道", "Provincial road"),
+    "arterial": ("城市主干路", "Arterial road"),
+    "street": ("城市支路", "Street"),
+    "rural": ("县乡道", "Rural road"),
+    "village": ("村道", "Village road"),
+}
+STRINGS.update({f"road.{_cls}": {"zh": _zh, "en": _en} for _cls, (_zh, _en) in _ROAD_CLASS_PAIRS.items()})
+STRINGS.update({"map.road_class": {"zh": "道路等级", "en": "Road class"},
+                "map.road_name": {"zh": "道路名称", "en": "Road name"}})
+__all__ += ["road_class_label"]
+
+
+def road_class_label(road_class: object, lang: str | None = None) -> str:
+    """The display name of a road class in ``lang`` (the session's language when None).
+
+    Known classes (``road.<class>`` strings, matched case-insensitively) are translated; unknown
+    classes are shown as they are, and a missing class as ``""``.
+    """
+    value = "" if road_class is None else str(road_class).strip()
+    if value in ("nan", "None", "<NA>"):
+        return ""
+    if value.lower() not in _ROAD_CLASS_PAIRS:
+        return value
+    return text(f"road.{value.lower()}", lang or current_language())

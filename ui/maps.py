@@ -24,7 +24,7 @@ from jinja2 import Template
 
 from geo.workspace import Workspace
 from ui.colors import natural_key, road_style, workspace_station_colors
-from ui.i18n import text
+from ui.i18n import road_class_label, text
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
@@ -420,14 +420,18 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         roads = L["road_edges"]
         classes = roads["road_class"] if "road_class" in roads.columns else pd.Series("", index=roads.index)
         styles = classes.map(road_style)
+        labels = {c: road_class_label(c, lang) for c in classes.unique()}  # zh/en names of the classes
+        tip_fields = [f for f in ("_class", "name") if f == "_class" or f in roads.columns]
+        tip = folium.GeoJsonTooltip(fields=tip_fields, aliases=[
+            text("map.road_class" if f == "_class" else "map.road_name", lang) for f in tip_fields])
         _GeoJsonLayer(_collection(display, "road_edges", _colour=[s[0] for s in styles],
-                                  _weight=[s[1] for s in styles]), name=name("road_edges"),
-                      base={"opacity": 0.85}, from_props={"color": "_colour", "weight": "_weight"},
-                      tooltip=_tooltip(roads)).add_to(m)
+                                  _weight=[s[1] for s in styles], _class=[labels[c] for c in classes]),
+                      name=name("road_edges"), base={"opacity": 0.85},
+                      from_props={"color": "_colour", "weight": "_weight"}, tooltip=tip).add_to(m)
         seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:8]
         if seen and seen != [""]:
             legend.append(f"<b>{html.escape(name('road_edges'))}</b>")
-            legend += [_swatch(road_style(c)[0], c) for c in seen]
+            legend += [_swatch(road_style(c)[0], road_class_label(c, lang)) for c in seen]
 
     if "area" in L and len(L["area"]):
         _GeoJsonLayer(_collection(display, "area"), name=name("area"),

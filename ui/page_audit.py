@@ -5,10 +5,15 @@ do the work, the results are drawn. Results are kept in the session per workspac
 """
 from __future__ import annotations
 
+import math
+from typing import Any, Mapping
+
 import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 import streamlit as st
+from pyproj import CRS, Transformer
 
 from geo.audit import audit_partitions
 from geo.audit_report import crosswalk_table, report_html, report_markdown
@@ -19,12 +24,14 @@ from ui import state
 from ui.colors import station_colors
 from ui.i18n import layer_name, t
 
-__all__ = ["render", "audit_map"]
+__all__ = ["render", "audit_map", "clicked_unit"]
 
 GAP_COLOUR, OVERLAP_COLOUR, SLIVER_COLOUR = "#d62728", "#9467bd", "#333333"
 _POLICE_LAYERS = ("jurisdictions", "police_grids", "cells")
 _ADMIN_LAYERS = ("townships", "gov_grids", "communities", "cells")
 _RESULT_KEY = "gp_audit_result"
+_CLICK_KEY = "gp_au_last_click"
+_SIDES = ("admin", "police")
 
 
 def _display(gdf: gpd.GeoDataFrame, columns: list[str], *, tolerance_m: float = 5.0) -> gpd.GeoDataFrame:
@@ -94,8 +101,81 @@ def _run(ws, opts: dict):
                             police_layer=opts["police"], admin_layer=opts["admin"], **kwargs)
 
 
-def _counterparts(audit) -> None:
+def _click_point(click: Any) -> tuple[float, float] | None:
+    """(lat, lng) of a map click: the dict ``show_map`` returns (``last_object_clicked``, else
+    ``last_clicked``) or a bare ``{"lat", "lng"}``; None when there is no usable point."""
+    if not isinstance(click, Mapping):
+        return None
+    point = click
+    if "lat" not in click:
+        point = click.get("last_object_clicked") or click.get("last_clicked")
+    if not isinstance(point, Mapping):
+        return None
+    try:
+        lat, lng = float(point["lat"]), float(point["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lng)) or abs(lat) > 90:
+        return None
+    return lat, ((lng + 180.0) % 360.0) - 180.0 if abs(lng) > 180 else lng
+
+
+def clicked_unit(click: Any, audit, *, prefer: str = "admin",
+                 tolerance_m: float = 10.0) -> tuple[str, str] | None:
+    """The unit under a click on the audit map, as ``(side, id)`` with side ``"admin"`` or
+    ``"police"``; None when nothing usable was clicked.
+
+    ``click`` is what ``show_map(..., returned_objects=["last_object_clicked"])`` returns (or a bare
+    ``{"lat", "lng"}`` in EPSG:4326). The point is projected into the audit's CRS and tested
+    against the ``prefer`` side's unit polygons first, then the other side's (a gap lies in a
+    civil unit but no police unit); within a side the first unit in layer order covering it wins
+    (overlaps), else the nearest within ``tolerance_m`` (the map draws simplified outlines). Pure:
+    no Streamlit calls, works whatever the tooltip says.
+    """
+    latlng = _click_point(click)
+    if latlng is None:
+        return None
+    lat, lng = latlng
+    x, y = Transformer.from_crs(CRS("EPSG:4326"), CRS(audit.crs), always_xy=True).transform(lng, lat)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return None
+    point = shapely.Point(x, y)
+    order = (prefer, *[s for s in _SIDES if s != prefer]) if prefer in _SIDES else _SIDES
+    for side in order:
+        frame = audit.admin if side == "admin" else audit.police
+        if not len(frame):
+            continue
+        geoms = frame.geometry.values
+        inside = shapely.covers(geoms, point)
+        if inside.any():
+            return side, str(frame[side].iloc[int(inside.argmax())])
+        dist = shapely.distance(geoms, point)
+        best = int(dist.argmin())
+        if dist[best] <= tolerance_m:
+            return side, str(frame[side].iloc[best])
+    return None
+
+
+def _apply_click(click: Any, audit) -> None:
+    """A new click on the audit map picks the side and unit (before their widgets are drawn);
+    the same click seen again on a rerun does nothing, so the selectbox can still override it."""
+    point = _click_point(click)
+    if point == st.session_state.get(_CLICK_KEY):
+        return
+    st.session_state[_CLICK_KEY] = point
+    if point is None:
+        return
+    hit = clicked_unit(click, audit, prefer=st.session_state.get("gp_au_side", "admin"))
+    if hit is None:
+        st.caption(t("audit.click_none"))
+        return
+    st.session_state["gp_au_side"], st.session_state["gp_au_unit"] = hit
+
+
+def _counterparts(audit, click: Any = None) -> None:
     st.subheader(t("audit.counterparts"))
+    st.caption(t("audit.click_hint"))
+    _apply_click(click, audit)
     side = st.radio(t("audit.side"), ["admin", "police"], horizontal=True, key="gp_au_side",
                     format_func=lambda s: t(f"audit.side.{s}"))
     ids = audit.admin["admin"].tolist() if side == "admin" else audit.police["police"].tolist()
@@ -161,8 +241,8 @@ def render() -> None:
     m[2].metric(t("audit.gaps"), f"{s['gaps_m2'] / 1e6:,.3f} km²")
     m[3].metric(t("audit.overlaps"), f"{s['overlaps_m2'] / 1e6:,.3f} km²")
     m[4].metric(t("audit.slivers"), s["slivers"])
-    show_map(audit_map(audit.pieces, audit.defects, station_col="police", title=t("audit.pieces")),
-             height=560, key="gp_au_map")
+    click = show_map(audit_map(audit.pieces, audit.defects, station_col="police", title=t("audit.pieces")),
+                     height=560, key="gp_au_map", returned_objects=["last_object_clicked"])
     st.caption(t("audit.legend"))
     st.subheader(t("audit.ranked"))
     st.dataframe(audit.severity, hide_index=True, width="stretch", height=280)
@@ -172,7 +252,7 @@ def render() -> None:
     with st.expander(t("audit.rules")):
         for name, rule in s["rules"].items():
             st.markdown(f"- **{name}**: {rule}")
-    _counterparts(audit)
+    _counterparts(audit, click)
     d = st.columns(3)
     d[0].download_button(t("audit.dl_crosswalk"), crosswalk_table(audit).to_csv(index=False).encode("utf-8"),
                          "crosswalk.csv", "text/csv", key="gp_au_dl_cw")

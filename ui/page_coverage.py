@@ -27,7 +27,7 @@ from geo.network import road_class_rank
 from geo.workspace import Workspace
 from ui import state
 from ui.errors import shown_errors
-from ui.i18n import current_language, layer_name, t, text
+from ui.i18n import current_language, layer_name, road_class_label, t, text
 from ui.maps import feature_collection, layer_for_display
 from ui.mapview import show_map
 from ui.tables import csv_bytes, geojson_bytes
@@ -249,7 +249,7 @@ def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame
     for covered, colour, key in ((True, COVERED_COLOUR, "cv.layer.covered"), (False, UNCOVERED_COLOUR, "cv.layer.uncovered")):
         group = folium.FeatureGroup(name=text(key, lang))
         for r in cross[cross["covered"] == covered].itertuples():
-            tip = f"{r.crossing_id} {r.road_class or '-'} ({r.direction})" + (f" · {r.checkpoint_id}" if covered else "")
+            tip = f"{r.crossing_id} {road_class_label(r.road_class, lang) or '-'} ({r.direction})" + (f" · {r.checkpoint_id}" if covered else "")
             folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if not covered else 5, color="#000000",
                                 weight=1, fill=True, fill_color=colour, fill_opacity=0.95, tooltip=tip).add_to(group)
         group.add_to(m)
@@ -490,7 +490,9 @@ def _ring_section(ws: Workspace, key: tuple[str, float], lang: str):
     show_map(ring_map(ring, ws.layer("area"), ws.layer("checkpoints") if ws.has("checkpoints") else None, lang=lang),
              height=480, key="gp_cv_ring_map")
     table = pd.DataFrame(ring.crossings.drop(columns="geometry"))
-    st.dataframe(table, hide_index=True, width="stretch", height=240)
+    shown = table.assign(road_class=table["road_class"].map(lambda c: road_class_label(c, lang))) \
+        if "road_class" in table.columns else table  # the CSV keeps the data's values
+    st.dataframe(shown, hide_index=True, width="stretch", height=240)
     _downloads([(t("cv.dl.crossings_csv"), csv_bytes(table), "ring_crossings.csv", "text/csv"),
                 (t("cv.dl.crossings_geojson"), geojson_bytes(ring.crossings), "ring_crossings.geojson",
                  "application/geo+json")], "ring")
