@@ -7,13 +7,18 @@ the Overview page in headless Chromium (Debian ``/usr/bin/chromium`` driven by P
 measures, over several fresh page loads:
 
 - ``drawn_s``: from navigation start to the Leaflet map in the streamlit-folium iframe having its
-  vector canvas, legend and layer control, plus two animation frames (painted);
+  vector canvas, legend and layer control and the cell raster painted (``ui.cell_raster``), plus
+  two animation frames;
+- ``cells_js_ms``: of that, the cell raster's own script, from its start to painted;
 - ``toggle_ms``: switching the cells layer off and on again in the layer control, each until
-  two animation frames later (Leaflet removes/adds the layer and repaints the canvas).
+  two animation frames later (Leaflet removes/adds the layer and repaints).
 
-The first load after start is reported apart (``cold_s``: the server reads the workspace and
-prepares the display layers once, then caches them). Run ``python bench/bench_map.py`` (about
-two minutes); ``--cells 2000,10000 --loads 3``. The helpers are shared with tests/test_browser.py.
+The baseline, measured in the same run the same way, is a bare Streamlit page with a one-point
+map (``bench/bare_map_app.py``): what Streamlit and streamlit-folium cost on this machine before
+any GridPatrol layer; ``vs_baseline`` = drawn_s / baseline. The first load after start is
+reported apart (``cold_s``: the server reads the workspace and prepares the display layers once,
+then caches them). Run ``python bench/bench_map.py`` (about two minutes); ``--cells 2000,10000
+--loads 5``. The helpers are shared with tests/test_browser.py.
 """
 from __future__ import annotations
 
@@ -48,15 +53,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_server(workspace: Path, *, port: int | None = None, timeout_s: float = 90.0,
-               log: Path | None = None) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free loopback port; yield its base URL; stop it."""
+def app_server(workspace: Path | None, *, port: int | None = None, timeout_s: float = 90.0,
+               log: Path | None = None, script: Path = ROOT / "app.py") -> Iterator[str]:
+    """Run ``streamlit run`` of ``script`` (the app, on ``workspace``) on a free loopback port;
+    yield its base URL; stop it."""
     port = port or free_port()
     streamlit = Path(sys.executable).with_name("streamlit")
     cmd = [str(streamlit) if streamlit.exists() else sys.executable, *([] if streamlit.exists() else ["-m", "streamlit"]),
-           "run", str(ROOT / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
+           "run", str(script), "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--", "--workspace", str(workspace)]
+           "--server.fileWatcherType", "none", *(["--", "--workspace", str(workspace)] if workspace else [])]
     out = open(log, "wb") if log else subprocess.DEVNULL
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("GRIDPATROL_WORKSPACE", None), env.pop("GRIDPATROL_PAGE", None)
@@ -111,21 +117,28 @@ def browser(*, width: int = 1440, height: int = 1000) -> Iterator[object]:
 
 
 _TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
-_MAP_READY = """() => !!(document.querySelector('.leaflet-container')
+# Any Leaflet map drawn: something in its overlay pane, every cell raster painted.
+MAP_DRAWN = """() => !!(document.querySelector('.leaflet-container')
+    && document.querySelector('.leaflet-overlay-pane > *, .leaflet-marker-pane > *')
+    && [...document.querySelectorAll('canvas.gridpatrol-cells')].every(c => c.dataset.ready))"""
+# The overview map drawn: as above, with its layer control and legend.
+OVERVIEW_DRAWN = """() => !!(document.querySelector('.leaflet-container')
     && document.querySelector('.leaflet-overlay-pane > *')
     && document.querySelector('.leaflet-control-layers-overlays input')
-    && document.querySelector('.gridpatrol-legend'))"""
+    && document.querySelector('.gridpatrol-legend')
+    && [...document.querySelectorAll('canvas.gridpatrol-cells')].every(c => c.dataset.ready))"""
 
 
-def map_frame(page, *, timeout_s: float = 60.0, poll_s: float = 0.02):
-    """The frame holding the drawn Leaflet map (waits for it); raises TimeoutError."""
+def map_frame(page, *, timeout_s: float = 60.0, poll_s: float = 0.02, ready: str = OVERVIEW_DRAWN):
+    """The frame holding the drawn Leaflet map (waits until ``ready``, a JavaScript predicate, is
+    true in one of the page's frames); raises TimeoutError."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for frame in page.frames:
             if frame is page.main_frame:
                 continue
             try:
-                if frame.evaluate(_MAP_READY):
+                if frame.evaluate(ready):
                     frame.evaluate(_TWO_FRAMES)
                     return frame
             except Exception:  # a frame navigating or detached: look again
@@ -176,36 +189,53 @@ def synthetic_workspace(n_cells: int, folder: Path) -> Path:
     return out
 
 
-def measure(workspace: Path, *, loads: int = 3, log: Path | None = None) -> dict:
-    """Cold and warm page-load-to-map-drawn seconds and layer toggle milliseconds."""
+def _cells_ms(frame) -> float | None:
+    """Milliseconds the cell raster took in the browser, from its script's start to painted."""
+    marks = frame.evaluate("() => Object.fromEntries(performance.getEntriesByType('mark')"
+                           ".map(m => [m.name, m.startTime]))")
+    start, painted = marks.get("gridpatrol-cells-start"), marks.get("gridpatrol-cells-painted")
+    return None if start is None or painted is None else painted - start
+
+
+def measure(workspace: Path | None, *, loads: int = 3, log: Path | None = None) -> dict:
+    """Cold and warm page-load-to-map-drawn seconds and layer toggle milliseconds of the overview
+    of ``workspace``; with None, of the baseline page (``bench/bare_map_app.py``)."""
     from geo.workspace import read_workspace
-    n = len(read_workspace(workspace, layers=["cells"]).layer("cells"))
-    with app_server(workspace, log=log) as url, browser() as ctx:
-        drawn, toggles, cold = [], [], None
+    n = len(read_workspace(workspace, layers=["cells"]).layer("cells")) if workspace else 0
+    script = ROOT / "app.py" if workspace else ROOT / "bench" / "bare_map_app.py"
+    ready = OVERVIEW_DRAWN if workspace else MAP_DRAWN
+    with app_server(workspace, log=log, script=script) as url, browser() as ctx:
+        drawn, toggles, cells_ms, cold, names = [], [], [], None, []
         for i in range(loads + 1):
             page = ctx.new_page()
             t0 = time.perf_counter()
             page.goto(f"{url}/", wait_until="commit")
-            frame = map_frame(page, timeout_s=120)
+            frame = map_frame(page, timeout_s=120, ready=ready)
             dt = time.perf_counter() - t0
             if i == 0:
                 cold = dt
             else:
                 drawn.append(dt)
-                names = overlay_names(frame)
-                toggles.append(toggle_ms(frame, index=0))
+                if workspace:
+                    names = overlay_names(frame)
+                    cells_ms.append(_cells_ms(frame))
+                    toggles.append(toggle_ms(frame, index=0))
             page.close()
-    return {"cells": n, "cold_s": round(cold, 2), "drawn_s": round(statistics.median(drawn), 2),
-            "drawn_all_s": [round(d, 2) for d in drawn],
-            "toggle_off_ms": round(statistics.median(t[0] for t in toggles), 1),
-            "toggle_on_ms": round(statistics.median(t[1] for t in toggles), 1),
-            "toggled_layer": names[0] if names else None}
+    out = {"cells": n, "cold_s": round(cold, 2), "drawn_s": round(statistics.median(drawn), 2),
+           "drawn_all_s": [round(d, 2) for d in drawn]}
+    if toggles:
+        out |= {"toggle_off_ms": round(statistics.median(t[0] for t in toggles), 1),
+                "toggle_on_ms": round(statistics.median(t[1] for t in toggles), 1),
+                "toggled_layer": names[0] if names else None,
+                "cells_js_ms": (round(statistics.median(c for c in cells_ms if c is not None))
+                                if any(c is not None for c in cells_ms) else None)}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default="2000,10000", help="cell counts of the synthetic workspaces")
-    parser.add_argument("--loads", type=int, default=3, help="warm page loads per workspace (3)")
+    parser.add_argument("--loads", type=int, default=5, help="warm page loads per workspace (5)")
     parser.add_argument("--demo", action="store_true", help="also measure the demo workspace itself")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -219,13 +249,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print(f"machine: {results['machine']['machine']}; load average {results['machine']['load_before']} before",
               flush=True)
+    results["baseline"] = base = measure(None, loads=args.loads, log=folder / "baseline.log")
+    if not args.json:
+        print(f"{'baseline':>12s}: bare Streamlit page with a one-point map drawn {base['drawn_s']:.2f} s "
+              f"(warm, median of {args.loads}: {base['drawn_all_s']})", flush=True)
     for label, path in targets:
-        results[label] = measure(path, loads=args.loads, log=folder / f"{path.stem}.log")
-        r = results[label]
+        results[label] = r = measure(path, loads=args.loads, log=folder / f"{path.stem}.log")
+        r["vs_baseline"] = round(r["drawn_s"] / base["drawn_s"], 2)
         if not args.json:
-            print(f"{label:>12s}: {r['cells']:6,d} cells  map drawn {r['drawn_s']:.2f} s (warm, median of "
-                  f"{args.loads}; cold {r['cold_s']:.2f} s)  toggle '{r['toggled_layer']}' off "
-                  f"{r['toggle_off_ms']:.0f} ms / on {r['toggle_on_ms']:.0f} ms", flush=True)
+            print(f"{label:>12s}: {r['cells']:6,d} cells  map drawn {r['drawn_s']:.2f} s = {r['vs_baseline']:.2f}x "
+                  f"baseline (warm, median of {args.loads}: {r['drawn_all_s']}; cold {r['cold_s']:.2f} s; "
+                  f"cell raster {r['cells_js_ms']} ms in the browser)  toggle '{r['toggled_layer']}' "
+                  f"off {r['toggle_off_ms']:.0f} ms / on {r['toggle_on_ms']:.0f} ms", flush=True)
     results["machine"]["load_after"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))

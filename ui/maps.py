@@ -23,6 +23,7 @@ from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
 from geo.workspace import Workspace
+from ui.cell_raster import CellIds, CellRaster, cell_ids
 from ui.colors import natural_key, road_style, workspace_station_colors
 from ui.i18n import road_class_label, text
 
@@ -71,6 +72,8 @@ class DisplayLayers:
     heat_kind : ``"cells"`` (per-cell counts), ``"sample"`` (a sample of points) or ``"none"``.
     heat_points : how many incident points the heat stands for (a sample's size, or all).
     station_colors : station id -> hex colour (``ui.colors.workspace_station_colors``).
+    cell_ids : the cells rasterised for the browser (``ui.cell_raster``), rows as in
+        ``layers["cells"]``; the cells have no entry in ``features`` (never sent as GeoJSON).
     bounds : (min lon, min lat, max lon, max lat) of everything shown, or None.
     """
 
@@ -80,6 +83,7 @@ class DisplayLayers:
     heat_kind: str = "none"
     heat_points: int = 0
     station_colors: dict[str, str] = field(default_factory=dict)
+    cell_ids: CellIds | None = None
     bounds: tuple[float, float, float, float] | None = None
 
 
@@ -208,9 +212,10 @@ def display_layers(ws: Workspace, *, tolerance_m: float = 15.0, max_heat_points:
         boxes = np.array([g.total_bounds for g in shown])
         bounds = (float(boxes[:, 0].min()), float(boxes[:, 1].min()),
                   float(boxes[:, 2].max()), float(boxes[:, 3].max()))
-    features = {name: feature_collection(gdf) for name, gdf in layers.items()}
+    features = {name: feature_collection(gdf) for name, gdf in layers.items() if name != "cells"}
+    ids = cell_ids(layers["cells"]) if "cells" in layers and len(layers["cells"]) else None
     return DisplayLayers(layers=layers, features=features, heat=heat, heat_kind=kind, heat_points=n,
-                         station_colors=workspace_station_colors(ws), bounds=bounds)
+                         station_colors=workspace_station_colors(ws), cell_ids=ids, bounds=bounds)
 
 
 def missing_layers(display: DisplayLayers) -> list[str]:
@@ -379,23 +384,24 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
     def name(layer: str) -> str:
         return text(f"layer.{layer}", lang)
 
-    if "cells" in L and len(L["cells"]):
+    if "cells" in L and len(L["cells"]) and display.cell_ids is not None:
         cells = L["cells"]
         breaks = class_breaks(cells[colour_by]) if colour_by and colour_by in cells.columns else np.array([])
         if len(breaks) >= 2:
             ramp = _ramp(len(breaks) - 1)
             vals = pd.to_numeric(cells[colour_by], errors="coerce").to_numpy(dtype=float)
             k = np.clip(np.searchsorted(breaks, vals, side="right") - 1, 0, len(ramp) - 1)
-            fill = [ramp[i] if np.isfinite(v) else "#ffffff" for i, v in zip(k, vals)]
-            opacity = 0.55
+            fill = [ramp[i] if np.isfinite(v) else None for i, v in zip(k, vals)]
             legend.append(f"<b>{html.escape(text(f'map.cells_{colour_by}', lang))}</b>")
             legend += [_swatch(c, f"{_fmt(lo)} – {_fmt(hi)}")
                        for c, lo, hi in zip(ramp, breaks[:-1], breaks[1:])]
+            outline = None
         else:
-            fill, opacity = ["#ffffff"] * len(cells), 0.0
-        _GeoJsonLayer(_collection(display, "cells", _fill=fill), name=name("cells"), show=bool(colour_by),
-                      base={"color": "#999999", "weight": 0.3, "fillOpacity": opacity},
-                      from_props={"fillColor": "_fill"}, tooltip=_tooltip(cells)).add_to(m)
+            fill, outline = [None] * len(cells), "#999999"
+        # Thousands of cells: one id raster coloured in the browser, not thousands of polygons.
+        CellRaster(display.cell_ids, fill, opacity=0.55, outline=outline,
+                   attributes=cells.drop(columns=cells.geometry.name), name=name("cells"),
+                   show=bool(colour_by)).add_to(m)
 
     if "townships" in L and len(L["townships"]):
         _GeoJsonLayer(_collection(display, "townships"), name=name("townships"),
