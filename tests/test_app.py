@@ -408,6 +408,8 @@ def _upload_files(folder: Path, *, duplicate_post: bool = False) -> dict[str, tu
 
 
 def _fill_form(at: AppTest, files: dict[str, tuple[str, bytes, str]]) -> AppTest:
+    at.sidebar.toggle(key="gp_show_build").set_value(True)
+    at.run()
     for layer, (name, content, mime) in files.items():
         at.sidebar.file_uploader(key=f"gp_up_{layer}").upload(name, content, mime)
         at.run()

@@ -110,6 +110,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "ov.tables": ("属性表", "Attribute tables"),
     "ov.table_layer": ("图层", "Layer"),
     "ov.rows": ("{n} 条记录", "{n} rows"),
+    "ov.show_table": ("显示属性表", "Show the attribute table"),
+    "ov.download_csv": ("下载 CSV", "Download CSV"),
     # Map legend.
     "map.legend": ("图例", "Legend"),
     "map.stations_legend": ("派出所及其辖区", "Stations and their jurisdictions"),

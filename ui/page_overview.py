@@ -7,7 +7,7 @@ from geo.workspace import Workspace
 from ui.mapview import show_map
 from ui import maps, state
 from ui.i18n import current_language, layer_name, t
-from ui.tables import attribute_table, workspace_metrics
+from ui.tables import attribute_table, csv_bytes, workspace_metrics
 
 __all__ = ["render"]
 
@@ -48,9 +48,14 @@ def render() -> None:
         st.info(t("ov.missing", layer=layer_name(layer, in_sentence=True)))
 
     st.subheader(t("ov.tables"))
+    # Off by default: the table widget's scripts take ~0.9 s of the page's first draw.
+    if not st.toggle(t("ov.show_table"), key="gp_ov_show_table"):
+        return
     names = list(ws.layers)
     chosen = st.selectbox(t("ov.table_layer"), names, key="gp_ov_table",
                           format_func=lambda n: f"{layer_name(n)} ({n})")
     table = attribute_table(ws.layer(chosen))
     st.caption(t("ov.rows", n=f"{len(table):,}"))
     st.dataframe(table, hide_index=True, width="stretch", height=320)
+    st.download_button(t("ov.download_csv"), csv_bytes(ws.layer(chosen)), file_name=f"{chosen}.csv",
+                       mime="text/csv", key="gp_ov_table_csv")
