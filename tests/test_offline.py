@@ -29,7 +29,7 @@ def test_plain_folium_links_to_cdns_and_self_contained_does_not():
     folium.LayerControl().add_to(m)
     html = self_contained(m).get_root().render()
     assert external_assets(html) == []
-    assert html.count("data:text/javascript;base64,") == 4  # leaflet, jquery, heat, draw
+    assert html.count("data:text/javascript;base64,") == 3  # leaflet, heat, draw
     assert folium.Map.default_js[0][1].startswith("https://")  # the class is untouched
 
 

@@ -1,9 +1,9 @@
 """Offline maps: folium's CDN scripts replaced by vendored copies embedded in the map itself.
 
-Police networks have no internet. ``self_contained(m)`` rewrites a folium map so that Leaflet,
-jQuery and the plugins GridPatrol uses come from ``ui/assets/`` as ``data:`` URLs (which both a
+Police networks have no internet. ``self_contained(m)`` rewrites a folium map so that Leaflet and
+the plugins GridPatrol uses come from ``ui/assets/`` as ``data:`` URLs (which both a
 saved HTML file and streamlit-folium's loader, which only loads scripts by URL, accept);
-styling-only CDN links that GridPatrol's maps do not need (Bootstrap, Font Awesome,
+CDN links that GridPatrol's maps do not need (jQuery, Bootstrap, Font Awesome,
 awesome-markers) are dropped. Tiles stay whatever the map asks for (a basemap needs a tile
 server; the layers draw without one).
 """
@@ -23,14 +23,14 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 VENDORED: dict[str, str] = {
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet-1.9.3.js",
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet-1.9.3.css",
-    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery-3.7.1.min.js",
     "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js":
         "leaflet-heat.min.js",
     "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.js": "leaflet.draw-1.0.2.js",
     "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.css": "leaflet.draw-1.0.2.css",
 }
-# Names of folium's default links that only style Bootstrap popups and icon fonts.
-DROPPED = {"bootstrap", "bootstrap_css", "glyphicons_css", "awesome_markers",
+# Names of folium's default links that only serve Bootstrap popups and icon fonts (jQuery is
+# Bootstrap's; no GridPatrol map script uses it).
+DROPPED = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css", "awesome_markers",
            "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"}
 
 
