@@ -1,7 +1,7 @@
 """The app in a real browser: Streamlit on a free loopback port, headless Debian Chromium driven by
-Playwright. The Leaflet map draws (offline: Leaflet is packaged), every page opens without a
-Streamlit exception, the language switches, screenshots are saved (test-artifacts/, and the
-README's docs/screenshots/).
+Playwright. The Leaflet map draws (offline: Leaflet is packaged) and hovering a cell shows that
+cell, every page opens without a Streamlit exception and every map on it draws, the language
+switches, screenshots are saved (test-artifacts/, and the README's docs/screenshots/).
 
 Chromium comes from Debian (``make setup`` installs it as root); when it or Playwright is missing
 the test fails with the fix rather than skipping.
@@ -12,9 +12,10 @@ import os
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
-from bench.bench_map import app_server, browser, map_frame
+from bench.bench_map import MAP_DRAWN, app_server, browser, map_frame
 from ui.i18n import text
 from ui.pages import PAGES
 
@@ -25,6 +26,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 # so that a test run leaves the work tree clean.
 SCREENSHOTS = ROOT / "docs" / "screenshots" if os.environ.get("GRIDPATROL_SCREENSHOTS") == "1" else None
 TIMEOUT_S = 180
+# Maps each page shows as soon as it opens on the demo workspace (others appear after a button).
+MAPS_ON_OPEN = {"audit": 3, "redistrict": 3, "coverage": 3, "patrol": 1}
 
 
 def _settle(page, *, timeout_s: float = TIMEOUT_S) -> None:
@@ -41,6 +44,40 @@ def _settle(page, *, timeout_s: float = TIMEOUT_S) -> None:
             return
         time.sleep(0.25)
     raise TimeoutError(f"the page did not finish within {timeout_s} s")
+
+
+def _maps_drawn(page, *, timeout_s: float = TIMEOUT_S) -> int:
+    """Wait until every streamlit-folium map on the page has drawn (``MAP_DRAWN``); their count."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frames = [f for f in page.frames if "streamlit_folium" in (f.url or "")]
+        pending = []
+        for f in frames:
+            try:
+                if not f.evaluate(MAP_DRAWN):
+                    pending.append(f.url)
+            except Exception:  # a frame still loading
+                pending.append(f.url)
+        if not pending:
+            return len(frames)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pending)} of {len(frames)} maps not drawn within {timeout_s} s")
+        page.wait_for_timeout(200)
+
+
+def _hover_cell(page, frame, lat: float, lon: float) -> str:
+    """Move the mouse over (lat, lon) on the frame's Leaflet map; the tooltip text shown."""
+    x, y = frame.evaluate("""([lat, lon]) => {
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const p = map.latLngToContainerPoint([lat, lon]);
+        const r = map.getContainer().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y];
+    }""", [lat, lon])
+    box = frame.frame_element().bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    tooltip = frame.locator(".leaflet-tooltip")
+    tooltip.first.wait_for(timeout=10_000)
+    return tooltip.first.inner_text()
 
 
 def _no_exception(page, where: str) -> None:
@@ -81,6 +118,17 @@ def test_overview_map_draws_and_language_switches(app, context):
     page.screenshot(path=str(ARTIFACTS / "overview_zh.png"))
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / "overview.png"))
+    # The cells are a picture coloured in the browser: hovering one shows its own attributes.
+    from geo.workspace import read_workspace
+    cells = read_workspace(DEMO, layers=["cells"]).layer("cells")
+    cells = cells.loc[cells.geometry.area > 0.9 * cells.geometry.area.max()]  # whole cells
+    for row in (cells.iloc[len(cells) // 3], cells.iloc[2 * len(cells) // 3]):
+        inside = row.geometry.representative_point()
+        lonlat = gpd.GeoSeries([inside], crs=cells.crs).to_crs("EPSG:4326").iloc[0]
+        shown = _hover_cell(page, frame, lonlat.y, lonlat.x)
+        values = dict(line.split("\t", 1) for line in shown.splitlines() if "\t" in line)
+        assert values.get("cell_id") == str(row["cell_id"]), (shown, row["cell_id"])
+        assert values.get("station_id") == str(row["station_id"]), shown
     # Switch to English in the sidebar: the page title and the map's layer names follow.
     page.locator("[data-testid='stSidebar'] label").filter(has_text="English").first.click()
     page.locator("h1, h2").filter(has_text=text("page.overview", "en")).first.wait_for(timeout=TIMEOUT_S * 1000)
@@ -99,6 +147,7 @@ def test_every_page_opens_without_exception(app, context, spec):
     _settle(page)
     _no_exception(page, spec.url_path)
     assert "does not seem to exist" not in page.inner_text("body")
+    assert _maps_drawn(page) >= MAPS_ON_OPEN.get(spec.url_path, 0), spec.url_path
     page.screenshot(path=str(ARTIFACTS / f"{spec.url_path}.png"), full_page=False)
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / f"{spec.url_path}.png"), full_page=False)
