@@ -127,8 +127,8 @@ def test_overview_map_draws_and_language_switches(app, context):
         lonlat = gpd.GeoSeries([inside], crs=cells.crs).to_crs("EPSG:4326").iloc[0]
         shown = _hover_cell(page, frame, lonlat.y, lonlat.x)
         values = dict(line.split("\t", 1) for line in shown.splitlines() if "\t" in line)
-        assert values.get("cell_id") == str(row["cell_id"]), (shown, row["cell_id"])
-        assert values.get("station_id") == str(row["station_id"]), shown
+        assert values.get(text("field.cell_id", "zh")) == str(row["cell_id"]), (shown, row["cell_id"])
+        assert values.get(text("field.station_id", "zh"), "").endswith(f"({row['station_id']})"), shown
     # Switch to English in the sidebar: the page title and the map's layer names follow.
     page.locator("[data-testid='stSidebar'] label").filter(has_text="English").first.click()
     page.locator("h1, h2").filter(has_text=text("page.overview", "en")).first.wait_for(timeout=TIMEOUT_S * 1000)

@@ -25,7 +25,7 @@ from jinja2 import Template
 from geo.workspace import Workspace
 from ui.cell_raster import CellIds, CellRaster, cell_ids
 from ui.colors import natural_key, road_style, workspace_station_colors
-from ui.i18n import road_class_label, text
+from ui.i18n import STRINGS, road_class_label, text
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
@@ -360,6 +360,21 @@ def _tooltip(gdf: gpd.GeoDataFrame, exclude: tuple[str, ...] = ()) -> folium.Geo
     return folium.GeoJsonTooltip(fields=fields) if fields else None
 
 
+def _cell_tooltip(display: DisplayLayers, cells: gpd.GeoDataFrame, lang: str) -> tuple[pd.DataFrame, list[str]]:
+    """The cells' tooltip: their attributes with townships and stations named ("西城街道 (T04)"),
+    and the column labels in ``lang``."""
+    out = pd.DataFrame(cells.drop(columns=cells.geometry.name))
+    named = {"station_id": _station_names(display)}
+    towns = display.layers.get("townships")
+    if towns is not None and "name" in towns.columns:
+        named["township_id"] = {str(i): str(n) for i, n in zip(towns["township_id"], towns["name"]) if n}
+    for col, names in named.items():
+        if col in out.columns and names:
+            out[col] = [f"{names[str(v)]} ({v})" if str(v) in names else v for v in out[col]]
+    labels = [text(f"field.{c}", lang) if f"field.{c}" in STRINGS else c for c in out.columns]
+    return out, labels
+
+
 def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | None = "population",
                  tiles: str | None = "OpenStreetMap") -> folium.Map:
     """The overview map: every layer a toggleable overlay, stations in their colours, a legend.
@@ -399,9 +414,9 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         else:
             fill, outline = [None] * len(cells), "#999999"
         # Thousands of cells: one id raster coloured in the browser, not thousands of polygons.
-        CellRaster(display.cell_ids, fill, opacity=0.55, outline=outline,
-                   attributes=cells.drop(columns=cells.geometry.name), name=name("cells"),
-                   show=bool(colour_by)).add_to(m)
+        attributes, labels = _cell_tooltip(display, cells, lang)
+        CellRaster(display.cell_ids, fill, opacity=0.55, outline=outline, attributes=attributes,
+                   labels=labels, name=name("cells"), show=bool(colour_by)).add_to(m)
 
     if "townships" in L and len(L["townships"]):
         _GeoJsonLayer(_collection(display, "townships"), name=name("townships"),
