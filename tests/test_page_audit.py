@@ -164,3 +164,36 @@ def test_a_map_click_lists_the_clicked_units_counterparts(monkeypatch, tiny):
     assert at.selectbox(key="gp_au_unit").value == "S2"
     (table,) = _table(at)
     assert set(table["police"]) == {"S2"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Map caching: a rerun sends the stored maps; a map is rebuilt when something it shows changes.
+
+def test_audit_maps_are_cached_until_what_they_show_changes(monkeypatch, tiny):
+    import ui.page_audit
+    from tests.test_mapview import MapSpy, assert_rebuilt
+
+    maps = {"gp_au_map", "gp_au_before", "gp_au_after"}
+    spy = MapSpy(monkeypatch, ui.page_audit, "audit_map")
+    at = spy.open(monkeypatch, tiny, "audit")
+    assert spy.built == {k: 1 for k in maps}
+    first = dict(spy.sent)
+
+    at.radio(key="gp_au_side").set_value("police")  # the counterparts table only
+    spy.run(at)
+    assert_rebuilt(spy, first, changed=set(), kept=maps)
+
+    at.multiselect(key="gp_au_lt").set_value(["T1", "T2"])  # townships kept split: another "after"
+    spy.run(at)
+    assert_rebuilt(spy, first, changed={"gp_au_before", "gp_au_after"}, same_content={"gp_au_before"},
+                   kept={"gp_au_map"})
+    locked = dict(spy.sent)
+
+    at.selectbox(key="gp_au_admin").set_value("cells")  # other pieces everywhere
+    spy.run(at)
+    assert_rebuilt(spy, locked, changed=maps)
+    cells = dict(spy.sent)
+
+    at.sidebar.radio(key="lang").set_value("en")  # layer names in English
+    spy.run(at)
+    assert_rebuilt(spy, cells, changed=maps)

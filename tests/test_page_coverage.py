@@ -187,3 +187,91 @@ def test_package_warnings_are_captured_for_the_page(caplog):
         logging.getLogger("geo.network").warning("2 facilities lie farther than %g m", 500)
         logging.getLogger("other").warning("not ours")
     assert notes == ["2 facilities lie farther than 500 m"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Map caching on the tiny workspace: a rerun sends the stored maps; a map is rebuilt when
+# something it shows changes, and only then.
+
+_CV_MAPS = {"gp_cv_map", "gp_cv_ring_map", "gp_cv_seal_map"}
+
+
+@pytest.fixture
+def cv_spy(monkeypatch, tmp_path):
+    from geo.workspace import write_workspace
+    from tests.test_app import _tiny_workspace
+    from tests.test_mapview import MapSpy
+
+    path = write_workspace(_tiny_workspace(), tmp_path / "tiny.gpkg")
+    spy = MapSpy(monkeypatch, pc, "coverage_map", "ring_map", "seal_map", "placement_map")
+    at = spy.open(monkeypatch, path, "coverage")
+    assert spy.built == {k: 1 for k in _CV_MAPS}
+    return spy, at
+
+
+def test_coverage_maps_are_cached_until_their_options_change(cv_spy):
+    from tests.test_mapview import assert_rebuilt
+
+    spy, at = cv_spy
+    first = dict(spy.sent)
+    at.number_input(key="gp_cv_k").set_value(2)  # a placement option, not run yet
+    spy.run(at)
+    assert_rebuilt(spy, first, changed=set(), kept=_CV_MAPS)
+
+    at.text_input(key="gp_cv_bands").input("2,4")
+    spy.run(at)
+    assert_rebuilt(spy, first, changed={"gp_cv_map"}, kept={"gp_cv_ring_map", "gp_cv_seal_map"})
+    bands = dict(spy.sent)
+
+    at.selectbox(key="gp_cv_units").set_value("stations")
+    spy.run(at)
+    assert_rebuilt(spy, bands, changed={"gp_cv_map"}, kept={"gp_cv_ring_map", "gp_cv_seal_map"})
+    units = dict(spy.sent)
+
+    at.checkbox(key="gp_cv_one_speed").check()  # one speed on every road: other minutes
+    spy.run(at)
+    assert_rebuilt(spy, units, changed={"gp_cv_map", "gp_cv_seal_map"}, kept={"gp_cv_ring_map"},
+                   same_content={"gp_cv_map", "gp_cv_seal_map"})  # 60 km/h, as on the tiny primary road
+    at.number_input(key="gp_cv_speed").set_value(30.0)
+    spy.run(at)
+    assert_rebuilt(spy, units, changed={"gp_cv_map", "gp_cv_seal_map"}, kept={"gp_cv_ring_map"})
+    speed = dict(spy.sent)
+
+    at.selectbox(key="gp_cv_seal_units").set_value("posts")
+    spy.run(at)
+    assert_rebuilt(spy, speed, changed={"gp_cv_seal_map"}, kept={"gp_cv_map", "gp_cv_ring_map"})
+    posts = dict(spy.sent)
+
+    at.number_input(key="gp_cv_tol").set_value(0.0)  # the ring is recomputed (and the seal keyed by it)
+    spy.run(at)
+    assert_rebuilt(spy, posts, changed={"gp_cv_ring_map", "gp_cv_seal_map"},
+                   same_content={"gp_cv_ring_map", "gp_cv_seal_map"}, kept={"gp_cv_map"})
+    tol = dict(spy.sent)
+
+    at.sidebar.radio(key="lang").set_value("en")  # legends and layer names in English
+    spy.run(at)
+    assert_rebuilt(spy, tol, changed=_CV_MAPS)
+
+
+def test_placement_map_is_cached_per_solution(cv_spy):
+    from tests.test_mapview import assert_rebuilt
+
+    spy, at = cv_spy
+    at.button(key="gp_cv_place_run").click()
+    spy.run(at)
+    assert spy.built == {"gp_cv_place_map": 1}
+    one = dict(spy.sent)
+    spy.run(at)
+    assert_rebuilt(spy, one, changed=set(), kept=_CV_MAPS | {"gp_cv_place_map"})
+
+    # tiny network: 3 new sites within 5 min add only node 3, 1 site within 0.5 min is node 1
+    at.number_input(key="gp_cv_k").set_value(1)
+    at.number_input(key="gp_cv_T").set_value(0.5)
+    at.button(key="gp_cv_place_run").click()
+    spy.run(at)
+    assert_rebuilt(spy, one, changed={"gp_cv_place_map"}, kept=_CV_MAPS)
+    other = dict(spy.sent)
+
+    at.sidebar.radio(key="lang").set_value("en")
+    spy.run(at)
+    assert_rebuilt(spy, other, changed=_CV_MAPS | {"gp_cv_place_map"})

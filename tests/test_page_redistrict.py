@@ -161,6 +161,60 @@ def test_page_in_english_and_without_cells(tiny, tmp_path, on_page):
     assert any("cells" in i.value for i in at.info)
 
 
+
+def test_plan_maps_are_cached_until_the_plans_they_show_change(tiny, monkeypatch):
+    import ui.page_redistrict
+    from tests.test_mapview import MapSpy, assert_rebuilt
+
+    cur, edit, cmp_ = "gp_rd_map_cur", "gp_rd_map_edit", "gp_rd_map_cmp"
+    spy = MapSpy(monkeypatch, ui.page_redistrict, "plan_map")
+    at = spy.open(monkeypatch, tiny, "redistrict", timeout=TIMEOUT)
+    assert spy.built == {cur: 1, edit: 1, cmp_: 1}
+    first = dict(spy.sent)
+
+    at.text_input(key="gp_rd_name").input("草案")  # the plan's name: no map shows it
+    spy.run(at)
+    assert_rebuilt(spy, first, changed=set(), kept={cur, edit, cmp_})
+
+    plan = at.session_state["gp_rd_hist"].current
+    g = plan.graph
+    moved = [c for c in plan.cells_of("S1").tolist() if c not in set(g.cell_ids[g.station_cell].tolist())][:4]
+    at.text_input(key="gp_rd_ids").input(", ".join(map(str, moved)))
+    at.selectbox(key="gp_rd_ids_st").set_value("S2")
+    at.button(key="gp_rd_apply_ids").click()
+    spy.run(at)
+    assert_rebuilt(spy, first, changed={edit, cmp_}, kept={cur})
+    edited = dict(spy.sent)
+
+    at.button(key="gp_rd_undo").click()  # back to the first plan: its maps come from the cache
+    spy.run(at)
+    assert_rebuilt(spy, first, changed=set(), kept={cur, edit, cmp_})
+
+    at.button(key="gp_rd_redo").click()
+    spy.run(at)
+    assert_rebuilt(spy, edited, changed=set(), kept={cur, edit, cmp_})
+
+    at.selectbox(key="gp_rd_cmp_b").set_value("current")  # the current plan with itself: as at first
+    spy.run(at)
+    assert_rebuilt(spy, {**edited, cmp_: first[cmp_]}, changed=set(), kept={cur, edit, cmp_})
+    assert spy.sent[cmp_] != edited[cmp_]
+    at.selectbox(key="gp_rd_cmp_a").set_value("edited")  # only the "before" side: other changed cells
+    spy.run(at)
+    assert_rebuilt(spy, {**edited, cmp_: first[cmp_]}, changed={cmp_}, kept={cur, edit})
+    same = dict(spy.sent)
+
+    at.multiselect(key="gp_rd_wcols").set_value(["population"])  # other deviations in the tooltips
+    spy.run(at)
+    assert_rebuilt(spy, same, changed={cur, edit, cmp_})
+    population = dict(spy.sent)
+
+    # The plan maps show no translated text today (their titles name layers, without a layer
+    # control), but are keyed by the language all the same.
+    at.sidebar.radio(key="lang").set_value("en")
+    spy.run(at)
+    assert_rebuilt(spy, population, changed={cur, edit, cmp_}, same_content={cur, edit, cmp_})
+
+
 # --- pure helpers -------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -9,19 +9,24 @@ with the same key only sends the cached payload.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable, Hashable, Iterable
 
 import branca
 import branca.colormap
 import folium
 import folium.elements
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 import streamlit as st
 import streamlit_folium
 from streamlit_folium import st_folium
 
 from ui.offline import self_contained
 
-__all__ = ["show_map", "map_payload"]
+__all__ = ["show_map", "map_payload", "frame_digest", "array_digest"]
 
 MapOrBuilder = folium.Map | Callable[[], folium.Map]
 
@@ -103,3 +108,34 @@ def show_map(m: MapOrBuilder, *, key: str, height: int = 560, returned_objects: 
         st.session_state[key] = st.session_state.get(hash_key, {})
 
     return component(**payload, height=height, width=None, on_change=on_change)
+
+
+def frame_digest(*frames: pd.DataFrame | None) -> str | None:
+    """A stable SHA-1 of (Geo)DataFrames (None allowed): column names, CRS, index and values,
+    geometries as WKB; part of a map's ``cache_key`` when the map is drawn from computed frames.
+    None (do not cache) when a column cannot be hashed."""
+    h = hashlib.sha1()
+    try:
+        for frame in frames:
+            if frame is None:
+                h.update(b"<none>")
+                continue
+            geoms = [c for c in frame.columns if isinstance(frame[c].dtype, gpd.array.GeometryDtype)]
+            h.update(repr((list(map(str, frame.columns)), str(getattr(frame, "crs", None)), len(frame))).encode())
+            h.update(pd.util.hash_pandas_object(pd.DataFrame(frame.drop(columns=geoms)), index=True)
+                     .to_numpy().tobytes())
+            for c in geoms:
+                for wkb in shapely.to_wkb(np.asarray(frame[c].values)):
+                    wkb = wkb or b""
+                    h.update(len(wkb).to_bytes(8, "little") + wkb)
+    except (TypeError, ValueError):
+        return None
+    return h.hexdigest()
+
+
+def array_digest(array: np.ndarray | None) -> str | None:
+    """A stable SHA-1 of an array's dtype, shape and bytes (e.g. a plan's assignment); None for None."""
+    if array is None:
+        return None
+    a = np.ascontiguousarray(array)
+    return hashlib.sha1(f"{a.dtype}{a.shape}".encode() + a.tobytes()).hexdigest()

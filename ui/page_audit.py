@@ -19,10 +19,10 @@ from geo.audit import audit_partitions
 from geo.audit_report import crosswalk_table, report_html, report_markdown
 from geo.validate import LAYERS
 from planning.alignment import propose_alignment
-from ui.mapview import show_map
+from ui.mapview import frame_digest, show_map
 from ui import state
 from ui.colors import station_colors
-from ui.i18n import layer_name, t
+from ui.i18n import current_language, layer_name, t
 
 __all__ = ["render", "audit_map", "clicked_unit"]
 
@@ -68,6 +68,15 @@ def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_co
                            ).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
+
+
+def _map_key(ws, name: str, *frames: pd.DataFrame, options: tuple = ()) -> tuple | None:
+    """``show_map`` cache key of an audit map: workspace file, map, language, options, and the
+    digest of the frames it is drawn from; None (no caching) when any part cannot be keyed."""
+    digest = frame_digest(*frames)
+    if digest is None:
+        return None
+    return state.map_cache_key(ws, "audit", name, current_language(), options, digest)
 
 
 def _options(ws) -> dict | None:
@@ -187,7 +196,7 @@ def _counterparts(audit, click: Any = None) -> None:
                  hide_index=True, width="stretch")
 
 
-def _alignment(audit) -> None:
+def _alignment(ws, audit) -> None:
     st.subheader(t("audit.alignment"))
     c = st.columns(2)
     locked_s = c[0].multiselect(t("audit.locked_stations"), audit.police["police"].tolist(), key="gp_au_ls")
@@ -198,14 +207,15 @@ def _alignment(audit) -> None:
     m[1].metric(t("audit.still_split"), int((proposal.owners["stations_after"] > 1).sum()))
     m[2].metric(t("audit.contiguous"), t("audit.yes") if proposal.contiguous else t("audit.no"))
     left, right = st.columns(2)
-    with left:
-        st.caption(t("audit.before"))
-        show_map(audit_map(proposal.pieces, audit.defects.iloc[0:0], station_col="station_before",
-                            title=t("audit.before")), height=420, key="gp_au_before")
-    with right:
-        st.caption(t("audit.after"))
-        show_map(audit_map(proposal.pieces, audit.defects.iloc[0:0], station_col="station_after",
-                            title=t("audit.after")), height=420, key="gp_au_after")
+    no_defects = audit.defects.iloc[0:0]
+    for column, side in ((left, "before"), (right, "after")):
+        with column:
+            title = t(f"audit.{side}")
+            st.caption(title)
+            show_map(lambda col=f"station_{side}", title=title: audit_map(
+                         proposal.pieces, no_defects, station_col=col, title=title),
+                     height=420, key=f"gp_au_{side}",
+                     cache_key=_map_key(ws, side, proposal.pieces, options=(title,)))
     st.markdown(f"**{t('audit.workload')}**")
     st.dataframe(proposal.workload, hide_index=True, width="stretch")
     if len(proposal.kept):
@@ -241,8 +251,11 @@ def render() -> None:
     m[2].metric(t("audit.gaps"), f"{s['gaps_m2'] / 1e6:,.3f} km²")
     m[3].metric(t("audit.overlaps"), f"{s['overlaps_m2'] / 1e6:,.3f} km²")
     m[4].metric(t("audit.slivers"), s["slivers"])
-    click = show_map(audit_map(audit.pieces, audit.defects, station_col="police", title=t("audit.pieces")),
-                     height=560, key="gp_au_map", returned_objects=["last_object_clicked"])
+    title = t("audit.pieces")
+    click = show_map(lambda: audit_map(audit.pieces, audit.defects, station_col="police", title=title),
+                     height=560, key="gp_au_map", returned_objects=["last_object_clicked"],
+                     cache_key=_map_key(ws, "pieces", audit.pieces, audit.defects,
+                                        options=tuple(sorted(opts.items()))))
     st.caption(t("audit.legend"))
     st.subheader(t("audit.ranked"))
     st.dataframe(audit.severity, hide_index=True, width="stretch", height=280)
@@ -260,4 +273,4 @@ def render() -> None:
                          "text/html", key="gp_au_dl_html")
     d[2].download_button(t("audit.dl_md"), report_markdown(audit).encode("utf-8"), "audit_report.md",
                          "text/markdown", key="gp_au_dl_md")
-    _alignment(audit)
+    _alignment(ws, audit)

@@ -29,7 +29,7 @@ from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, layer_name, road_class_label, t, text
 from ui.maps import feature_collection, layer_for_display
-from ui.mapview import show_map
+from ui.mapview import frame_digest, show_map
 from ui.tables import csv_bytes, geojson_bytes
 
 __all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "facilities_from_workspace", "band_colours",
@@ -338,6 +338,16 @@ def _key_of(ws: Workspace) -> tuple[str, float]:
     return (str(path), path.stat().st_mtime) if path is not None and path.exists() else (ws.name, 0.0)
 
 
+def _map_key(ws: Workspace, name: str, lang: str, options: tuple, *frames: pd.DataFrame | None) -> tuple | None:
+    """``show_map`` cache key of a map of this page: workspace file (path, mtime), map, language,
+    the options it was computed with, and the digest of the frames it is drawn from; None (no
+    caching) for a workspace without a file or frames that cannot be hashed."""
+    digest = frame_digest(*frames)
+    if digest is None:
+        return None
+    return state.map_cache_key(ws, "coverage", name, lang, options, digest)
+
+
 @st.cache_resource(max_entries=3, show_spinner=False)
 def _network(path: str, mtime: float, speed_kmh: float | None):
     """The workspace's road graph and travel-time engine; shared across sessions, never modified."""
@@ -429,8 +439,10 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
     m[-1].metric(t("cv.metric.longest"), fmt_minutes(cov.max_minutes, lang))
     st.caption(t("cv.bands_note", n=len(cov.facilities), speed=(t("cv.speed_one", v=f"{speed:g}") if speed
                                                                 else t("cv.speed_class"))))
-    show_map(coverage_map(cov, areas, fac, ws.layer("area") if ws.has("area") else None, lang=lang),
-             height=560, key="gp_cv_map")
+    area = ws.layer("area") if ws.has("area") else None
+    show_map(lambda: coverage_map(cov, areas, fac, area, lang=lang), height=560, key="gp_cv_map",
+             cache_key=_map_key(ws, "bands", lang, (units, bands, opts["speed"], opts["turnout"]),
+                                cov.cells, areas, fac))
     if notes:
         with st.expander(t("cv.notes", n=len(notes))):
             for note in notes:
@@ -487,8 +499,9 @@ def _ring_section(ws: Workspace, key: tuple[str, float], lang: str):
         st.success(t("cv.ring.closed_note"))
     else:
         st.warning(t("cv.ring.open_note", n=len(ring.leaks), ids=", ".join(ring.leaks[:12])))
-    show_map(ring_map(ring, ws.layer("area"), ws.layer("checkpoints") if ws.has("checkpoints") else None, lang=lang),
-             height=480, key="gp_cv_ring_map")
+    cps = ws.layer("checkpoints") if ws.has("checkpoints") else None
+    show_map(lambda: ring_map(ring, ws.layer("area"), cps, lang=lang), height=480, key="gp_cv_ring_map",
+             cache_key=_map_key(ws, "ring", lang, (float(tol),), ring.crossings))
     table = pd.DataFrame(ring.crossings.drop(columns="geometry"))
     shown = table.assign(road_class=table["road_class"].map(lambda c: road_class_label(c, lang))) \
         if "road_class" in table.columns else table  # the CSV keeps the data's values
@@ -526,7 +539,8 @@ def _seal_section(ws: Workspace, key: tuple[str, float], opts: dict, tolerance_m
     m[1].metric(t("cv.seal.entries_n"), f"{len(exits):,}")
     m[2].metric(t("cv.seal.units_n"), f"{len(fac):,}")
     lines = seal_lines(seal.assignment, fac, exits)
-    show_map(seal_map(lines, fac, exits, lang=lang), height=460, key="gp_cv_seal_map")
+    show_map(lambda: seal_map(lines, fac, exits, lang=lang), height=460, key="gp_cv_seal_map",
+             cache_key=_map_key(ws, "seal", lang, (units, entries, opts["speed"], tolerance_m), lines, fac, exits))
     table = seal.assignment.copy()
     table["minutes"] = table["minutes"].round(2)
     st.dataframe(table, hide_index=True, width="stretch", height=220)
@@ -568,8 +582,9 @@ def _placement_section(ws: Workspace, key: tuple[str, float], opts: dict, lang: 
     m[2].metric(t("cv.place.sites"), f"{b['sites']} → {a['sites']}")
     m[3].metric(t("cv.place.status"), t(f"cv.status.{result.status}") if result.status in ("optimal", "time_limit")
                 else result.status, help=t("cv.place.gap", g=f"{result.gap:.2%}", s=f"{result.seconds:.1f}"))
-    show_map(placement_map(chosen, fac, ws.layer("area") if ws.has("area") else None, lang=lang),
-             height=420, key="gp_cv_place_map")
+    area = ws.layer("area") if ws.has("area") else None
+    show_map(lambda: placement_map(chosen, fac, area, lang=lang), height=420, key="gp_cv_place_map",
+             cache_key=_map_key(ws, "placement", lang, run_key, chosen, fac))
     figures = pd.DataFrame([{"": t("cv.place.row_before"), **b}, {"": t("cv.place.row_after"), **a}])
     st.dataframe(pd.DataFrame(chosen.drop(columns="geometry")), hide_index=True, width="stretch")
     st.dataframe(figures, hide_index=True, width="stretch")

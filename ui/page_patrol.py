@@ -10,12 +10,13 @@ import json
 
 import folium
 import folium.plugins
+import shapely
 import streamlit as st
 
 from ui import state
 from ui.errors import shown_errors
-from ui.i18n import t
-from ui.mapview import show_map
+from ui.i18n import current_language, t
+from ui.mapview import frame_digest, show_map
 
 __all__ = ["render", "patrol_map", "UNIT_COLOURS", "SHIFTS"]
 
@@ -75,6 +76,17 @@ def patrol_map(routes, hot, station_point) -> folium.Map:
                       icon=folium.Icon(color="darkblue", icon="star")).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
+
+
+def _map_key(ws, plan_key: tuple, routes, hot, station_point) -> tuple | None:
+    """``show_map`` cache key of the patrol map: workspace file, language, the plan's options and
+    seed, the station point, and a digest of the routes and hotspots drawn (a timed search need
+    not give the same routes twice); None (no caching) when they cannot be hashed."""
+    digest = frame_digest(routes.lines, routes.stops, hot)
+    if digest is None:
+        return None
+    point = None if station_point is None else shapely.to_wkb(station_point)
+    return state.map_cache_key(ws, "patrol", current_language(), plan_key, point, digest)
 
 
 def _options(ws) -> dict:
@@ -139,7 +151,8 @@ def render() -> None:
         point = hit.to_crs("EPSG:4326").geometry.iloc[0] if len(hit) else None
         left, right = st.columns([3, 2])
         with left:
-            show_map(patrol_map(routes, hot, point), height=560, key="gp_pt_map")
+            show_map(lambda: patrol_map(routes, hot, point), height=560, key="gp_pt_map",
+                     cache_key=_map_key(ws, cached[0], routes, hot, point))
         with right:
             st.markdown(f"**{t('pt.timetable')}**")
             tt = routes.timetable()[["unit", "order", "hotspot", "arrive", "depart", "risk"]]

@@ -28,9 +28,9 @@ from planning.plan import DistrictGraph, Plan, district_graph
 from ui import state
 from ui.colors import workspace_station_colors
 from ui.errors import shown_errors
-from ui.i18n import t
+from ui.i18n import current_language, t
 from ui.maps import feature_collection, layer_for_display
-from ui.mapview import show_map
+from ui.mapview import array_digest, show_map
 
 __all__ = ["render", "weight_spec", "weight_columns", "parse_ids",
            "workload_table", "deviation_chart", "lasso_polygon", "plan_map", "plan_choices"]
@@ -365,21 +365,32 @@ def _metrics(current: Plan | None, plan: Plan) -> None:
         st.warning(t("rd.station_outside"))
 
 
-def _maps(key: tuple, current: Plan | None, plan: Plan, colours: Mapping[str, str]) -> dict:
+def _map_key(ws, key: tuple, name: str, *assignments: np.ndarray | None) -> tuple | None:
+    """``show_map`` cache key of a plan map: workspace file (path, mtime), the map, language,
+    weights (the districts' deviation tooltips), and the digest of each plan drawn."""
+    return state.map_cache_key(ws, "redistrict", name, current_language(), key,
+                               *(array_digest(a) for a in assignments))
+
+
+def _maps(ws, key: tuple, current: Plan | None, plan: Plan, colours: Mapping[str, str]) -> dict:
     stations, bounds = _stations(key)
     left, right = st.columns(2)
+    cur = current.assignment if current is not None else None
+    edited = plan.assignment
     if current is not None:
         with left:
             st.caption(t("rd.map_current"))
-            show_map(plan_map(_districts(key, current.assignment.tobytes()), stations, colours,
-                              bounds=bounds, title=t("rd.map_current")), key="gp_rd_map_cur", height=460)
-    changed = (_changed(key, current.assignment.tobytes(), plan.assignment.tobytes())
-               if current is not None else None)
+            show_map(lambda title=t("rd.map_current"): plan_map(_districts(key, cur.tobytes()), stations,
+                                                                colours, bounds=bounds, title=title),
+                     key="gp_rd_map_cur", height=460, cache_key=_map_key(ws, key, "current", cur))
     with right if current is not None else left:
         st.caption(t("rd.map_edited"))
-        out = show_map(plan_map(_districts(key, plan.assignment.tobytes()), stations, colours,
-                                bounds=bounds, changed=changed, draw=True, title=t("rd.map_edited")),
-                       key="gp_rd_map_edit", height=460, returned_objects=["last_active_drawing"])
+        out = show_map(lambda title=t("rd.map_edited"): plan_map(
+                           _districts(key, edited.tobytes()), stations, colours, bounds=bounds,
+                           changed=_changed(key, cur.tobytes(), edited.tobytes()) if cur is not None else None,
+                           draw=True, title=title),
+                       key="gp_rd_map_edit", height=460, returned_objects=["last_active_drawing"],
+                       cache_key=_map_key(ws, key, "edited", cur, edited))
     return out or {}
 
 
@@ -552,9 +563,11 @@ def _compare(ws, key: tuple, graph: DistrictGraph, current: Plan | None, hist: H
         left, right = st.columns([3, 2])
         with left:
             stations, bounds = _stations(key)
-            show_map(plan_map(_districts(key, after.assignment.tobytes()), stations, colours, bounds=bounds,
-                              changed=_changed(key, before.assignment.tobytes(), after.assignment.tobytes())),
-                     key="gp_rd_map_cmp", height=420)
+            a_before, a_after = before.assignment, after.assignment
+            show_map(lambda: plan_map(_districts(key, a_after.tobytes()), stations, colours, bounds=bounds,
+                                      changed=_changed(key, a_before.tobytes(), a_after.tobytes())),
+                     key="gp_rd_map_cmp", height=420,
+                     cache_key=_map_key(ws, key, "compare", a_before, a_after))
         right.dataframe(diff["stations"].reset_index(), hide_index=True, width="stretch", height=420)
         if diff["cells_moved"]:
             st.download_button(t("rd.dl_changed"), diff["changed"].to_csv(index=False).encode("utf-8"),
@@ -599,7 +612,7 @@ def render() -> None:
         plan = hist.current
         _metrics(current, plan)
         colours = workspace_station_colors(ws)
-        map_out = _maps(key, current, plan, colours)
+        map_out = _maps(ws, key, current, plan, colours)
         _workload(current, plan)
         _editing(graph, hist, map_out)
         _save(ws, hist)
