@@ -164,6 +164,9 @@ def test_every_page_on_the_demo_county(on_workspace, page):
     on_workspace(DEMO, page=page)
     at = _run_app()
     _assert_clean(at)
+    from ui.i18n import text
+    for widget in at.multiselect:  # Streamlit's own English placeholder never shows in Chinese
+        assert widget.placeholder == text("ui.choose", "zh"), (page, widget.label)
 
 
 @pytest.mark.skipif(not DEMO.exists(), reason="data/boundaries/demo_county.gpkg not generated yet")

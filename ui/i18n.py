@@ -118,6 +118,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "map.heat": ("警情热力 (按网格汇总)", "Incident heat (aggregated per cell)"),
     "map.heat_sample": ("警情热力 (抽样 {n} 条)", "Incident heat (sample of {n})"),
     "map.cells_population": ("人口 / 网格", "Population per cell"),
+    "ui.choose": ("请选择", "Choose"),
     "field.cell_id": ("网格编号", "Cell"),
     "field.population": ("人口", "Population"),
     "field.incidents": ("警情数", "Incidents"),

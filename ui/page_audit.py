@@ -199,8 +199,10 @@ def _counterparts(audit, click: Any = None) -> None:
 def _alignment(ws, audit) -> None:
     st.subheader(t("audit.alignment"))
     c = st.columns(2)
-    locked_s = c[0].multiselect(t("audit.locked_stations"), audit.police["police"].tolist(), key="gp_au_ls")
-    locked_t = c[1].multiselect(t("audit.locked_townships"), audit.admin["admin"].tolist(), key="gp_au_lt")
+    locked_s = c[0].multiselect(t("audit.locked_stations"), audit.police["police"].tolist(), key="gp_au_ls",
+                                placeholder=t("ui.choose"))
+    locked_t = c[1].multiselect(t("audit.locked_townships"), audit.admin["admin"].tolist(), key="gp_au_lt",
+                                placeholder=t("ui.choose"))
     proposal = propose_alignment(audit, locked_stations=locked_s, locked_townships=locked_t)
     m = st.columns(3)
     m[0].metric(t("audit.moves"), len(proposal.moves))

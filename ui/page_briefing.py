@@ -55,7 +55,8 @@ def render() -> None:
     default_sections = [s for s in briefing.SECTIONS if s != "plan" or plans]
     with st.form("gp_brief_form"):
         sections = st.multiselect(t("brief.page.sections"), briefing.SECTIONS, default=default_sections,
-                                  format_func=lambda k: t(f"brief.section.{k}"), key="gp_brief_sections")
+                                  format_func=lambda k: t(f"brief.section.{k}"), key="gp_brief_sections",
+                                  placeholder=t("ui.choose"))
         c1, c2, c3 = st.columns(3)
         langs = list(LANGUAGES)
         lang = c1.radio(t("brief.page.lang"), langs, index=langs.index(current_language()),

@@ -234,7 +234,7 @@ def _weights(ws) -> str:
     default = [c for c in ("incidents",) if c in options] or options[:1]
     c = st.columns([3, 5])
     chosen = c[0].multiselect(t("rd.weight_cols"), options, default=default, key="gp_rd_wcols",
-                              help=t("rd.weight_help"))
+                              help=t("rd.weight_help"), placeholder=t("ui.choose"))
     factors: dict[str, float] = {}
     if chosen:
         fc = c[1].columns(len(chosen))
@@ -294,7 +294,8 @@ def _optimiser(graph: DistrictGraph, current: Plan | None, hist: History) -> Non
     keep_towns = c[0].checkbox(t("rd.keep_townships"), key="gp_rd_keep", disabled=graph.township is None)
     change = c[1].number_input(t("rd.min_change"), 0.0, 1.0, 0.05 if start != "scratch" else 0.0, 0.01,
                                key=f"gp_rd_change_{start}", help=t("rd.min_change_help"))
-    locked_st = c[2].multiselect(t("rd.lock_stations"), list(graph.station_ids), key="gp_rd_lock_st")
+    locked_st = c[2].multiselect(t("rd.lock_stations"), list(graph.station_ids), key="gp_rd_lock_st",
+                               placeholder=t("ui.choose"))
     c[3].caption(t("rd.locked_cells_n", n=len(hist.locked)))
     b = st.columns([1, 1, 4])
     run = b[0].button(t("rd.run"), key="gp_rd_run", type="primary")
