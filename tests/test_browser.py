@@ -53,8 +53,9 @@ def _maps_drawn(page, *, timeout_s: float = TIMEOUT_S) -> int:
         frames = [f for f in page.frames if "streamlit_folium" in (f.url or "")]
         pending = []
         for f in frames:
-            try:
-                if not f.evaluate(MAP_DRAWN):
+            try:  # drawn, and shown: streamlit-folium sizes its frame only when the script ran through
+                box = f.frame_element().bounding_box()
+                if not f.evaluate(MAP_DRAWN) or not box or box["height"] < 100:
                     pending.append(f.url)
             except Exception:  # a frame still loading
                 pending.append(f.url)
@@ -108,6 +109,7 @@ def context():
 def test_overview_map_draws_and_language_switches(app, context):
     ARTIFACTS.mkdir(exist_ok=True)
     page = context.new_page()
+    errors = _script_errors(page)
     page.goto(f"{app}/")
     frame = map_frame(page, timeout_s=TIMEOUT_S)
     assert frame.locator(".leaflet-container").count() == 1
@@ -136,18 +138,28 @@ def test_overview_map_draws_and_language_switches(app, context):
     frame = map_frame(page, timeout_s=TIMEOUT_S)
     _no_exception(page, "overview (English)")
     page.screenshot(path=str(ARTIFACTS / "overview_en.png"))
+    assert not errors, f"JavaScript errors: {errors}"
     page.close()
+
+
+def _script_errors(page) -> list[str]:
+    """Collects the page's uncaught JavaScript errors (its frames' included) from now on."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
 
 
 @pytest.mark.parametrize("spec", PAGES[1:], ids=[s.url_path for s in PAGES[1:]])
 def test_every_page_opens_without_exception(app, context, spec):
     page = context.new_page()
+    errors = _script_errors(page)
     page.goto(f"{app}/{spec.url_path}")
     page.locator("h1, h2").filter(has_text=text(spec.title_key, "zh")).first.wait_for(timeout=TIMEOUT_S * 1000)
     _settle(page)
     _no_exception(page, spec.url_path)
     assert "does not seem to exist" not in page.inner_text("body")
     assert _maps_drawn(page) >= MAPS_ON_OPEN.get(spec.url_path, 0), spec.url_path
+    assert not errors, f"{spec.url_path}: JavaScript errors {errors}"
     page.screenshot(path=str(ARTIFACTS / f"{spec.url_path}.png"), full_page=False)
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / f"{spec.url_path}.png"), full_page=False)

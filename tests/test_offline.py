@@ -44,3 +44,17 @@ def test_an_unvendored_plugin_is_refused_by_name():
     folium.plugins.MarkerCluster().add_to(m)
     with pytest.raises(RuntimeError, match="markercluster.*not vendored"):
         self_contained(m)
+
+
+def test_a_map_with_a_folium_icon_is_refused_with_the_fix():
+    # folium.Icon's scripts (awesome-markers) are not embedded: the map would stop drawing at the
+    # marker, so self_contained names the replacement instead.
+    m = folium.Map(tiles=None)
+    folium.Marker([34.3, 113.9], icon=folium.Icon(color="red", icon="star")).add_to(m)
+    with pytest.raises(RuntimeError, match="symbol_marker"):
+        self_contained(m)
+    from ui.maps import symbol_marker
+    m = folium.Map(tiles=None)
+    symbol_marker(34.3, 113.9, colour="#ff0000", symbol="<★>", tooltip="new post").add_to(m)
+    html = self_contained(m).get_root().render()
+    assert external_assets(html) == [] and "\\u0026lt;\\u2605\\u0026gt;" in html  # escaped, then JSON

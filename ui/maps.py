@@ -29,7 +29,7 @@ from ui.i18n import STRINGS, road_class_label, text
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
-           "missing_layers", "overview_map", "class_breaks"]
+           "missing_layers", "overview_map", "class_breaks", "symbol_marker"]
 
 DISPLAY_CRS = "EPSG:4326"
 MAX_HEAT_POINTS = 5000         # incident sample size when there are no cell counts
@@ -326,6 +326,19 @@ def _packed(collection: dict) -> str:
     text = (json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
     return text.replace("\\", "\\\\").replace("'", "\\'").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def symbol_marker(lat: float, lon: float, *, colour: str, symbol: str = "★",
+                  tooltip: str | None = None) -> folium.Marker:
+    """A marker drawn as a coloured disc with a white symbol (★, ⚑, …), made of HTML only.
+
+    folium's ``Icon`` needs the awesome-markers and Font Awesome scripts, which GridPatrol does not
+    embed (maps must draw offline): ``ui.offline.self_contained`` refuses maps that use it."""
+    icon = folium.DivIcon(icon_size=(22, 22), icon_anchor=(11, 11), html=(
+        f'<div style="background:{colour};color:#fff;border:1.5px solid #fff;border-radius:50%;'
+        f'width:22px;height:22px;text-align:center;font:bold 13px/22px sans-serif;'
+        f'box-shadow:0 0 2px rgba(0,0,0,0.6)">{html.escape(symbol)}</div>'))
+    return folium.Marker([lat, lon], icon=icon, tooltip=tooltip)
 
 
 def _swatch(colour: str, label: str, *, shape: str = "box") -> str:

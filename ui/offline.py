@@ -53,9 +53,13 @@ def self_contained(m: folium.Map) -> folium.Map:
 
     Modifies the map's elements in place (each gets its own link lists; the folium classes are
     untouched) and returns it. Raises RuntimeError naming the URL if a map uses a plugin whose
-    script is not vendored, so a new plugin cannot silently break offline use.
+    script is not vendored, or a ``folium.Icon`` (its scripts are dropped), so a new plugin
+    cannot silently break the map.
     """
     for element in _walk(m):
+        if isinstance(element, folium.Icon):
+            raise RuntimeError("folium.Icon needs the awesome-markers and Font Awesome scripts, which are "
+                               "not embedded; draw the marker with ui.maps.symbol_marker instead")
         for attr in ("default_css", "default_js"):
             links = getattr(element, attr, None)
             if not links:

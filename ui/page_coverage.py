@@ -28,7 +28,7 @@ from geo.workspace import Workspace
 from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, layer_name, road_class_label, t, text
-from ui.maps import feature_collection, layer_for_display
+from ui.maps import feature_collection, layer_for_display, symbol_marker
 from ui.mapview import frame_digest, show_map
 from ui.tables import csv_bytes, geojson_bytes
 
@@ -256,8 +256,8 @@ def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame
     if checkpoints is not None and len(checkpoints):
         group = folium.FeatureGroup(name=layer_name("checkpoints", lang), show=False)
         for r in checkpoints.to_crs("EPSG:4326").itertuples():
-            folium.Marker([r.geometry.y, r.geometry.x], tooltip=str(getattr(r, "checkpoint_id", "")),
-                          icon=folium.Icon(color="gray", icon="flag")).add_to(group)
+            symbol_marker(r.geometry.y, r.geometry.x, colour="#555555", symbol="⚑",
+                          tooltip=str(getattr(r, "checkpoint_id", ""))).add_to(group)
         group.add_to(m)
     _legend(m, text("cv.legend.ring", lang), [(COVERED_COLOUR, text("cv.layer.covered", lang)),
                                               (UNCOVERED_COLOUR, text("cv.layer.uncovered", lang))])
@@ -306,8 +306,8 @@ def placement_map(chosen: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, area: 
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 2.5}).add_to(m)
     _facility_markers(m, facilities, text("cv.layer.facilities", lang))
     for r in chosen.to_crs("EPSG:4326").itertuples():
-        folium.Marker([r.geometry.y, r.geometry.x], tooltip=f"{text('cv.place.new', lang)} {r.site} (node {r.node})",
-                      icon=folium.Icon(color="orange", icon="star")).add_to(m)
+        symbol_marker(r.geometry.y, r.geometry.x, colour="#f28e2b", symbol="★",
+                      tooltip=f"{text('cv.place.new', lang)} {r.site} (node {r.node})").add_to(m)
     return m
 
 

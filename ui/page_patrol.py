@@ -16,6 +16,7 @@ import streamlit as st
 from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
+from ui.maps import symbol_marker
 from ui.mapview import frame_digest, show_map
 
 __all__ = ["render", "patrol_map", "UNIT_COLOURS", "SHIFTS"]
@@ -72,8 +73,8 @@ def patrol_map(routes, hot, station_point) -> folium.Map:
                                                                           icon_anchor=(10, 10)),
                       tooltip=f"{s.unit}-{s.order} {s.hotspot}: {s.arrive}-{s.depart}").add_to(fmap)
     if station_point is not None:
-        folium.Marker([station_point.y, station_point.x], tooltip=t("pt.station"),
-                      icon=folium.Icon(color="darkblue", icon="star")).add_to(fmap)
+        symbol_marker(station_point.y, station_point.x, colour="#1f4e79", symbol="★",
+                      tooltip=t("pt.station")).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
 
