@@ -1,6 +1,8 @@
 """The Coverage & checkpoints page: pure helpers on tiny literal data, and the page on the demo county."""
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import geopandas as gpd
@@ -129,6 +131,14 @@ def test_coverage_map_colours_bands_outlines_areas_and_names_the_legend(line_cov
     colours = pc.band_colours(line_coverage.bands)
     assert colours["1"] in out and pc.BEYOND_COLOUR in out
     assert "within 3 min" in out and "beyond 3 min" in out and "Response areas (network Voronoi)" in out
+    # The cells travel as an id raster: each cell's colour is its band's.
+    from ui.cell_raster import CellRaster
+    raster = next(el for el in m._children.values() if isinstance(el, CellRaster))
+    d = json.loads(raster.packed.replace("\\'", "'").replace("\\\\", "\\"))
+    bands = line_coverage.cells["band"].to_numpy(dtype=float)
+    want = [colours[f"{b:g}" if np.isfinite(b) else "beyond"] for b in bands]
+    assert [d["palette"][k] for k in d["cls"]] == want
+    assert d["a"]["k"][:2] == ["cell_id", "band_label"] and d["labels"][1] == "Band (min)"
 
 
 def test_seal_and_ring_maps_draw_minutes_and_markers(line_coverage):

@@ -29,7 +29,7 @@ from ui.i18n import STRINGS, road_class_label, text
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
-           "missing_layers", "overview_map", "class_breaks", "symbol_marker"]
+           "missing_layers", "overview_map", "class_breaks", "symbol_marker", "field_labels"]
 
 DISPLAY_CRS = "EPSG:4326"
 MAX_HEAT_POINTS = 5000         # incident sample size when there are no cell counts
@@ -384,8 +384,13 @@ def _cell_tooltip(display: DisplayLayers, cells: gpd.GeoDataFrame, lang: str) ->
     for col, names in named.items():
         if col in out.columns and names:
             out[col] = [f"{names[str(v)]} ({v})" if str(v) in names else v for v in out[col]]
-    labels = [text(f"field.{c}", lang) if f"field.{c}" in STRINGS else c for c in out.columns]
-    return out, labels
+    return out, field_labels(out.columns, lang)
+
+
+def field_labels(columns, lang: str) -> list[str]:
+    """Display names of attribute columns in ``lang`` (``field.<column>`` strings; the column's
+    own name where none is written)."""
+    return [text(f"field.{c}", lang) if f"field.{c}" in STRINGS else str(c) for c in columns]
 
 
 def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | None = "population",

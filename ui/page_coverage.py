@@ -28,7 +28,8 @@ from geo.workspace import Workspace
 from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, layer_name, road_class_label, t, text
-from ui.maps import feature_collection, layer_for_display, symbol_marker
+from ui.cell_raster import CellRaster, cell_ids
+from ui.maps import field_labels, layer_for_display, symbol_marker
 from ui.mapview import frame_digest, show_map
 from ui.tables import csv_bytes, geojson_bytes
 
@@ -209,18 +210,18 @@ def coverage_map(cov: Coverage, areas: gpd.GeoDataFrame | None, facilities: gpd.
     cells = cov.cells.copy()
     cells["band_label"] = [f"{b:g}" if np.isfinite(b) else "beyond" for b in cells["band"].to_numpy(dtype=float)]
     cells["minutes"] = cells["minutes"].where(np.isfinite(cells["minutes"]), np.nan)
-    shown = layer_for_display(cells, ["cell_id", "band_label", "minutes", "facility", "population", "incidents"],
-                              tolerance_m=0.0)
+    fields = [c for c in ("cell_id", "band_label", "minutes", "facility", "population", "incidents") if c in cells]
     bounds = (area.to_crs("EPSG:4326").total_bounds if area is not None and len(area)
-              else shown.total_bounds)
+              else cells.to_crs("EPSG:4326").total_bounds)
     m = _base_map(bounds)
-    folium.GeoJson(feature_collection(shown), name=text("cv.layer.bands", lang),
-                   style_function=lambda f: {
-                       "fillColor": colours.get(f["properties"]["band_label"], "#999999"),
-                       "color": BEYOND_COLOUR if f["properties"]["band_label"] == "beyond" else "#777777",
-                       "weight": 0.8 if f["properties"]["band_label"] == "beyond" else 0.2,
-                       "fillOpacity": 0.6},
-                   tooltip=folium.GeoJsonTooltip(fields=[c for c in shown.columns if c != "geometry"])).add_to(m)
+    # Cells as one id raster coloured in the browser (ui.cell_raster): 10,000 cells stay fluid.
+    minutes = cells["minutes"].to_numpy(dtype=float)
+    attributes = pd.DataFrame({c: cells[c].to_numpy() for c in fields})
+    attributes["minutes"] = [None if not np.isfinite(v) else round(float(v), 1) for v in minutes]
+    attributes["band_label"] = [text("cv.beyond", lang, m=f"{cov.bands[-1]:g}") if b == "beyond"
+                                else text("cv.within", lang, m=b) for b in cells["band_label"]]
+    CellRaster(cell_ids(cells), [colours.get(b, "#999999") for b in cells["band_label"]], opacity=0.6,
+               attributes=attributes, labels=field_labels(fields, lang), name=text("cv.layer.bands", lang)).add_to(m)
     if areas is not None and len(areas):
         folium.GeoJson(layer_for_display(areas, ["facility", "cells", "population", "incidents"]),
                        name=text("cv.layer.areas", lang),
