@@ -10,6 +10,8 @@ import json
 
 import folium
 import folium.plugins
+import geopandas as gpd
+import numpy as np
 import shapely
 import streamlit as st
 
@@ -45,7 +47,11 @@ def patrol_map(routes, hot, station_point) -> folium.Map:
     lines = routes.lines.to_crs("EPSG:4326")
     stops = routes.stops.to_crs("EPSG:4326")
     centres = hot.geometry.centroid.to_crs("EPSG:4326")
-    bounds = lines.total_bounds if len(lines) else centres.total_bounds
+    shown = [g for g in (lines.geometry, stops.geometry) if len(g)] or [centres]
+    if station_point is not None:
+        shown.append(gpd.GeoSeries([station_point], crs="EPSG:4326"))
+    boxes = np.array([g.total_bounds for g in shown])  # routes, every stop and the station in view
+    bounds = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     weights = hot["risk"].to_numpy(dtype=float)
