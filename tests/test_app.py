@@ -451,3 +451,16 @@ def test_upload_problems_are_listed_with_the_uploaded_file_name(tmp_path, tiny_p
     row = table[table["规则"] == "duplicate_ids"].iloc[0]
     assert row["文件"] == "posts.csv" and "P1" in row["涉及编号"]
     assert at.session_state["gp_workspace_path"] == str(tiny_path), "the open workspace is kept"
+
+
+def test_station_labels_move_aside_when_they_would_overlap():
+    from ui.maps import place_labels
+
+    assert place_labels([(113.9, 34.3)], ["城关派出所"], None) == ["right"]
+    # Three stations 40 m apart on a line at county zoom: at most one label can sit to the right
+    # of its dot without covering the next dot or label.
+    pts = [(113.9000, 34.3), (113.9004, 34.3), (113.9008, 34.3)]
+    sides = place_labels(pts, ["城关派出所", "东关派出所", "东城派出所"], (113.7, 34.1, 114.1, 34.5))
+    assert len(set(sides)) == 3, sides
+    far = place_labels([(113.75, 34.3), (114.05, 34.3)], ["A", "B"], (113.7, 34.1, 114.1, 34.5))
+    assert far == ["right", "right"], "labels with room stay to the right"

@@ -120,6 +120,14 @@ def test_overview_map_draws_and_language_switches(app, context):
     page.screenshot(path=str(ARTIFACTS / "overview_zh.png"))
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / "overview.png"))
+    # Station labels as drawn: their text boxes do not cover each other.
+    rects = frame.evaluate("""() => [...document.querySelectorAll('.leaflet-marker-icon > div')].map(d => {
+        const r = document.createRange(); r.selectNodeContents(d); const b = r.getBoundingClientRect();
+        return [d.textContent, b.left, b.top, b.right, b.bottom]; })""")
+    assert len(rects) >= 11
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert min(a[3], b[3]) <= max(a[1], b[1]) or min(a[4], b[4]) <= max(a[2], b[2]), (a, b)
     # The cells are a picture coloured in the browser: hovering one shows its own attributes.
     from geo.workspace import read_workspace
     cells = read_workspace(DEMO, layers=["cells"]).layer("cells")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from dataclasses import dataclass, field
 
 import folium
@@ -29,7 +30,7 @@ from ui.i18n import STRINGS, road_class_label, text
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
-           "missing_layers", "overview_map", "class_breaks", "symbol_marker", "field_labels"]
+           "missing_layers", "overview_map", "class_breaks", "symbol_marker", "field_labels", "place_labels"]
 
 DISPLAY_CRS = "EPSG:4326"
 MAX_HEAT_POINTS = 5000         # incident sample size when there are no cell counts
@@ -341,6 +342,60 @@ def symbol_marker(lat: float, lon: float, *, colour: str, symbol: str = "★",
     return folium.Marker([lat, lon], icon=icon, tooltip=tooltip)
 
 
+_LABEL_BOX = 160  # px: the width of a station label's box
+# Where a label goes around its station dot: the box's anchor pixel and the text's alignment.
+_LABEL_ANCHORS = {"right": ((-9, 9), "left"), "left": ((_LABEL_BOX + 9, 9), "right"),
+                  "above": ((_LABEL_BOX // 2, 27), "center"), "below": ((_LABEL_BOX // 2, -9), "center")}
+
+
+def _label_width(label: str) -> float:
+    """Pixels of a 12 px bold label: CJK characters are square, others about 7 px."""
+    return sum(12.5 if ord(ch) > 0x2E80 else 7.2 for ch in label) + 4
+
+
+def place_labels(lonlat: list[tuple[float, float]], labels: list[str],
+                 bounds: tuple[float, float, float, float] | None, *, width_px: int = 1000,
+                 height_px: int = 620) -> list[str]:
+    """A side ("right", "left", "above", "below") for each point's label so that labels do not
+    cover each other or the other points at the zoom that fits ``bounds`` (lon/lat) into a map of
+    ``width_px`` x ``height_px``: greedily, in order, the first side free of overlap, else the
+    side that overlaps least. Zoomed further in, labels only move apart."""
+    if not lonlat:
+        return []
+    w, s, e, n = bounds if bounds else (*np.min(lonlat, axis=0), *np.max(lonlat, axis=0))
+
+    def world(lon: float, lat: float) -> tuple[float, float]:  # Web Mercator pixels at zoom 0
+        lat = max(min(lat, 85.0), -85.0)
+        y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+        return (lon + 180.0) / 360.0 * 256.0, (1.0 - y / math.pi) / 2.0 * 256.0
+
+    (x0, y0), (x1, y1) = world(w, n), world(e, s)
+    span = max((x1 - x0) / width_px, (y1 - y0) / height_px, 1e-12)
+    zoom = max(0, min(18, math.floor(math.log2(1.0 / span))))
+    k = 2.0 ** zoom
+    pts = [tuple(c * k for c in world(lon, lat)) for lon, lat in lonlat]
+    dots = [(x - 7, y - 7, x + 7, y + 7) for x, y in pts]
+
+    def box(i: int, side: str) -> tuple[float, float, float, float]:
+        (x, y), wl = pts[i], _label_width(labels[i])
+        return {"right": (x + 9, y - 9, x + 9 + wl, y + 9), "left": (x - 9 - wl, y - 9, x - 9, y + 9),
+                "above": (x - wl / 2, y - 27, x + wl / 2, y - 9),
+                "below": (x - wl / 2, y + 9, x + wl / 2, y + 27)}[side]
+
+    def overlap(a, b) -> float:
+        return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+    placed: list[tuple[float, float, float, float]] = []
+    sides = []
+    for i in range(len(pts)):
+        others = [d for j, d in enumerate(dots) if j != i]
+        cost = {side: sum(overlap(box(i, side), o) for o in placed + others) for side in _LABEL_ANCHORS}
+        side = next((sd for sd in _LABEL_ANCHORS if cost[sd] == 0), min(cost, key=cost.get))
+        sides.append(side)
+        placed.append(box(i, side))
+    return sides
+
+
 def _swatch(colour: str, label: str, *, shape: str = "box") -> str:
     radius = "50%" if shape == "dot" else "2px"
     return (f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
@@ -513,17 +568,19 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         group = folium.FeatureGroup(name=name("stations"))
         labelled = len(stations) <= MAX_LABELLED_STATIONS
         if labelled:
-            for sid, label, point in zip(stations["station_id"], stations.get("name", stations["station_id"]),
-                                         stations.geometry):
+            texts = [str(v) for v in stations.get("name", stations["station_id"])]
+            sides = place_labels([(p.x, p.y) for p in stations.geometry], texts, display.bounds)
+            for sid, label, point, side in zip(stations["station_id"], texts, stations.geometry, sides):
                 colour = colours.get(str(sid), "#777777")
-                tip = f"{label} ({sid})" if str(label) != str(sid) else str(sid)
+                tip = f"{label} ({sid})" if label != str(sid) else str(sid)
                 folium.CircleMarker([point.y, point.x], radius=7, color="#222222", weight=1.5,
                                     fill=True, fill_color=colour, fill_opacity=1.0, tooltip=tip).add_to(group)
+                anchor, align = _LABEL_ANCHORS[side]
                 folium.Marker([point.y, point.x], icon=folium.DivIcon(
-                    icon_size=(160, 18), icon_anchor=(-9, 9),
+                    icon_size=(_LABEL_BOX, 18), icon_anchor=anchor,
                     html=(f'<div style="font-size:12px;font-weight:600;white-space:nowrap;color:#111;'
-                          f'text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">{html.escape(str(label))}</div>'))
-                              ).add_to(group)
+                          f'text-align:{align};text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">'
+                          f'{html.escape(label)}</div>'))).add_to(group)
         else:
             fills = [colours.get(str(s), "#777777") for s in stations["station_id"]]
             _GeoJsonLayer(_collection(display, "stations", _colour=fills), radius=6,
