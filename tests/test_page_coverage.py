@@ -172,7 +172,9 @@ def test_coverage_page_on_the_demo_county(monkeypatch):
     assert not at.error, [e.value for e in at.error]
     assert "响应与卡口" in [h.value for h in at.header]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["5 分钟内人口"].endswith("%)")
+    # docs/briefing.md, demo: 11.9 % / 47.2 % / 63.7 % within 1/3/5 min, 1,987 cells beyond 5 min
+    assert [metrics[f"{m} 分钟内人口"] for m in (1, 3, 5)] == ["11.9%", "47.2%", "63.7%"]
+    assert metrics["超过 5 分钟的网格"] == "1,987"
     assert metrics["卡口圈"] in ("已闭合", "未闭合")
     assert metrics["道路出入口"] == "32" and metrics["无卡口"] == "6" and metrics["卡口圈"] == "未闭合"
     assert metrics["全部封控用时"] == "12.7 分钟"  # 10 major checkpoints by 11 stations (bench: 12.72)

@@ -430,13 +430,14 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
     tab = cov.band_table
     pop_total = float(cov.cells["population"].sum()) if "population" in cov.cells else 0.0
     m = st.columns(len(bands) + 2)
-    for col, b in zip(m, bands):
+    for col, b in zip(m, bands):  # short values: a row of five metrics must not truncate
         row = tab.loc[f"{b:g}"]
-        value = (f"{row['population']:,.0f} ({row['population'] / pop_total:.0%})" if pop_total
-                 else f"{int(row['cells']):,}")
-        col.metric(t("cv.metric.within", m=f"{b:g}"), value)
-    m[-2].metric(t("cv.metric.beyond", m=f"{bands[-1]:g}"),
-                 t("cv.n_cells", n=f"{len(cov.cells_beyond):,}"))
+        if pop_total:
+            col.metric(t("cv.metric.within", m=f"{b:g}"), f"{row['population'] / pop_total:.1%}")
+            col.caption(t("cv.people", n=f"{row['population']:,.0f}"))
+        else:
+            col.metric(t("cv.metric.within_cells", m=f"{b:g}"), f"{int(row['cells']):,}")
+    m[-2].metric(t("cv.metric.beyond", m=f"{bands[-1]:g}"), f"{len(cov.cells_beyond):,}")
     m[-1].metric(t("cv.metric.longest"), fmt_minutes(cov.max_minutes, lang))
     st.caption(t("cv.bands_note", n=len(cov.facilities), speed=(t("cv.speed_one", v=f"{speed:g}") if speed
                                                                 else t("cv.speed_class"))))
