@@ -25,25 +25,58 @@ def _hide(value: str, folders: Iterable[str]) -> str:
     return value
 
 
+# Fixes in the code that say nothing the generic fix of the rule does not say.
+_EMPTY_FIXES = frozenset({"", "see the message", "none needed"})
+
+
+def _norm(value: str) -> str:
+    return " ".join(value.lower().split()).rstrip(".")
+
+
+def _rule_texts(rule: str, message: str, fix: str, lang: str) -> tuple[str, str, str]:
+    """The rule, message and fix columns of one problem in ``lang``.
+
+    In Chinese a rule with ``rule.<name>``/``rulefix.<name>`` strings gives the message
+    "<title>：<detail>" (the detail keeps column names, counts and file names) and the fix
+    "<generic fix>（<detail fix>）", the detail left out when it adds nothing. The rule column
+    keeps the bare machine name (tests/test_app.py looks rows up by it). English, and rules
+    without strings, keep the problem's own words.
+    """
+    title_key, fix_key = f"rule.{rule}", f"rulefix.{rule}"
+    if lang != "zh" or title_key not in STRINGS or fix_key not in STRINGS:
+        return rule, message, fix
+    title, generic = text(title_key, lang), text(fix_key, lang)
+    detail = message.strip()
+    shown_message = f"{title}：{detail}" if detail else title
+    if _norm(fix) in _EMPTY_FIXES or _norm(fix) == _norm(text(fix_key, "en")):
+        shown_fix = generic
+    else:
+        shown_fix = f"{generic}（{fix.strip()}）"
+    return rule, shown_message, shown_fix
+
+
 def problems_table(problems: Sequence[Problem], *, lang: str = "zh",
                    hide_folders: Sequence[str | Path] = ()) -> pd.DataFrame:
     """One row per problem with translated headers: layer, file, rule, message, ids, fix.
 
     ``hide_folders`` are temporary folders whose paths are cut out of file names and messages,
-    so that the user sees the name of the file they uploaded.
+    so that the user sees the name of the file they uploaded. In Chinese, known rules get a
+    Chinese title and fix in front of the (English) details; see ``_rule_texts``.
     """
     folders = [str(f) for f in hide_folders]
     rows = []
     for p in problems:
         key = f"layer.{p.layer}"
         label = f"{text(key, lang)} ({p.layer})" if key in STRINGS else p.layer
+        rule, message, fix = _rule_texts(str(p.rule), _hide(str(p.message), folders),
+                                         _hide(str(p.fix), folders), lang)
         rows.append({
             "layer": label,
             "file": _hide(str(p.source), folders),
-            "rule": p.rule,
-            "message": _hide(str(p.message), folders),
+            "rule": rule,
+            "message": message,
             "ids": format_ids(p.ids) if p.ids else "",
-            "fix": _hide(str(p.fix), folders),
+            "fix": fix,
         })
     frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
     return frame.rename(columns={c: text(f"col.{c}", lang) for c in PROBLEM_COLUMNS})
