@@ -403,6 +403,13 @@ def _swatch(colour: str, label: str, *, shape: str = "box") -> str:
             f'border:1px solid #555"></span>{html.escape(label)}</div>')
 
 
+def _in_columns(items: list[str]) -> str:
+    """Legend entries in two columns when there are more than four (a shorter legend)."""
+    if len(items) <= 4:
+        return "".join(items)
+    return '<div style="columns:2;column-gap:12px">' + "".join(items) + "</div>"
+
+
 def _station_names(display: DisplayLayers) -> dict[str, str]:
     names: dict[str, str] = {}
     for layer in ("jurisdictions", "stations"):
@@ -525,7 +532,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:8]
         if seen and seen != [""]:
             legend.append(f"<b>{html.escape(name('road_edges'))}</b>")
-            legend += [_swatch(road_style(c)[0], road_class_label(c, lang)) for c in seen]
+            legend.append(_in_columns([_swatch(road_style(c)[0], road_class_label(c, lang)) for c in seen]))
 
     if "area" in L and len(L["area"]):
         _GeoJsonLayer(_collection(display, "area"), name=name("area"),
@@ -591,16 +598,18 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
     if colours:
         legend.append(f"<b>{html.escape(text('map.stations_legend', lang))}</b>")
         ids = sorted(colours, key=natural_key)
-        legend += [_swatch(colours[i], names.get(i, i)) for i in ids[:24]]
+        legend.append(_in_columns([_swatch(colours[i], names.get(i, i)) for i in ids[:24]]))
         if len(ids) > 24:
             legend.append(f"<div>… (+{len(ids) - 24})</div>")
 
     if legend:
-        _Legend('<div style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;'
-                'font-size:12px;line-height:17px;max-height:45vh;overflow-y:auto;'
+        # A <details> element: the title folds the legend away (no script needed).
+        _Legend('<details open style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;'
+                'font-size:12px;line-height:17px;max-height:60vh;overflow-y:auto;'
                 'box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
-                f'<div style="font-weight:700;margin-bottom:2px">{html.escape(text("map.legend", lang))}</div>'
-                + "".join(legend) + "</div>").add_to(m)
+                f'<summary style="font-weight:700;margin-bottom:2px;cursor:pointer">'
+                f'{html.escape(text("map.legend", lang))}</summary>'
+                + "".join(legend) + "</details>").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if display.bounds:
         minx, miny, maxx, maxy = display.bounds
