@@ -3,8 +3,8 @@
 ``MapSpy`` drives a page under AppTest and records, per map (``show_map``'s ``key``), how many
 times the page's map-building function ran and what reached the browser component (the payload's
 ``key``: streamlit-folium's hash of the script with folium's random element ids stripped, i.e.
-of the map's content). The page tests (tests/test_page_*.py) use it; the Patrol page, which has no
-page test of its own, and the pages' digest helpers are tested here.
+of the map's content). The page tests (tests/test_page_*.py) use it; the Patrol page's caching
+and the digest helpers are tested here.
 """
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from geo.workspace import Workspace
 from ui.cell_raster import CellIds, CellRaster, cell_ids
 from ui.colors import natural_key, road_style, workspace_station_colors
 from ui.i18n import STRINGS, road_class_label, text
+from ui.offline import script_json
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
@@ -317,16 +318,11 @@ class _GeoJsonLayer(folium.GeoJson):
 
 def _packed(collection: dict) -> str:
     """A FeatureCollection as column-wise compact JSON (``k`` property names, ``p`` rows of
-    values, ``g`` geometries), escaped for a single-quoted JavaScript string inside a <script>:
-    "<", ">" and "&" (which only occur within JSON strings) as JSON escapes, then backslashes and
-    quotes for the JavaScript string."""
+    values, ``g`` geometries), ready for ``JSON.parse('…')`` in a <script> (``script_json``)."""
     features = collection.get("features", [])
     keys = list(features[0]["properties"]) if features else []
-    packed = {"k": keys, "p": [[f["properties"].get(k) for k in keys] for f in features],
-              "g": [f["geometry"] for f in features]}
-    text = (json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-    return text.replace("\\", "\\\\").replace("'", "\\'").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return script_json({"k": keys, "p": [[f["properties"].get(k) for k in keys] for f in features],
+                        "g": [f["geometry"] for f in features]})
 
 
 def symbol_marker(lat: float, lon: float, *, colour: str, symbol: str = "★",

@@ -10,12 +10,13 @@ server; the layers draw without one).
 from __future__ import annotations
 
 import base64
+import json
 from functools import lru_cache
 from pathlib import Path
 
 import folium
 
-__all__ = ["self_contained", "data_url", "VENDORED", "DROPPED"]
+__all__ = ["self_contained", "data_url", "script_json", "VENDORED", "DROPPED"]
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -40,6 +41,15 @@ def data_url(name: str) -> str:
     kind = "text/css" if name.endswith(".css") else "text/javascript"
     payload = base64.b64encode((ASSETS / name).read_bytes()).decode("ascii")
     return f"data:{kind};base64,{payload}"
+
+
+def script_json(value: object) -> str:
+    """``value`` as compact JSON for a single-quoted JavaScript string inside a <script> element
+    (read back with ``JSON.parse('…')``): "<", ">" and "&" (which only occur within JSON strings)
+    as JSON escapes, then backslashes, quotes and line separators for the JavaScript string."""
+    text = (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return text.replace("\\", "\\\\").replace("'", "\\'").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _walk(element):

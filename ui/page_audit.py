@@ -19,7 +19,7 @@ from geo.audit import audit_partitions
 from geo.audit_report import crosswalk_table, report_html, report_markdown
 from geo.validate import LAYERS
 from planning.alignment import propose_alignment
-from ui.mapview import frame_digest, show_map
+from ui.mapview import show_map
 from ui import state
 from ui.colors import station_colors
 from ui.i18n import current_language, layer_name, t
@@ -72,11 +72,8 @@ def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_co
 
 def _map_key(ws, name: str, *frames: pd.DataFrame, options: tuple = ()) -> tuple | None:
     """``show_map`` cache key of an audit map: workspace file, map, language, options, and the
-    digest of the frames it is drawn from; None (no caching) when any part cannot be keyed."""
-    digest = frame_digest(*frames)
-    if digest is None:
-        return None
-    return state.map_cache_key(ws, "audit", name, current_language(), options, digest)
+    frames it is drawn from (``state.map_cache_key``)."""
+    return state.map_cache_key(ws, "audit", name, current_language(), options, frames=frames)
 
 
 def _options(ws) -> dict | None:

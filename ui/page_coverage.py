@@ -30,7 +30,7 @@ from ui.errors import shown_errors
 from ui.i18n import current_language, layer_name, road_class_label, t, text
 from ui.cell_raster import CellRaster, cell_ids
 from ui.maps import field_labels, layer_for_display, symbol_marker
-from ui.mapview import frame_digest, show_map
+from ui.mapview import show_map
 from ui.tables import csv_bytes, geojson_bytes
 
 __all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "facilities_from_workspace", "band_colours",
@@ -209,7 +209,6 @@ def coverage_map(cov: Coverage, areas: gpd.GeoDataFrame | None, facilities: gpd.
     colours = band_colours(cov.bands)
     cells = cov.cells.copy()
     cells["band_label"] = [f"{b:g}" if np.isfinite(b) else "beyond" for b in cells["band"].to_numpy(dtype=float)]
-    cells["minutes"] = cells["minutes"].where(np.isfinite(cells["minutes"]), np.nan)
     fields = [c for c in ("cell_id", "band_label", "minutes", "facility", "population", "incidents") if c in cells]
     bounds = (area.to_crs("EPSG:4326").total_bounds if area is not None and len(area)
               else cells.to_crs("EPSG:4326").total_bounds)
@@ -341,12 +340,8 @@ def _key_of(ws: Workspace) -> tuple[str, float]:
 
 def _map_key(ws: Workspace, name: str, lang: str, options: tuple, *frames: pd.DataFrame | None) -> tuple | None:
     """``show_map`` cache key of a map of this page: workspace file (path, mtime), map, language,
-    the options it was computed with, and the digest of the frames it is drawn from; None (no
-    caching) for a workspace without a file or frames that cannot be hashed."""
-    digest = frame_digest(*frames)
-    if digest is None:
-        return None
-    return state.map_cache_key(ws, "coverage", name, lang, options, digest)
+    the options it was computed with, and the frames it is drawn from (``state.map_cache_key``)."""
+    return state.map_cache_key(ws, "coverage", name, lang, options, frames=frames)
 
 
 @st.cache_resource(max_entries=3, show_spinner=False)

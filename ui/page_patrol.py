@@ -19,7 +19,7 @@ from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
 from ui.maps import symbol_marker
-from ui.mapview import frame_digest, show_map
+from ui.mapview import show_map
 
 __all__ = ["render", "patrol_map", "UNIT_COLOURS", "SHIFTS"]
 
@@ -87,13 +87,11 @@ def patrol_map(routes, hot, station_point) -> folium.Map:
 
 def _map_key(ws, plan_key: tuple, routes, hot, station_point) -> tuple | None:
     """``show_map`` cache key of the patrol map: workspace file, language, the plan's options and
-    seed, the station point, and a digest of the routes and hotspots drawn (a timed search need
-    not give the same routes twice); None (no caching) when they cannot be hashed."""
-    digest = frame_digest(routes.lines, routes.stops, hot)
-    if digest is None:
-        return None
+    seed, the station point, and the routes and hotspots drawn (a timed search need not give the
+    same routes twice; ``state.map_cache_key``)."""
     point = None if station_point is None else shapely.to_wkb(station_point)
-    return state.map_cache_key(ws, "patrol", current_language(), plan_key, point, digest)
+    return state.map_cache_key(ws, "patrol", current_language(), plan_key, point,
+                               frames=(routes.lines, routes.stops, hot))
 
 
 def _options(ws) -> dict:

@@ -17,6 +17,7 @@ from geo.errors import Problem
 from geo.layers import LayerSource, read_layer
 from geo.workspace import Workspace, read_workspace
 from ui import maps
+from ui.mapview import frame_digest
 from ui.report import recheck_workspace
 
 __all__ = ["APP_DIR", "DEMO_WORKSPACE", "ENV_WORKSPACE", "ENV_PAGE", "StartOptions",
@@ -142,13 +143,18 @@ def display_layers_of(ws: Workspace) -> maps.DisplayLayers:
     return _display(str(ws.path), _mtime(ws.path))
 
 
-def map_cache_key(ws: Workspace, *options: object) -> tuple | None:
+def map_cache_key(ws: Workspace, *options: object, frames: Sequence[pd.DataFrame | None] = ()) -> tuple | None:
     """A ``ui.mapview.show_map`` cache key for a map of ``ws`` drawn with ``options`` (hashable
-    values: colour, basemap, language…): the workspace's path and modification time, then the
-    options. None (no caching) for a workspace not read from a file."""
+    values: colour, basemap, language…) from computed ``frames`` (results, routes…): the
+    workspace's path and modification time, the options, then ``ui.mapview.frame_digest`` of the
+    frames. None (no caching) for a workspace not read from a file or frames that cannot be
+    hashed."""
     if ws.path is None:
         return None
-    return (str(ws.path), _mtime(ws.path), *options)
+    if not frames:
+        return (str(ws.path), _mtime(ws.path), *options)
+    digest = frame_digest(*frames)
+    return None if digest is None else (str(ws.path), _mtime(ws.path), *options, digest)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
