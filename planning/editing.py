@@ -2,13 +2,14 @@
 
 Every edit returns a new ``Plan``; ``History`` is an immutable undo/redo stack (safe to keep in
 a Streamlit session). Plan versions are appended to the workspace tables ``plans`` and
-``plan_cells`` (never overwritten) through ``geo.workspace.write_workspace``, which writes
-atomically.
+``plan_cells``, and each step of a draft's history to ``plan_edits``, each in one transaction
+(``geo.workspace.append_plan`` / ``append_edit``): nothing is ever overwritten, and a reload
+replays the draft (``history_from_draft``).
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,12 +20,16 @@ import pyogrio
 import shapely
 
 from geo.errors import InputError
-from geo.workspace import Workspace, read_workspace, write_workspace
+from geo.atomic import atomic_path
+from geo.ids import id_str
+from geo.workspace import (Workspace, append_edit, append_plan, read_edits, read_plan_cells,
+                           read_plans)
 from planning.plan import DistrictGraph, Plan
 
 __all__ = ["cells_in_polygon", "reassign", "reassign_by_polygon", "reassign_township", "History",
            "save_plan", "plan_versions", "plan_from_workspace", "compare_plans",
-           "jurisdictions_from_plan", "write_plan", "reassign_unlocked", "rebased_history"]
+           "jurisdictions_from_plan", "write_plan", "reassign_unlocked", "rebased_history",
+           "new_draft_id", "start_draft", "record_step", "history_from_draft"]
 
 _SNAP_M = 1e-3
 
@@ -167,69 +172,150 @@ def rebased_history(history: History, graph: DistrictGraph) -> History | None:
                    future=tuple(map(move, history.future)))
 
 
-def _norm(c: object) -> object:
-    return int(c) if isinstance(c, (np.integer,)) else c
+def _norm(c: object) -> str | None:
+    """A cell id by the one rule of ``geo.ids``: text (``7``, ``7.0`` and ``"7"`` are one id)."""
+    return id_str(c)
 
 
 # --- plan versions in the workspace -------------------------------------------------------------
 
 def plan_versions(ws: Workspace) -> pd.DataFrame:
-    """The ``plans`` table of a workspace (plan_id, parent_id, name, created, note); empty
-    when none was saved."""
+    """The plan versions of a workspace (plan_id, parent_id, name, created, note, author,
+    draft, draft_seq), oldest first; empty when none was saved. For a workspace read from a
+    file the table is read afresh (others may have saved since it was opened)."""
+    if ws.path is not None:
+        return read_plans(ws.path)
     if "plans" in ws.layers:
         return pd.DataFrame(ws.layers["plans"]).copy()
-    return pd.DataFrame({"plan_id": pd.Series(dtype="int64"), "parent_id": pd.Series(dtype="Int64"),
-                         "name": pd.Series(dtype=str), "created": pd.Series(dtype=str),
-                         "note": pd.Series(dtype=str)})
+    return pd.DataFrame({"plan_id": pd.Series(dtype="Int64"), "parent_id": pd.Series(dtype="Int64"),
+                         "name": pd.Series(dtype=object), "created": pd.Series(dtype=object),
+                         "note": pd.Series(dtype=object), "author": pd.Series(dtype=object)})
 
 
-def save_plan(path: str | Path, plan: Plan, *, name: str, note: str = "",
-              parent_id: int | None = None, created: str | None = None) -> int:
+def save_plan(path: str | Path, plan: Plan, *, name: str, author: str, note: str = "",
+              parent_id: int | None = None, created: str | None = None,
+              draft: str | None = None, draft_seq: int | None = None) -> int:
     """Append ``plan`` as a new version to the workspace at ``path`` and return its plan_id.
 
-    Earlier versions are never changed; the workspace is rewritten atomically (a crash leaves
-    the previous file). ``parent_id`` names the version this one was derived from.
+    One transaction inserts the version and its cell -> station rows
+    (``geo.workspace.append_plan``): earlier versions are never changed, concurrent saves
+    each keep theirs, a killed save leaves the workspace as it was. ``author`` is recorded;
+    ``parent_id`` names the version this one was derived from; ``draft``/``draft_seq`` the
+    edit history it came from (``record_step``).
     """
-    ws = read_workspace(path)
-    plans = plan_versions(ws)
-    ids = pd.to_numeric(plans["plan_id"], errors="coerce")
-    new_id = int(ids.max()) + 1 if len(ids.dropna()) else 1
-    if parent_id is not None and parent_id not in set(ids.dropna().astype(int)):
-        raise InputError(f"parent plan {parent_id} is not in the workspace; choose one of "
-                         f"{sorted(ids.dropna().astype(int).tolist())}")
-    row = pd.DataFrame({"plan_id": [new_id],
-                        "parent_id": [parent_id if parent_id is not None else pd.NA],
-                        "name": [name], "note": [note],
-                        "created": [created or datetime.now(timezone.utc).isoformat(timespec="seconds")]})
-    plans = pd.concat([plans, row], ignore_index=True) if len(plans) else row
-    plans["parent_id"] = pd.array(plans["parent_id"], dtype="Int64")
     labels = plan.labels
-    cells = pd.DataFrame({"plan_id": np.full(len(labels), new_id, dtype=np.int64),
-                          "cell_id": labels.index.to_numpy(), "station_id": labels.to_numpy(dtype=str)})
-    old = ws.layers.get("plan_cells")
-    if old is not None and len(old):
-        cells = pd.concat([pd.DataFrame(old), cells], ignore_index=True)
-    write_workspace(ws.with_layers(plans=plans[["plan_id", "parent_id", "name", "created", "note"]],
-                                   plan_cells=cells), path)
-    return new_id
+    cells = pd.DataFrame({"cell_id": labels.index.to_numpy(), "station_id": labels.to_numpy(dtype=str)})
+    return append_plan(path, cells, name=name, author=author, note=note, parent_id=parent_id,
+                       created=created, draft=draft, draft_seq=draft_seq)
 
 
 def plan_from_workspace(ws: Workspace, graph: DistrictGraph, plan_id: int) -> Plan:
     """The saved version ``plan_id`` as a Plan over ``graph``."""
-    if "plan_cells" not in ws.layers:
-        raise InputError("the workspace holds no saved plans; save one first")
-    pc = pd.DataFrame(ws.layers["plan_cells"])
-    rows = pc[pd.to_numeric(pc["plan_id"], errors="coerce") == int(plan_id)]
-    if rows.empty:
-        raise InputError(f"plan {plan_id} is not in the workspace; choose one of "
-                         f"{sorted(pd.to_numeric(pc['plan_id']).unique().tolist())}")
-    labels = pd.Series(rows["station_id"].to_numpy(), index=rows["cell_id"].to_numpy())
-    name = None
+    if ws.path is not None:
+        pc = read_plan_cells(ws.path, int(plan_id))
+        known = plan_versions(ws)["plan_id"].dropna().astype(int).tolist()
+    else:
+        pc = pd.DataFrame(ws.layers.get("plan_cells", pd.DataFrame(columns=["plan_id", "cell_id", "station_id"])))
+        known = sorted(pd.to_numeric(pc["plan_id"]).unique().tolist())
+        pc = pc[pd.to_numeric(pc["plan_id"], errors="coerce") == int(plan_id)]
+    if pc.empty:
+        if not known:
+            raise InputError("the workspace holds no saved plans; save one first")
+        raise InputError(f"plan {plan_id} is not in the workspace; choose one of {known[:50]}")
+    labels = pd.Series(pc["station_id"].to_numpy(), index=pc["cell_id"].to_numpy())
     plans = plan_versions(ws)
     hit = plans[pd.to_numeric(plans["plan_id"], errors="coerce") == int(plan_id)]
-    if len(hit):
-        name = str(hit["name"].iloc[0])
+    name = str(hit["name"].iloc[0]) if len(hit) else None
     return Plan.from_labels(graph, labels, name=name)
+
+
+# --- the edit history of a draft, kept in the workspace -----------------------------------------
+
+def new_draft_id() -> str:
+    """A fresh id for a draft (the edit history of one planner's plan in progress)."""
+    return uuid.uuid4().hex
+
+
+def _pairs(before: Plan, after: Plan) -> list[list[str]]:
+    changed = after.changed_cells(before)
+    labels = after.labels
+    return [[id_str(c), id_str(labels[c])] for c in changed]
+
+
+def start_draft(path: str | Path, history: History, *, author: str, base: str) -> str:
+    """Record ``history.current`` as the start of a new draft in the workspace; return the draft
+    id. ``base`` says where it came from (``current``, ``scratch``, ``plan:<id>``)."""
+    draft = new_draft_id()
+    labels = history.current.labels
+    append_edit(path, draft=draft, action="start", author=author, label=base, base=base,
+                payload={"cells": [[id_str(c), id_str(s)] for c, s in labels.items()],
+                         "locked": sorted(map(_norm, history.locked), key=str)})
+    return draft
+
+
+def record_step(path: str | Path, draft: str, before: History, after: History, *, action: str,
+                author: str) -> int:
+    """Append the step from ``before`` to ``after`` to the draft's history in the workspace and
+    return its sequence number. ``action`` is ``push`` (an edit, an optimiser result or a loaded
+    plan: the moved cells are stored), ``undo``, ``redo``, ``lock`` or ``unlock``."""
+    if action == "push":
+        payload: object = {"moves": _pairs(before.current, after.current)}
+        label = after.labels[-1] if after.labels else "edit"
+    elif action in ("undo", "redo"):
+        payload, label = None, action
+    elif action in ("lock", "unlock"):
+        payload = {"cells": sorted(map(_norm, before.locked ^ after.locked), key=str)}
+        label = action
+    else:
+        raise InputError(f"`action` was {action!r} but is expected to be one of push, undo, redo, "
+                         "lock, unlock")
+    return append_edit(path, draft=draft, action=action, author=author, label=label, payload=payload)
+
+
+def history_from_draft(path: str | Path, draft: str, graph: DistrictGraph) -> tuple[History, int] | None:
+    """The History recorded as ``draft`` in the workspace, replayed over ``graph``, and the
+    number of steps; None when the draft is unknown or does not fit ``graph`` (other cells or
+    stations: the workspace was rebuilt)."""
+    steps = read_edits(path, draft)
+    if not steps or steps[0]["action"] != "start":
+        return None
+    try:
+        first = steps[0]["payload"]
+        labels = pd.Series({c: s for c, s in first["cells"]})
+        if len(labels) != graph.n_cells:
+            return None
+        hist = History.start(Plan.from_labels(graph, labels))
+        hist = hist.lock(first.get("locked", []))
+        for step in steps[1:]:
+            action, payload = step["action"], step["payload"]
+            if action == "push":
+                cur = hist.current.labels.copy()
+                for c, s in payload["moves"]:
+                    cur[_cell_key(cur.index, c)] = s
+                hist = hist.push(Plan.from_labels(graph, cur), step["label"] or "edit")
+            elif action == "undo":
+                hist = hist.undo()
+            elif action == "redo":
+                hist = hist.redo()
+            elif action == "lock":
+                hist = hist.lock(payload["cells"])
+            elif action == "unlock":
+                hist = hist.unlock(payload["cells"])
+    except (InputError, KeyError, TypeError, ValueError):
+        return None
+    return hist, len(steps)
+
+
+def _cell_key(index: pd.Index, cell: str) -> object:
+    """The index entry of ``cell`` (ids are stored as text; the graph's may be numbers)."""
+    if cell in index:
+        return cell
+    for v in index[:1]:
+        try:
+            return type(v)(cell)
+        except (TypeError, ValueError):
+            break
+    raise KeyError(cell)
 
 
 # --- compare ------------------------------------------------------------------------------------
@@ -298,30 +384,26 @@ def write_plan(plan: Plan, path: str | Path) -> list[Path]:
     path = Path(path)
     driver = _DRIVERS.get(path.suffix.lower())
     if driver is None:
-        raise InputError(f"--out was {str(path)!r} but is expected to end in one of "
+        raise InputError(f"`path` was {str(path)!r} but is expected to end in one of "
                          f"{sorted(_DRIVERS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     jur = jurisdictions_from_plan(plan)
     g = plan.graph
     cells = gpd.GeoDataFrame({"cell_id": g.cell_ids, "station_id": plan.labels.to_numpy(dtype=str)},
                              geometry=g.cells.geometry.values, crs=g.cells.crs)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     written = [path]
-    try:
-        if driver == "GPKG":
+    if driver == "GPKG":
+        with atomic_path(path) as tmp:
             pyogrio.write_dataframe(cells, tmp, layer="plan_cells", driver=driver)
             pyogrio.write_dataframe(jur, tmp, layer="jurisdictions", driver=driver, append=False)
-            tmp.replace(path)
-        elif driver == "GeoJSON":
+    elif driver == "GeoJSON":
+        with atomic_path(path) as tmp:
             pyogrio.write_dataframe(jur.to_crs("EPSG:4326"), tmp, driver=driver)
-            tmp.replace(path)
-        else:
-            pyogrio.write_dataframe(jur, path, driver=driver)
-        if driver != "GPKG":
-            csv = path.with_name(f"{path.stem}_cells.csv")
-            pd.DataFrame(cells.drop(columns="geometry")).to_csv(csv, index=False)
-            written.append(csv)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    else:  # a Shapefile is several files: written in place
+        pyogrio.write_dataframe(jur, path, driver=driver)
+    if driver != "GPKG":
+        csv = path.with_name(f"{path.stem}_cells.csv")
+        with atomic_path(csv) as tmp:
+            pd.DataFrame(cells.drop(columns="geometry")).to_csv(tmp, index=False)
+        written.append(csv)
     return written

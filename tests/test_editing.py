@@ -51,7 +51,7 @@ def test_history_undo_redo_lock(strip):
     assert h2.current.labels[6] == "S1" and h2.can_redo
     assert h2.redo().current == h.current
     assert h2.undo().current == plan and not h2.undo().can_undo
-    assert h.lock([1, 2]).unlock([2]).locked == {1}
+    assert h.lock([1, 2.0]).unlock(["2"]).locked == {"1"}  # ids by the one rule: text
 
 
 def test_compare(strip):
@@ -96,15 +96,19 @@ def _workspace(tmp_path, cells, st):
 def test_save_plan_versions_append_only(strip, tmp_path):
     cells, st, g, plan = strip
     path = _workspace(tmp_path, cells, st)
-    first = save_plan(path, plan, name="current", note="as imported")
-    second = save_plan(path, reassign(plan, [2], "S0"), name="edit", parent_id=first)
+    first = save_plan(path, plan, name="current", note="as imported", author="li")
+    second = save_plan(path, reassign(plan, [2], "S0"), name="edit", parent_id=first, author="wang")
     ws = read_workspace(path)
     versions = plan_versions(ws)
     assert versions["plan_id"].tolist() == [1, 2] and versions["parent_id"].iloc[1] == 1
+    assert versions["author"].tolist() == ["li", "wang"]
     assert plan_from_workspace(ws, g, first) == plan
     assert plan_from_workspace(ws, g, second).labels[2] == "S0"
-    with pytest.raises(InputError, match="parent plan 9"):
-        save_plan(path, plan, name="x", parent_id=9)
+    with pytest.raises(InputError, match="`parent_id` was 9"):
+        save_plan(path, plan, name="x", parent_id=9, author="li")
+    with pytest.raises(InputError, match="`name` was empty"):
+        save_plan(path, plan, name="  ", author="li")
+    assert plan_versions(read_workspace(path))["plan_id"].tolist() == [1, 2]
 
 
 def test_cli_redistrict(strip, tmp_path, capsys):

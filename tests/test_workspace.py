@@ -29,7 +29,8 @@ def test_round_trip_keeps_layers_tables_crs_and_meta(tmp_path, ws):
     path = write_workspace(ws, tmp_path / "w.gpkg")
     back = read_workspace(path)
     assert back.crs.equals(ws.crs) and back.name == "tiny 小县"
-    assert list(back.layers) == ["area", "townships", "stations", "plans"]
+    assert list(back.layers) == ["area", "townships", "stations", "plans", "plan_cells"]
+    assert back.layer("plans")["name"].tolist() == ["current"] and back.layer("plan_cells").empty
     assert isinstance(back.layer("plans"), pd.DataFrame) and not isinstance(back.layer("plans"), gpd.GeoDataFrame)
     assert back.layer("townships")["population"].tolist() == [1000.0, 3000.0]
     info = workspace_info(back)
@@ -58,7 +59,7 @@ def test_interrupted_save_leaves_the_previous_file_intact(tmp_path, ws, monkeypa
 
     monkeypatch.setattr(pyogrio, "write_dataframe", failing)
     with pytest.raises(OSError, match="disk full"):
-        write_workspace(ws.with_meta(name="changed"), path)
+        write_workspace(ws.with_meta(name="changed"), path, overwrite_plans=True)
     assert digest(path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.gpkg"]  # no temporary left behind
 
@@ -68,7 +69,7 @@ def test_layer_in_another_crs_is_refused_before_anything_is_replaced(tmp_path, w
     before = digest(path)
     bad = ws.with_layers(stations=tiny_stations.to_crs(4326))
     with pytest.raises(InputError, match="not in the workspace CRS"):
-        write_workspace(bad, path)
+        write_workspace(bad, path, overwrite_plans=True)
     assert digest(path) == before
 
 
