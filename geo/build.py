@@ -12,7 +12,7 @@ import geopandas as gpd
 
 from geo.crs import choose_working_crs
 from geo.errors import InputError, Problem, ValidationError
-from geo.grid import cells_from_area, cells_with_attributes
+from geo.grid import cells_from_area, cells_with_attributes, check_cell_count
 from geo.layers import LayerSource, read_layer
 from geo.validate import Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
 from geo.workspace import Workspace
@@ -92,6 +92,11 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
                                 f"working CRS chosen from the area: {crs.to_string()} ({crs.name})",
                                 "give --crs to choose another (e.g. a CGCS2000 Gauss-Kruger zone)"))
     layers: dict[str, gpd.GeoDataFrame] = {"area": area_gdf}
+    try:  # the grid's size is known now: refuse one too fine before anything else is done
+        check_cell_count(area_gdf, size_m=cell_size_m)
+    except InputError as exc:
+        problems.append(Problem(area.path, "cells", "too_many_cells", str(exc),
+                                "give a larger cell size"))
     for layer, gdf in raw.items():
         if layer == "area" or gdf is None:
             continue

@@ -16,7 +16,8 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import InputError
-from geo.network import snap_points
+from geo.ids import id_str
+from geo.network import SNAP_REFUSE_M, snap_points
 from geo.traveltime import TravelEngine, nearest_facility
 
 __all__ = ["Coverage", "DEFAULT_BANDS_MIN", "coverage_from_facilities", "coverage_from_layers",
@@ -174,11 +175,12 @@ def coverage_from_facilities(engine: TravelEngine, facilities: Mapping | pd.Seri
     delays_min : turnout delay (minutes) per facility id, or one number for all.
     cells : analysis cells with ``cell_id`` and weights (``population``, ``incidents``).
     cell_nodes : node id of every cell, indexed like ``cells`` (required with ``cells``).
-    weight : cell column summed as facility workload (ignored when absent from ``cells``).
+    weight : cell column summed as facility workload; None counts nodes instead. A column the
+        cells do not have is an InputError.
     """
     bands = parse_bands(bands)
     fac = pd.Series(facilities)
-    fac.index = fac.index.map(str)
+    fac.index = fac.index.map(id_str)
     near = nearest_facility(engine, fac, delays_min=delays_min)
     nodes = near[["facility", "minutes"]].copy()
     nodes["band"] = band_of(nodes["minutes"], bands)
@@ -192,7 +194,11 @@ def coverage_from_facilities(engine: TravelEngine, facilities: Mapping | pd.Seri
         out_cells["facility"] = hit["facility"].to_numpy()
         out_cells["minutes"] = hit["minutes"].to_numpy(dtype=float)
         out_cells["band"] = band_of(out_cells["minutes"], bands)
-        used_weight = weight if weight in out_cells.columns else None
+        if weight is not None and weight not in out_cells.columns:
+            cols = [c for c in cells.columns if c != cells.geometry.name]
+            raise InputError(f"weight was {weight!r} but the cells have no such column; columns "
+                             f"are {cols} (or None to count nodes)")
+        used_weight = weight
     return Coverage(nodes=nodes, bands=bands, facilities=fac, cells=out_cells, weight=used_weight)
 
 
@@ -207,7 +213,7 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
     their centroid. The turnout delay is ``turnout_min`` for all when given, else the
     ``turnout_col`` column where the layer has it (posts: ``turnout_min``), else none.
     """
-    snapped = snap_points(facilities, G, id_col=id_col, what="facilities")
+    snapped = snap_points(facilities, G, id_col=id_col, what="facilities", refuse_m=SNAP_REFUSE_M)
     fac = pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy())
     dup = fac.index[fac.index.duplicated()].unique()
     if len(dup):
@@ -230,6 +236,7 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
             metric = cells.to_crs(G.graph["crs"])
         centroids = gpd.GeoDataFrame({"cell_id": metric["cell_id"].to_numpy()},
                                      geometry=metric.geometry.centroid.values, crs=metric.crs)
+        # demand far from every road is snapped with a warning, never refused
         cell_nodes = snap_points(centroids, G, id_col="cell_id", what="cell centroids")["node"]
     return coverage_from_facilities(engine, fac, bands=bands, delays_min=delays, cells=cells,
                                     cell_nodes=cell_nodes, weight=weight)

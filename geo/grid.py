@@ -12,9 +12,63 @@ from geo.crs import require_projected
 from geo.errors import InputError
 from geo.overlay import apportion_by_area, count_points, label_by_largest_overlap
 
-__all__ = ["cells_from_area", "cells_with_attributes", "CELL_SHAPES"]
+__all__ = ["cells_from_area", "cells_with_attributes", "CELL_SHAPES", "MAX_CELLS", "cell_count",
+           "check_cell_count"]
 
 CELL_SHAPES = ("square", "hex")
+
+# The most cells a grid may have: beyond it the grid and every analysis on it run out of memory
+# or time (5 m cells over a county: 30 million cells, minutes, then out of memory). A grid is
+# refused before it is built. Candidate cells over the bounding box (what is generated before
+# clipping) may be a few times more, for areas that fill little of their box.
+MAX_CELLS = 200_000
+_MAX_CANDIDATES = 5 * MAX_CELLS
+
+
+def _nice_ceil(x: float) -> float:
+    """``x`` rounded up to two significant digits (104.3 -> 110, 7.31 -> 7.4)."""
+    if not (x > 0) or not math.isfinite(x):
+        return x
+    step = 10.0 ** (math.floor(math.log10(x)) - 1)
+    return round(math.ceil(x / step - 1e-9) * step, 10)
+
+
+def cell_count(area: gpd.GeoDataFrame, *, size_m: float) -> tuple[int, int]:
+    """(cells, candidates): about how many cells a grid of ``size_m`` cells keeps over ``area``
+    (its area / size_m²) and how many candidate cells cover its bounding box. Squares and
+    hexagons of the same ``size_m`` have the same area, so the counts hold for both. Cheap: no
+    cell is built."""
+    geoms = np.asarray(area.geometry.values)
+    total = float(shapely.area(geoms).sum())
+    minx, miny, maxx, maxy = area.total_bounds
+    cells = math.ceil(total / (size_m * size_m))
+    candidates = (math.ceil((maxx - minx) / size_m) + 1) * (math.ceil((maxy - miny) / size_m) + 1)
+    return int(cells), int(candidates)
+
+
+def check_cell_count(area: gpd.GeoDataFrame, *, size_m: float, max_cells: int = MAX_CELLS) -> None:
+    """Raise InputError when a grid of ``size_m`` cells over ``area`` (projected CRS, metres)
+    would have more than ``max_cells`` cells, saying the count and the smallest size allowed."""
+    if not (size_m > 0) or not math.isfinite(size_m):
+        raise InputError(f"cell size was {size_m!r} but must be a positive number of metres")
+    cells, candidates = cell_count(area, size_m=size_m)
+    max_candidates = _MAX_CANDIDATES * max_cells // MAX_CELLS
+    if cells <= max_cells and candidates <= max_candidates:
+        return
+    total = float(shapely.area(np.asarray(area.geometry.values)).sum())
+    minx, miny, maxx, maxy = area.total_bounds
+
+    def fits(size: float) -> bool:
+        c, k = cell_count(area, size_m=size)
+        return c <= max_cells and k <= max_candidates
+
+    smallest = _nice_ceil(1.001 * max(math.sqrt(total / max_cells),
+                                      math.sqrt((maxx - minx) * (maxy - miny) / max_candidates)))
+    while not fits(smallest):
+        smallest = _nice_ceil(smallest * 1.05)
+    raise InputError(f"the cell size was {size_m:g} m, which would make about {cells:,} cells over "
+                     f"the {total / 1e6:,.1f} km² area, more than the {max_cells:,} allowed; give "
+                     f"a cell size of at least {smallest:g} m")
 
 
 def _hex_side(size_m: float) -> float:
@@ -36,12 +90,17 @@ def cells_from_area(area: gpd.GeoDataFrame, *, size_m: float = 500.0,
     -------
     GeoDataFrame with ``cell_id`` (0..n-1, row-major from the south-west), ``area_m2`` and the
     clipped polygon, in the area's CRS. Cells that touch the area only along an edge are left out.
+
+    Raises
+    ------
+    InputError
+        Before building, when the grid would have more than ``MAX_CELLS`` cells (see
+        ``check_cell_count``: the message gives the count and the smallest size allowed).
     """
     require_projected(area.crs, what="the study area's CRS")
     if shape not in CELL_SHAPES:
         raise InputError(f"cell shape was {shape!r} but is expected to be one of {list(CELL_SHAPES)}")
-    if not (size_m > 0):
-        raise InputError(f"cell size was {size_m!r} but must be a positive number of metres")
+    check_cell_count(area, size_m=size_m)  # before anything is built
     boundary = shapely.union_all(area.geometry.values)
     minx, miny, maxx, maxy = boundary.bounds
     if shape == "square":

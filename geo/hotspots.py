@@ -44,6 +44,7 @@ from scipy.special import ndtr
 
 from geo.crs import check_same_crs, require_projected
 from geo.errors import InputError
+from geo.ids import id_str
 
 __all__ = ["Shift", "shift_from_text", "incident_weights", "slot_mask", "contiguity_weights",
            "gi_star", "cell_risk", "hotspots_from_cells", "segment_risk",
@@ -124,12 +125,11 @@ def incident_weights(incidents: pd.DataFrame, *, category_weights: Mapping[str, 
     """
     w = pd.Series(1.0, index=incidents.index)
     if category_weights and "category" in incidents.columns:
-        cw = {str(k): float(v) for k, v in category_weights.items()}
-        w *= incidents["category"].astype(str).map(cw).fillna(1.0).to_numpy()
+        cw = {id_str(k): float(v) for k, v in category_weights.items()}
+        w *= incidents["category"].map(id_str).map(cw).fillna(1.0).to_numpy()
     if "priority" in incidents.columns:
-        pw = {str(k): float(v) for k, v in (priority_weights or DEFAULT_PRIORITY_WEIGHTS).items()}
-        keys = incidents["priority"].map(lambda v: str(int(v)) if isinstance(v, (int, float, np.integer, np.floating))
-                                         and not pd.isna(v) and float(v).is_integer() else str(v).strip().lower())
+        pw = {id_str(k): float(v) for k, v in (priority_weights or DEFAULT_PRIORITY_WEIGHTS).items()}
+        keys = incidents["priority"].map(lambda v: (id_str(v) or "").lower())
         w *= keys.map(pw).fillna(1.0).to_numpy()
     if half_life_days is not None and time_col in incidents.columns:
         if not (half_life_days > 0):

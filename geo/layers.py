@@ -81,27 +81,49 @@ def _zip_member(path: Path, member: str | None) -> str:
                      f"{path}:<member>")
 
 
+# A wider table is not a point layer (and would flood messages that list its columns).
+MAX_CSV_COLUMNS = 1000
+
+
+def _columns(columns, limit: int = 30) -> str:
+    from geo.errors import format_ids
+    return "[" + format_ids([str(c) for c in columns], limit=limit) + "]"
+
+
 def _read_csv(path: Path, source: LayerSource) -> gpd.GeoDataFrame:
-    try:
-        df = pd.read_csv(path, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        df = pd.read_csv(path, encoding="gb18030")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: not a readable CSV table ({exc}); save it as "
-                         "comma-separated UTF-8") from None
-    lower = {c.lower().strip(): c for c in df.columns}
+    fix = "save it as comma-separated UTF-8 (or GBK) text with a header line"
+    head = path.read_bytes()[:4096]
+    if b"\x00" in head:
+        raise InputError(f"{path}: a binary file, not a CSV table; {fix}")
+    df = None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            df = pd.read_csv(path, encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            detail = " ".join(str(exc).split())[:200]
+            raise InputError(f"{path}: not a readable CSV table ({detail}); {fix}") from None
+    if df is None:
+        raise InputError(f"{path}: not a CSV text file (neither UTF-8 nor GBK text); {fix}")
+    if df.shape[1] > MAX_CSV_COLUMNS:
+        raise InputError(f"{path}: {df.shape[1]} columns, more than the {MAX_CSV_COLUMNS} a point "
+                         "table may have; give a table of points with an x/longitude and a "
+                         "y/latitude column (check the separator: comma-separated)")
+    lower = {str(c).lower().strip(): c for c in df.columns}
 
     def pick(given: str | None, names: tuple[str, ...], axis: str) -> str:
         if given is not None:
             if given not in df.columns:
                 raise InputError(f"{path}: the {axis} column {given!r} does not exist; columns "
-                                 f"are {list(df.columns)}")
+                                 f"are {_columns(df.columns)}")
             return given
         for name in names:
             if name in lower:
                 return lower[name]
         raise InputError(f"{path}: no {axis} column found (looked for {list(names)}); name it "
-                         f"with --x-col/--y-col; columns are {list(df.columns)}")
+                         f"with --x-col/--y-col; columns are {_columns(df.columns)}")
 
     xc = pick(source.x_col, X_NAMES, "x/longitude")
     yc = pick(source.y_col, Y_NAMES, "y/latitude")
@@ -150,8 +172,11 @@ def read_layer(source: LayerSource | str | Path) -> gpd.GeoDataFrame:
                     raise InputError(f"{path}: the GeoPackage holds several layers {layers}; name "
                                      f"one as {path}:<layer>")
             gdf = pyogrio.read_dataframe(target, layer=layer)
-        except (DataSourceError, DataLayerError) as exc:
-            detail = str(exc).split(";")[0]
+        except InputError:
+            raise
+        except (DataSourceError, DataLayerError, RuntimeError, ValueError, UnicodeError,
+                OSError) as exc:  # whatever GDAL makes of a damaged or foreign file
+            detail = " ".join(str(exc).split(";")[0].split())[:200]
             raise InputError(f"{path}{':' + layer if layer else ''}: not a layer GridPatrol can "
                              f"read ({detail}); give a GeoPackage, GeoJSON, zipped Shapefile or "
                              "CSV file") from None

@@ -56,10 +56,10 @@ from scipy.spatial import cKDTree
 from geo.crs import parse_crs, require_projected, utm_crs_for
 from geo.errors import CRSError, InputError, Problem, ValidationError, format_ids
 from geo.layers import LayerSource, read_layer, split_layer_spec
-from geo.validate import normalise_ids
+from geo.ids import normalise_ids
 
 __all__ = [
-    "SPEED_DEFAULTS_KMH", "DEFAULT_SPEED_KMH", "ROAD_CLASS_RANK", "SNAP_WARN_M",
+    "SPEED_DEFAULTS_KMH", "DEFAULT_SPEED_KMH", "ROAD_CLASS_RANK", "SNAP_WARN_M", "SNAP_REFUSE_M",
     "graph_from_tables", "graph_from_file", "graph_from_workspace", "graph_from_place",
     "graph_from_polygon", "tables_from_file", "layers_from_file", "edges_from_links", "tables_from_graph", "graph_with_speeds",
     "largest_scc", "snap_points", "nodes_from_points", "road_class_rank",
@@ -68,6 +68,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SNAP_WARN_M = 500.0
+# A point farther than this from every road node is not on the network (wrong CRS, swapped
+# lon/lat, a file of another place): snapping it would report nonsense (a facility 11,000 km
+# away "covering" the county), so snap_points refuses it where the caller asks (facilities).
+SNAP_REFUSE_M = 5000.0
 DEFAULT_SPEED_KMH = 30.0
 
 SPEED_DEFAULTS_KMH: dict[str, float] = {
@@ -187,7 +191,7 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
     if problems:
         raise ValidationError(problems)
 
-    node_ids = _ids(nodes["node_id"])
+    node_ids = normalise_ids(nodes["node_id"])
     dup = node_ids[node_ids.duplicated()].unique()
     if len(dup):
         problem("road_nodes", "duplicate_ids", f"{len(dup)} node ids are used more than once",
@@ -203,8 +207,8 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
     node_index = pd.Index(node_ids.to_numpy(dtype=object))
 
     e = pd.DataFrame(edges).copy()
-    e["u"] = _ids(e["u"]).to_numpy()
-    e["v"] = _ids(e["v"]).to_numpy()
+    e["u"] = normalise_ids(e["u"]).to_numpy()
+    e["v"] = normalise_ids(e["v"]).to_numpy()
     ui = node_index.get_indexer(e["u"].to_numpy(dtype=object))
     vi = node_index.get_indexer(e["v"].to_numpy(dtype=object))
     row = pd.Series([f"#{i + 1}" for i in range(len(e))], index=e.index)
@@ -317,13 +321,6 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
         if dn:
             _warn_dropped(src, len(kept), dn, de, comps - 1)
     return G
-
-
-def _ids(values: pd.Series) -> pd.Series:
-    """``normalise_ids`` with a fast path for integer columns (the usual node ids)."""
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
-        return pd.Series(values.to_numpy().astype(str).astype(object), index=values.index, dtype=object)
-    return normalise_ids(values)
 
 
 def _same_crs(a: object, b: object) -> bool:
@@ -628,8 +625,16 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
     suffix = p.suffix.lower()
     name = str(path)
     if suffix == ".gpkg":
-        with sqlite3.connect(p) as con:
-            is_ws = con.execute("SELECT 1 FROM sqlite_master WHERE name='gridpatrol_meta'").fetchone()
+        from geo.workspace import is_workspace
+        is_ws = is_workspace(p)
+        try:
+            if not is_ws:
+                nodes, edges = _tables_from_gpkg(p, layer)
+        except (sqlite3.DatabaseError, pyogrio.errors.DataSourceError,
+                pyogrio.errors.DataLayerError) as exc:
+            detail = " ".join(str(exc).split(";")[0].split())[:200]
+            raise InputError(f"{p}: not a readable GeoPackage ({detail}); give a workspace or a "
+                             "GeoPackage with road_nodes/road_edges (or nodes/links)") from None
         if is_ws:
             from geo.workspace import read_workspace
             ws = read_workspace(p, layers=["road_nodes", "road_edges"])
@@ -637,8 +642,6 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
                 raise InputError(f"{p}: the workspace has no road network (road_nodes/road_edges); "
                                  "import one with `gridpatrol import --network NET`")
             nodes, edges = ws.layer("road_nodes"), ws.layer("road_edges")
-        else:
-            nodes, edges = _tables_from_gpkg(p, layer)
     elif suffix in (".osm", ".xml"):
         nodes, edges = _graph_from_osmnx(_read_osm_xml(p), crs, name)
     elif suffix == ".pbf":
@@ -650,7 +653,7 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
     elif suffix == ".csv" or p.is_dir():
         nodes, edges = _tables_from_csv(p, source_crs)
     else:
-        raise InputError(f"--network was {name!r}, a {suffix or 'file without suffix'}; a network "
+        raise InputError(f"the network was {name!r}, a {suffix or 'file without suffix'}; a network "
                          "is a .gpkg (road_nodes/road_edges, nodes/links, or a workspace), .osm, "
                          ".pbf, .graphml, *_net.tntp or *edges.csv file")
     if nodes.crs is None and source_crs is not None:
@@ -756,7 +759,7 @@ def _node_tree(G: nx.MultiDiGraph) -> tuple[np.ndarray, cKDTree]:
 
 def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | None = None,
                 node_col: str = "node_id", warn_m: float = SNAP_WARN_M,
-                what: str = "points") -> pd.DataFrame:
+                refuse_m: float | None = None, what: str = "points") -> pd.DataFrame:
     """The network node of every point: its ``node_col`` value, or else the nearest node.
 
     Parameters
@@ -765,6 +768,10 @@ def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | N
     G : the road graph (``G.graph["crs"]`` metric).
     id_col : column naming the points in messages and in the result (default: the index).
     warn_m : points farther than this (metres) from their node are named in a warning.
+    refuse_m : points farther than this (metres) from every node are an InputError naming
+        them (they are not on this network); None snaps them anyway, with the warning. Give
+        ``SNAP_REFUSE_M`` for points that must be on the network (facilities, units, exits),
+        keep None for demand (cells, hotspots), which may lie far from roads.
     what : what the points are, for messages ("facilities", "exits"…).
 
     Returns
@@ -775,7 +782,8 @@ def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | N
     Raises
     ------
     InputError, CRSError
-        when the layer is empty, has no CRS, or names nodes that are not on the network.
+        when the layer is empty, has no CRS, names nodes that are not on the network, or has
+        points farther than ``refuse_m`` from it.
     """
     if len(points) == 0:
         raise InputError(f"the {what} layer is empty; give at least one point")
@@ -803,6 +811,14 @@ def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | N
     xy = shapely.get_coordinates(shapely.centroid(geoms))
     node_ids, tree = _node_tree(G)
     dist, idx = tree.query(xy)
+    if refuse_m is not None and (dist > refuse_m).any():
+        off = dist > refuse_m
+        raise InputError(
+            f"{int(off.sum())} {what} lie farther than {refuse_m / 1000:g} km from the road network, "
+            f"so they are not on it: "
+            f"{format_ids(f'{i} ({d / 1000:,.1f} km)' for i, d in zip(ids[off], dist[off]))}; check "
+            "their coordinates and CRS (swapped lon/lat, GCJ-02/BD-09 offsets, a file of another "
+            f"place), give a {node_col} column, or give a network that reaches them")
     far = dist > warn_m
     if far.any():
         log.warning("%d %s lie farther than %g m from the road network (snapped anyway): %s",

@@ -3,6 +3,7 @@ the ring is closed (no path from outside to inside avoids every checkpoint), che
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -13,12 +14,15 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import CRSError, InputError
+from geo.ids import normalise_ids
 from geo.network import road_class_rank
 
 __all__ = ["Ring", "ring_polygon", "inside_nodes", "blocked_edges", "ring_crossings",
            "DEFAULT_TOLERANCE_M"]
 
 DEFAULT_TOLERANCE_M = 50.0
+
+log = logging.getLogger(__name__)
 
 
 def ring_polygon(ring: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, G: nx.MultiDiGraph):
@@ -47,15 +51,23 @@ def inside_nodes(G: nx.MultiDiGraph, polygon) -> pd.Series:
 
 
 def blocked_edges(G: nx.MultiDiGraph, checkpoints: gpd.GeoDataFrame | None, *,
-                  id_col: str = "checkpoint_id", tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict:
+                  id_col: str | None = "checkpoint_id",
+                  tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict:
     """{(u, v, key): checkpoint id} for every directed edge whose road passes within
-    ``tolerance_m`` metres of a checkpoint (a checkpoint at a junction blocks all its roads)."""
+    ``tolerance_m`` metres of a checkpoint (a checkpoint at a junction blocks all its roads).
+
+    ``id_col`` names the checkpoints (None: the row index); a column that the layer does not
+    have is an InputError listing the columns it has."""
     if checkpoints is None or len(checkpoints) == 0:
         return {}
     if checkpoints.crs is None:
         raise CRSError("the checkpoint layer has no CRS; set its CRS first")
+    if id_col is not None and id_col not in checkpoints.columns:
+        cols = [c for c in checkpoints.columns if c != checkpoints.geometry.name]
+        raise InputError(f"id_col was {id_col!r} but the checkpoints have no such column; "
+                         f"columns are {cols}")
     pts = checkpoints.to_crs(G.graph["crs"])
-    ids = (pts[id_col].astype(str).to_numpy() if id_col in pts.columns
+    ids = (normalise_ids(pts[id_col]).to_numpy() if id_col is not None
            else np.array([str(i) for i in pts.index], dtype=object))
     keys, geoms = [], []
     for u, v, k, d in G.edges(keys=True, data=True):
@@ -84,9 +96,12 @@ class Ring:
         ``checkpoint_id`` (None if none within the tolerance), ``covered``, geometry: the point
         where the road crosses the ring. Sorted by rank, uncovered first.
     closed : True when no directed path leads from an outside node to an inside node without
-        using a checkpointed road.
+        using a checkpointed road, and the ring can be judged at all (``reason`` is None).
     leaks : crossing ids still passable inbound (entries that reach the inside unchecked).
     outside_nodes, inside_nodes : counts.
+    reason : None, or why the ring is not closed although no path leads in: it misses the
+        network (no road node inside it), the network does not reach beyond it (no node
+        outside), or no road crosses it. Such a ring says nothing about the checkpoints.
     """
 
     crossings: gpd.GeoDataFrame
@@ -95,6 +110,7 @@ class Ring:
     outside_nodes: int = 0
     inside_nodes: int = 0
     tolerance_m: float = DEFAULT_TOLERANCE_M
+    reason: str | None = None
 
     @property
     def covered(self) -> list:
@@ -118,7 +134,8 @@ class Ring:
                          "checkpoint": r.checkpoint_id, "covered": bool(r.covered)})
         return {"crossings": rows, "covered": self.covered, "uncovered": self.uncovered,
                 "closed": self.closed, "leaks": self.leaks, "outside_nodes": self.outside_nodes,
-                "inside_nodes": self.inside_nodes, "tolerance_m": self.tolerance_m}
+                "inside_nodes": self.inside_nodes, "tolerance_m": self.tolerance_m,
+                "reason": self.reason}
 
 
 def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | None = None,
@@ -141,8 +158,13 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     A crossing is a road with one end inside the ring and the other outside. The ring is
     closed when, after removing every checkpointed road, no inside node is reachable from an
     outside node (directed reachability, one-way streets honoured), which is the same as a
-    minimum cut of value zero between outside and inside. A network with no node outside the
-    ring has no entries and counts as closed; extend the network beyond the ring to check it.
+    minimum cut of value zero between outside and inside.
+
+    A ring that cannot be checked is not closed (``closed`` False, ``reason`` says why, and a
+    warning is logged): one with no road node inside (it misses the network: another place,
+    or a CRS mix-up), one with no node outside (the network ends inside the ring; extend it
+    beyond the ring) and one that no road crosses. Calling such a ring closed would report a
+    sealed county where nothing was checked.
     """
     if not (tolerance_m >= 0):
         raise InputError(f"--tolerance-m was {tolerance_m!r} but must be metres >= 0, e.g. 50")
@@ -200,5 +222,20 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     reached_out = np.array([n in reached for n in crossings["outside_node"]], dtype=bool)
     leaks = crossings.loc[(crossings["direction"] != "out").to_numpy() & reached_in & reached_out
                           & ~crossings["covered"].to_numpy(dtype=bool), "crossing_id"].tolist()
-    return Ring(crossings=crossings, closed=not inside_reached, leaks=leaks,
-                outside_nodes=len(outside), inside_nodes=int(inside.sum()), tolerance_m=tolerance_m)
+    n_inside = int(inside.sum())
+    reason = None
+    if n_inside == 0:
+        reason = (f"no road node lies inside the ring, so it misses the road network "
+                  f"({G.number_of_nodes()} nodes); check that the ring and the network cover the "
+                  "same place (and their CRS)")
+    elif not outside:
+        reason = (f"all {n_inside} road nodes lie inside the ring, so the network has no entries "
+                  "to check; give a network that reaches beyond the ring")
+    elif len(crossings) == 0:
+        reason = (f"no road crosses the ring ({n_inside} nodes inside, {len(outside)} outside); "
+                  "check that the ring follows the boundary the network crosses")
+    if reason is not None:
+        log.warning("the checkpoint ring cannot be checked and is reported as not closed: %s", reason)
+    return Ring(crossings=crossings, closed=reason is None and not inside_reached, leaks=leaks,
+                outside_nodes=len(outside), inside_nodes=n_inside, tolerance_m=tolerance_m,
+                reason=reason)

@@ -18,6 +18,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geo.errors import InputError, format_ids
+from geo.ids import id_str
 
 __all__ = ["TravelEngine", "engine_from_graph", "nearest_facility", "minutes_matrix",
            "minutes_from"]
@@ -122,7 +123,7 @@ def nearest_facility(engine: TravelEngine, facilities: Mapping | pd.Series, *,
     fac = pd.Series(facilities)
     if len(fac) == 0:
         raise InputError("no facilities given; give at least one station or post")
-    fac.index = fac.index.map(str)
+    fac.index = fac.index.map(id_str)
     rows = engine.rows(fac.to_numpy(), what="facility nodes")
     delays = _delays(fac, delays_min)
     graph = engine.oriented(reverse)

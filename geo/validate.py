@@ -17,6 +17,7 @@ import shapely
 from pyproj import CRS
 
 from geo.errors import Problem, ValidationError
+from geo.ids import normalise_ids  # re-exported: the one id rule lives in geo.ids
 
 __all__ = ["LayerSpec", "LAYERS", "Checked", "check_layer", "validate_layer", "normalise_ids",
            "check_stations_in_jurisdictions", "raise_if_problems"]
@@ -67,20 +68,6 @@ class Checked:
     gdf: gpd.GeoDataFrame | None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-
-
-def normalise_ids(values: pd.Series) -> pd.Series:
-    """Ids as strings as they appear: ``7`` and ``7.0`` become ``"7"``, text is stripped; nulls stay null."""
-    def one(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            return None
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            return str(int(v))
-        if isinstance(v, (int, np.integer)):
-            return str(int(v))
-        text = str(v).strip()
-        return text or None
-    return pd.Series([one(v) for v in values], index=values.index, dtype=object)
 
 
 def _polygonal(geom):

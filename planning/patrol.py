@@ -40,6 +40,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo.errors import GridPatrolError, InputError, format_ids
+from geo.ids import id_str, normalise_ids
 from geo.hotspots import Shift, shift_from_text
 
 __all__ = ["PatrolInfeasible", "PatrolProblem", "PatrolPlan", "PatrolRoutes", "solve_heuristic",
@@ -1010,7 +1011,7 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
                                  f"than {max_snap_m:.0f} m; it is not on the network: move it onto a "
                                  "road or give a network that reaches it")
             return snapped["node"].iloc[0]
-        node = str(where)
+        node = id_str(where)
         if node not in G:
             raise InputError(f"the {what} node {where!r} is not on the network (or not in its "
                              "largest strongly connected component); give a node id of the network "
@@ -1019,7 +1020,7 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
 
     start_node = node_of(start, "station")
     end_node = start_node if end is None else node_of(end, "end point")
-    ids = (hotspots[id_col].astype(str) if id_col is not None
+    ids = (normalise_ids(hotspots[id_col]) if id_col is not None
            else pd.Series([str(i) for i in hotspots.index], index=hotspots.index))
     snapped = snap_points(hotspots, G, warn_m=max_snap_m, what="hotspots")
     far = snapped["distance_m"].to_numpy() > max_snap_m
@@ -1043,14 +1044,14 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
         metres = minutes_matrix(length_engine, sites, sites) * 60.0
         mats += [metres / (s * 1000.0 / 60.0) for s in modes]
     unit_mode = [0 if s is None else 1 + modes.index(s) for s in speeds]
-    req_ids = {str(r) for r in required}
+    req_ids = {id_str(r) for r in required}
     unknown = req_ids - set(hs_ids)
     if unknown:
         raise InputError(f"required hotspots {format_ids(sorted(unknown))} are not among the "
                          "hotspots; give ids from the hotspot layer")
     rev = np.full(len(hs_ids), np.nan)
     for hid, r in (revisit_min or {}).items():
-        match = np.flatnonzero(hs_ids == str(hid))
+        match = np.flatnonzero(hs_ids == id_str(hid))
         if not len(match):
             raise InputError(f"revisit_min names hotspot {hid!r}, which is not among the hotspots")
         rev[match] = float(r)
@@ -1182,7 +1183,7 @@ def shift_hotspots(cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, shif
     from geo.hotspots import cell_risk, hotspots_from_cells
 
     if station_id is not None and "station_id" in cells.columns:
-        mine = (cells["station_id"].astype(str) == str(station_id)).to_numpy()
+        mine = (normalise_ids(cells["station_id"]) == id_str(station_id)).to_numpy()
         if not mine.any():
             raise InputError(f"no cells belong to station {station_id!r}; check the cells' "
                              "station_id column (import the jurisdictions)")
@@ -1226,15 +1227,16 @@ def plan_for_workspace(ws, *, station: object, units: int, shift: Shift | str, d
     for name in ("stations", "cells", "incidents"):
         ws.layer(name)  # InputError naming the missing layer
     stations = ws.layer("stations")
-    hit = stations[stations["station_id"].astype(str) == str(station)]
+    station_ids = normalise_ids(stations["station_id"])
+    hit = stations[(station_ids == id_str(station)).to_numpy()]
     if not len(hit):
-        have = sorted(stations["station_id"].astype(str))
-        raise InputError(f"--station was {station!r} but the workspace's stations are "
+        have = sorted(station_ids.dropna())
+        raise InputError(f"station was {station!r} but the workspace's stations are "
                          f"{format_ids(have, limit=30)}; give one of them")
     G = G if G is not None else graph_from_workspace(ws)
     node_col = hit["node_id"].iloc[0] if "node_id" in hit.columns else None
-    if node_col is not None and not pd.isna(node_col) and str(node_col) in G:
-        start = str(node_col)
+    if node_col is not None and id_str(node_col) in G:
+        start = id_str(node_col)
     else:
         start = hit.geometry.iloc[0]
         if start is None or start.is_empty:

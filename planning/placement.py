@@ -3,6 +3,7 @@ MIP with HiGHS), and the fewest checkpoints that close a ring (minimum cut).
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
@@ -16,11 +17,14 @@ import shapely
 from scipy.sparse import csc_matrix, csr_matrix, hstack, identity, vstack
 
 from geo.errors import GridPatrolError, InputError, format_ids
+from geo.ids import id_str
 from geo.ring import blocked_edges, inside_nodes, ring_polygon
 from geo.traveltime import TravelEngine, minutes_matrix, nearest_facility
 
 __all__ = ["Placement", "maximal_covering", "set_covering", "cover_from_cost_matrix",
            "iter_place_posts", "place_posts", "Cut", "fewest_checkpoints", "demand_from_cells"]
+
+log = logging.getLogger(__name__)
 
 _STATUS = {highspy.HighsModelStatus.kOptimal: "optimal",
            highspy.HighsModelStatus.kTimeLimit: "time_limit",
@@ -215,7 +219,7 @@ def demand_from_cells(cells: gpd.GeoDataFrame, cell_nodes: pd.Series, *, weight:
     """Demand weight per network node: the ``weight`` column of the cells summed by the node
     each cell's centroid snaps to."""
     if weight not in cells.columns:
-        raise InputError(f"--weight was {weight!r} but the cells have no such column; columns are "
+        raise InputError(f"weight was {weight!r} but the cells have no such column; columns are "
                          f"{[c for c in cells.columns if c != cells.geometry.name]}")
     w = pd.to_numeric(cells[weight], errors="coerce").fillna(0.0).to_numpy()
     return pd.Series(w, index=pd.Index(np.asarray(cell_nodes), dtype=object)).groupby(level=0).sum()
@@ -258,7 +262,7 @@ def iter_place_posts(engine: TravelEngine, demand: pd.Series, *, minutes: float,
     if model == "max_cover" and k is None:
         raise InputError("maximal covering needs --k, the number of new sites")
     existing = pd.Series(dtype=object) if existing is None else pd.Series(existing)
-    existing.index = existing.index.map(str)
+    existing.index = existing.index.map(id_str)
     demand = pd.Series(demand, dtype=float)
     cand = list(dict.fromkeys(candidates if candidates is not None else demand.index))
     taken = set(existing.to_numpy())
@@ -294,6 +298,15 @@ def iter_place_posts(engine: TravelEngine, demand: pd.Series, *, minutes: float,
             pd.Series(float(delays_min), index=existing.index)
         delays = d.reindex(all_sites.index).fillna(0.0)
     after = _coverage_figures(engine, all_sites, demand, minutes, delays)
+    if model == "set_cover" and after["share_within"] < 1.0 - 1e-9:
+        log.warning("coverage target not met: the sites reach %s %% of the demand weight within "
+                    "%g min, not all of it; %d demand nodes no candidate reaches in time%s",
+                    f"{100 * after['share_within']:.3g}", minutes, len(result.uncoverable),
+                    f" ({format_ids(result.uncoverable)})" if result.uncoverable else "")
+    if result.status == "time_limit":
+        log.warning("the %s solver stopped at time_limit_s (%g s) before proving the answer "
+                    "optimal; it may be up to %s %% from the best", model, time_limit_s,
+                    f"{100 * result.gap:.3g}")
     result = Placement(result.chosen, result.objective, result.status, result.gap, result.bound,
                        result.seconds, result.model, result.uncoverable, before, after)
     yield {"stage": "done", "done": 1, "total": 1, "result": result}
@@ -331,7 +344,7 @@ class Cut:
 
 
 def fewest_checkpoints(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | None = None,
-                       id_col: str = "checkpoint_id", tolerance_m: float = 50.0,
+                       id_col: str | None = "checkpoint_id", tolerance_m: float = 50.0,
                        band_m: float = 0.0, junctions: bool = False) -> Cut:
     """The fewest new checkpoints that close ``ring``, with the existing ``checkpoints`` kept.
 

@@ -23,6 +23,7 @@ import shapely
 
 from geo.crs import check_same_crs, require_projected
 from geo.errors import InputError, Problem, ValidationError, format_ids
+from geo.ids import id_str, normalise_ids
 
 __all__ = ["DistrictGraph", "Plan", "district_graph", "parse_weights", "adjacency_pairs",
            "articulation_points", "connected_within"]
@@ -241,17 +242,21 @@ class DistrictGraph:
         """Positions of ``cell_ids``; raises InputError listing ids that are not cells."""
         index = self._index
         if not index:
-            index.update({_key(c): i for i, c in enumerate(self.cell_ids)})
+            index.update({id_str(c): i for i, c in enumerate(self.cell_ids)})
         ids = list(cell_ids)
-        missing = [c for c in ids if _key(c) not in index]
+        missing = [c for c in ids if id_str(c) not in index]
         if missing:
+            try:
+                known = f"ids run {self.cell_ids.min()}..{self.cell_ids.max()}"
+            except TypeError:  # ids of mixed types have no order
+                known = f"ids such as {format_ids(self.cell_ids[:5], limit=5)}"
             raise InputError(f"cell ids {format_ids(missing)} are not cells of this plan "
-                             f"(ids run {self.cell_ids.min()}..{self.cell_ids.max()})")
-        return np.array([index[_key(c)] for c in ids], dtype=np.int64)
+                             f"({self.n_cells} cells, {known}); give ids of its cells")
+        return np.array([index[id_str(c)] for c in ids], dtype=np.int64)
 
     def station_index(self, station_id: object) -> int:
         """Position of ``station_id``; raises InputError listing the known stations."""
-        key = str(station_id)
+        key = id_str(station_id)
         try:
             return self.station_ids.index(key)
         except ValueError:
@@ -265,17 +270,6 @@ class DistrictGraph:
         if name not in self.cells.columns:
             return np.zeros(self.n_cells)
         return pd.to_numeric(self.cells[name], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-
-
-def _key(value: object) -> object:
-    """Cell ids compare by value: numpy ints, ints and numeric strings alike."""
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
@@ -316,8 +310,8 @@ def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
     if cell_id not in cells.columns:
         problems.append(Problem("cells", "cells", "missing_column", f"no {cell_id!r} column",
                                 f"choose among {cols}"))
-    elif cells[cell_id].duplicated().any():
-        dup = cells.loc[cells[cell_id].duplicated(), cell_id].tolist()
+    elif normalise_ids(cells[cell_id]).duplicated().any():
+        dup = cells.loc[normalise_ids(cells[cell_id]).duplicated(), cell_id].tolist()
         problems.append(Problem("cells", "cells", "duplicate_ids", "duplicate cell ids",
                                 "give every cell a unique id", tuple(dup)))
     if station_id not in stations.columns:
@@ -355,7 +349,7 @@ def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
         raise ValidationError(problems)
 
     # Stations: the cell holding each point.
-    sid = stations[station_id].astype(str).tolist()
+    sid = normalise_ids(stations[station_id]).tolist()
     dup = sorted({s for s in sid if sid.count(s) > 1})
     if dup:
         problems.append(Problem("stations", "stations", "duplicate_ids",
@@ -393,9 +387,9 @@ def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
 
     pairs_df = adjacency_pairs(cells, kind=adjacency)
     if road_pairs is not None:
-        index = {_key(c): i for i, c in enumerate(cells[cell_id].tolist())}
-        rows = [(index[_key(a)], index[_key(b)]) for a, b in road_pairs
-                if _key(a) in index and _key(b) in index and _key(a) != _key(b)]
+        index = {id_str(c): i for i, c in enumerate(cells[cell_id].tolist())}
+        rows = [(index[id_str(a)], index[id_str(b)]) for a, b in road_pairs
+                if id_str(a) in index and id_str(b) in index and id_str(a) != id_str(b)]
         rp = pd.DataFrame(rows, columns=["a", "b"]) if rows else pd.DataFrame({"a": [], "b": []})
         lo, hi = np.minimum(rp["a"], rp["b"]), np.maximum(rp["a"], rp["b"])
         rp = pd.DataFrame({"a": lo.astype(np.int64), "b": hi.astype(np.int64)}).drop_duplicates()
@@ -471,13 +465,13 @@ class Plan:
         spreading outwards; the filled cell ids are logged as a warning. With
         ``force_station_cells`` each station's own cell is given to its station.
         """
-        if isinstance(labels, pd.Series) and set(map(_key, labels.index)) >= set(map(_key, graph.cell_ids)):
-            labels = labels.rename(index=_key).reindex([_key(c) for c in graph.cell_ids])
+        if isinstance(labels, pd.Series) and set(map(id_str, labels.index)) >= set(map(id_str, graph.cell_ids)):
+            labels = labels.rename(index=id_str).reindex([id_str(c) for c in graph.cell_ids])
         values = list(labels)
         if len(values) != graph.n_cells:
             raise InputError(f"labels has {len(values)} entries but the graph has {graph.n_cells} cells")
         lookup = {s: i for i, s in enumerate(graph.station_ids)}
-        arr = np.array([lookup.get(_station_key(v), -1) for v in values], dtype=np.int64)
+        arr = np.array([lookup.get(id_str(v), -1) for v in values], dtype=np.int64)
         if force_station_cells:
             arr[graph.station_cell] = np.arange(graph.n_stations)
         missing = np.flatnonzero(arr < 0)
@@ -692,14 +686,6 @@ class Plan:
             if "population" in self.graph.cells.columns:
                 out["population_changed"] = round(self.moved_total(baseline, "population"), 1)
         return out
-
-
-def _station_key(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _fill_unassigned(graph: DistrictGraph, arr: np.ndarray) -> np.ndarray:

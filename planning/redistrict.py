@@ -537,7 +537,12 @@ def optimize(plan: Plan, *, max_deviation: float | None = 0.05, baseline: Plan |
             met = max_deviation is None or _max_dev(g, best_assign) <= max_deviation
             if met and i - best_iter > patience:
                 break
-    yield report(i, True)
+    final = report(i, True)
+    if max_deviation is not None and final["max_deviation"] > max_deviation:
+        log.warning("workload target not met: the best plan found is %s %% from the mean, above "
+                    "max_deviation %s %%; allow more time or a larger deviation",
+                    f"{100 * final['max_deviation']:.3g}", f"{100 * max_deviation:.3g}")
+    yield final
 
 
 def _max_dev(g: DistrictGraph, assign: Sequence[int]) -> float:

@@ -15,7 +15,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from geo.errors import GridPatrolError, InputError, format_ids
-from geo.network import snap_points
+from geo.network import SNAP_REFUSE_M, snap_points
 from geo.traveltime import TravelEngine, minutes_matrix
 
 __all__ = ["Seal", "seal_from_cost_matrix", "seal_from_network", "SealInfeasible"]
@@ -131,10 +131,11 @@ def seal_from_network(G: nx.MultiDiGraph, engine: TravelEngine, units: gpd.GeoDa
     """The optimal seal of ``exits`` by ``units`` on the road network (travel from unit to exit).
 
     Units and exits are snapped to their nearest node, or named by a ``node_id`` column; the
-    id columns default to the index. Infeasibility is explained before solving.
+    id columns default to the index. A point farther than ``SNAP_REFUSE_M`` from the network
+    is an InputError (it is not on it). Infeasibility is explained before solving.
     """
-    u = snap_points(units, G, id_col=unit_id, what="units")
-    x = snap_points(exits, G, id_col=exit_id, what="exits")
+    u = snap_points(units, G, id_col=unit_id, what="units", refuse_m=SNAP_REFUSE_M)
+    x = snap_points(exits, G, id_col=exit_id, what="exits", refuse_m=SNAP_REFUSE_M)
     for frame, what in ((u, "unit"), (x, "exit")):
         dup = frame["id"][frame["id"].duplicated()].unique()
         if len(dup):
