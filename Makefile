@@ -27,8 +27,11 @@ system-deps:
 	    || echo "warning: apt-get could not install $(SYSTEM_PACKAGES); the briefing and browser tests will fail"; \
 	else echo "note: install the Debian packages $(SYSTEM_PACKAGES) (sudo apt-get install $(SYSTEM_PACKAGES)) for the briefing and the browser test"; fi
 
+# The app on this machine only (127.0.0.1), serving the data directory ./gridpatrol-data (or
+# $GRIDPATROL_DATA); on first run the demo county is copied into its library. No sign-in while no
+# account exists; the tracked demo file is never written.
 run: setup
-	$(BIN)/streamlit run app.py -- --workspace $(DEMO)
+	$(BIN)/gridpatrol serve --host 127.0.0.1 --port 8501
 
 test: setup
 	$(BIN)/python -m pytest

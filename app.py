@@ -1,13 +1,15 @@
 """GridPatrol (网格巡防规划) Streamlit entry: page setup and navigation only.
 
-Run ``streamlit run app.py -- --workspace data/boundaries/demo_county.gpkg [--page data]``.
-The environment variables GRIDPATROL_WORKSPACE and GRIDPATROL_PAGE override the arguments.
+Run ``gridpatrol serve [--data-dir DIR]`` (the workspace library of a data directory, with
+accounts), or ``streamlit run app.py -- [--data-dir DIR] [--workspace PATH] [--page data]``
+(``--workspace``: local mode on that one file). The environment variables GRIDPATROL_DATA,
+GRIDPATROL_WORKSPACE and GRIDPATROL_PAGE override the arguments.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import importer, state
+from ui import importer, login, state
 from ui.errors import shown_errors
 from ui.i18n import t
 from ui.pages import PAGES, find_page, page_function
@@ -17,13 +19,17 @@ st.set_page_config(page_title="GridPatrol 网格巡防规划", page_icon="🚓",
                    layout="wide")
 
 options = state.start_options()
-state.init_session(options)
 start = find_page(options.page)
-page = st.navigation([
-    st.Page(page_function(spec), title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,
-            default=spec is start)
-    for spec in PAGES
-])
+pages = [st.Page(page_function(spec), title=t(spec.title_key), icon=spec.icon, url_path=spec.url_path,
+                 default=spec is start)
+         for spec in PAGES]
+# Every page needs a sign-in once accounts exist; the pages are registered (hidden) before the
+# form so that a link to one of them leads there after signing in.
+account = login.gate(options.data_dir, before_form=lambda: st.navigation(pages, position="hidden"))
+state.init_session(options)
+page = st.navigation(pages)
+login.account_box()
+login.pending_cookie()
 request = render_sidebar()
 if request is not None:
     importer.run_build(request)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Callable
 
 from geo.errors import GridPatrolError, ValidationError
+from geo.warn import captured_warnings
 
 ROOT = Path(__file__).resolve().parent
-DEMO_WORKSPACE = ROOT / "data" / "boundaries" / "demo_county.gpkg"
+DEMO_WORKSPACE = ROOT / "data" / "boundaries" / "demo_county.gpkg"  # = server.library.DEMO_WORKSPACE
 
 Result = tuple[dict, str]  # (JSON payload, human text)
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], Result], str]] = {}
@@ -31,15 +32,24 @@ def command(name: str, help: str):
     return wrap
 
 
-class _Warnings(logging.Handler):
-    """Collects the warnings that geo/ and planning/ log, for the text or JSON output."""
+# Loggers whose warnings reach the user (stderr, and ``warnings`` in --json): the packages' and
+# this module's (``cli`` when imported, ``__main__`` when run as a script).
+_WARNING_LOGGERS = ("geo", "planning", "gridpatrol", __name__)
 
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+def _merged_warnings(own: object, captured: list[str]) -> list[str]:
+    """The command's own ``warnings`` list followed by the captured ones, each once."""
+    merged: list[str] = []
+    for w in [*(own if isinstance(own, (list, tuple)) else []), *captured]:
+        text = " ".join(str(w).split())
+        if text and text not in merged:
+            merged.append(text)
+    return merged
+
+
+def _print_warnings(command: str, messages: list[str]) -> None:
+    for message in messages:
+        print(f"gridpatrol {command}: warning: {message}", file=sys.stderr)
 
 
 def _csv_list(text: str) -> list[str]:
@@ -57,11 +67,51 @@ def _json_default(value):
     return str(value)
 
 
+def _account_arguments(p: argparse.ArgumentParser) -> None:
+    """--user and --password-stdin: who writes, for workspaces of a data directory with accounts."""
+    p.add_argument("--user", help="account name, when the workspace belongs to a data directory "
+                   "with accounts (default: $GRIDPATROL_USER)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the account's password from standard input (else $GRIDPATROL_PASSWORD)")
+    p.add_argument("--data-dir", help="the data directory whose accounts apply (default: the one "
+                   "holding the workspace, if any)")
+
+
+def _writer(args: argparse.Namespace, path: str | Path, *, action: str) -> str:
+    """The name of who writes ``path``: the OS user for a file outside a data directory or in
+    one without accounts; otherwise an account of that directory with at least the planner role
+    (exit 2 when the sign-in fails or the role is lower)."""
+    import getpass
+    import os
+    from server.accounts import AccountStore, account_for_cli, require
+    from server.library import library_of
+    data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else library_of(path)
+    if data_dir is None:
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name (containers)
+            return "local"
+    name = getattr(args, "user", None) or os.environ.get("GRIDPATROL_USER")
+    password = os.environ.get("GRIDPATROL_PASSWORD")
+    if getattr(args, "password_stdin", False):
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not AccountStore(data_dir).is_empty() and (not name or not password):
+        raise GridPatrolError(f"the data directory {data_dir.name!r} has accounts: give --user NAME "
+                              "and the password with --password-stdin (or GRIDPATROL_USER and "
+                              "GRIDPATROL_PASSWORD)")
+    account = account_for_cli(data_dir, name, password)
+    require(account, "planner", action=action)
+    return account.name
+
+
 # --- demo, info, import (foundation) -----------------------------------------------------------
 
 @command("demo", help="write the demo county workspace (synthetic) to a file")
 def _demo(p: argparse.ArgumentParser):
     p.add_argument("--out", required=True, help="where to write the workspace (.gpkg)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace OUT even when it holds saved plans (they are lost)")
+    _account_arguments(p)
 
     def run(args: argparse.Namespace) -> Result:
         from geo.workspace import read_workspace, workspace_info
@@ -72,10 +122,13 @@ def _demo(p: argparse.ArgumentParser):
         if not DEMO_WORKSPACE.exists():
             raise GridPatrolError(f"the demo workspace {DEMO_WORKSPACE} is missing; rebuild it "
                                   "with `make demo`")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        shutil.copyfile(DEMO_WORKSPACE, tmp)
-        tmp.replace(out)
+        from geo.atomic import copy_atomic
+        from geo.workspace import plan_count
+        if plan_count(out) and not args.overwrite:
+            raise GridPatrolError(f"OUT {str(out)!r} holds {plan_count(out)} saved plan version(s); "
+                                  "choose another file, or add --overwrite to replace it")
+        _writer(args, out, action="write a workspace")
+        copy_atomic(DEMO_WORKSPACE, out)
         info = workspace_info(read_workspace(out))
         payload = {"path": str(out), "layers": info["layers"]}
         text = f"wrote {out}\n" + "\n".join(f"  {k:14s} {v:8d}" for k, v in info["layers"].items())
@@ -141,6 +194,9 @@ def _import(p: argparse.ArgumentParser):
     p.add_argument("--cell-size", type=float, default=500.0, help="analysis cell size in metres (500)")
     p.add_argument("--cell-shape", choices=["square", "hex"], default="square")
     p.add_argument("--name", help="workspace name (default: the area's name)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace OUT even when it holds saved plans (they are lost)")
+    _account_arguments(p)
 
     def run(args: argparse.Namespace) -> Result:
         from geo.build import build_workspace
@@ -171,13 +227,36 @@ def _import(p: argparse.ArgumentParser):
             network=LayerSource(args.network, crs=args.layer_crs) if args.network else None,
             working_crs=args.crs, cell_size_m=args.cell_size, cell_shape=args.cell_shape,
             name=args.name)
-        write_workspace(ws, out)
+        author = _writer(args, out, action="build a workspace")
+        try:
+            write_workspace(ws.with_meta(author=author), out, overwrite_plans=args.overwrite)
+        except GridPatrolError as exc:
+            if "overwrite_plans" not in str(exc):
+                raise
+            raise GridPatrolError(f"OUT {str(out)!r} holds saved plan versions, which replacing it "
+                                  "would lose; choose another file, or add --overwrite") from None
         info = workspace_info(read_workspace(out))
         info["warnings"] = [str(w) for w in warns]
-        text = _info_text(info)
-        if warns:
-            text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in warns)
-        return info, text
+        return info, _info_text(info)  # warnings go to stderr (main)
+    return run
+
+
+@command("plans", help="the saved plan versions of a workspace (append-only, with their authors)")
+def _plans(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage")
+
+    def run(args: argparse.Namespace) -> Result:
+        import pandas as pd
+        from geo.workspace import check_workspace, read_plans
+        table = read_plans(check_workspace(args.workspace))
+        rows = [{"plan_id": int(r.plan_id), "name": r.name, "author": r.author, "created": r.created,
+                 "parent_id": None if pd.isna(r.parent_id) else int(r.parent_id), "note": r.note}
+                for r in table.itertuples(index=False)]
+        lines = [f"{len(rows)} plan version(s) in {Path(args.workspace).name}"]
+        lines += [f"  {r['plan_id']:>4d}  {r['created'] or '-':20s}  {r['author'] or '-':12s}  "
+                  f"{r['name']}" + (f"  (from {r['parent_id']})" if r["parent_id"] is not None else "")
+                  for r in rows]
+        return {"plans": rows}, "\n".join(lines)
     return run
 
 
@@ -240,9 +319,7 @@ def _audit(p: argparse.ArgumentParser):
                              f"{r.main} {r.main_share:.0%}, minority {r.minority_area_m2:,.0f} m2")
         if payload.get("written"):
             lines.append("wrote " + ", ".join(payload["written"]))
-        if payload["warnings"]:
-            lines += ["warnings:"] + [f"  - {w}" for w in payload["warnings"]]
-        return payload, "\n".join(lines)
+        return payload, "\n".join(lines)  # warnings go to stderr (main)
     return run
 
 
@@ -267,7 +344,12 @@ def _load_network(args: argparse.Namespace, layers: tuple[str, ...] = ()):
     from geo.layers import split_layer_spec
     from geo.network import graph_from_file, graph_from_workspace
     from geo.traveltime import engine_from_graph
-    ws = _maybe_workspace(args.network, layers=["road_nodes", "road_edges", *layers])
+    import sqlite3
+    try:
+        ws = _maybe_workspace(args.network, layers=["road_nodes", "road_edges", *layers])
+    except sqlite3.DatabaseError as exc:  # a .gpkg that is not SQLite (random bytes, truncated)
+        raise GridPatrolError(f"--network was {args.network!r}, which is not a readable GeoPackage "
+                              f"({exc}); give a workspace or a network file") from None
     if ws is not None:
         G = graph_from_workspace(ws, speed_kmh=args.speed_kmh)
     else:
@@ -277,15 +359,8 @@ def _load_network(args: argparse.Namespace, layers: tuple[str, ...] = ()):
 
 def _maybe_workspace(path: str, layers: list[str] | None = None):
     """The workspace at ``path`` when it is one (all layers, or only ``layers``), else None."""
-    import sqlite3
-    p = Path(path)
-    if p.suffix.lower() != ".gpkg" or not p.is_file():
-        return None
-    with sqlite3.connect(p) as con:
-        if not con.execute("SELECT 1 FROM sqlite_master WHERE name='gridpatrol_meta'").fetchone():
-            return None
-    from geo.workspace import read_workspace
-    return read_workspace(p, layers=layers)
+    from geo.workspace import is_workspace, read_workspace
+    return read_workspace(path, layers=layers) if is_workspace(path) else None
 
 
 def _points(spec: str | None, *, what: str, ws=None, layer: str | None = None, crs: str | None = None):
@@ -299,13 +374,29 @@ def _points(spec: str | None, *, what: str, ws=None, layer: str | None = None, c
     return read_layer(LayerSource(spec, crs=crs))
 
 
-def _id_column(gdf, given: str | None, what: str) -> str | None:
+def _id_column(gdf, given: str | None, what: str, flag: str = "--id",
+               prefer: tuple[str, ...] = ()) -> str | None:
+    """The id column ``given`` by ``flag`` (an error when the layer has no such column), else
+    the first of ``prefer`` and the usual id columns that the layer has, else None (rows)."""
     if given is not None:
         if given not in gdf.columns:
-            raise GridPatrolError(f"--id was {given!r} but the {what} have no such column; columns "
-                                  f"are {[c for c in gdf.columns if c != gdf.geometry.name]}")
+            raise GridPatrolError(f"{flag} was {given!r} but the {what} have no such column; "
+                                  f"columns are {_columns_text(gdf)}")
         return given
-    return next((c for c in _ID_GUESSES if c in gdf.columns), None)
+    return next((c for c in (*prefer, *_ID_GUESSES) if c in gdf.columns), None)
+
+
+def _columns_text(gdf, limit: int = 40) -> str:
+    from geo.errors import format_ids
+    geometry = getattr(gdf, "_geometry_column_name", None)
+    return "[" + format_ids([c for c in gdf.columns if c != geometry], limit=limit) + "]"
+
+
+def _check_weight_column(cells, weight: str | None, flag: str = "--weight") -> None:
+    """An error naming ``flag`` when the cells have no column ``weight``."""
+    if weight is not None and weight not in cells.columns:
+        raise GridPatrolError(f"{flag} was {weight!r} but the cells have no such column; columns "
+                              f"are {_columns_text(cells)}")
 
 
 @command("coverage", help="network response bands and response jurisdictions")
@@ -317,7 +408,8 @@ def _coverage(p: argparse.ArgumentParser):
     p.add_argument("--turnout-min", type=float,
                    help="turnout delay in minutes for every facility (default: the turnout_min column, else 0)")
     p.add_argument("--cells", help="cells with population/incidents (default: the workspace's cells)")
-    p.add_argument("--weight", default="incidents", help="cell column summed as workload (incidents)")
+    p.add_argument("--weight", help="cell column summed as workload (default: incidents where the "
+                                    "cells have it, else node counts)")
 
     def run(args: argparse.Namespace) -> Result:
         from geo.coverage import coverage_from_layers, parse_bands
@@ -329,9 +421,17 @@ def _coverage(p: argparse.ArgumentParser):
             cells = _points(args.cells, what="cells")
         elif ws is not None and ws.has("cells"):
             cells = ws.layer("cells")
-        cov = coverage_from_layers(G, engine, fac, id_col=_id_column(fac, args.id, "facilities"),
-                                   bands=bands, turnout_min=args.turnout_min, cells=cells,
-                                   weight=args.weight)
+        id_col = _id_column(fac, args.id, "facilities")
+        weight = args.weight
+        if weight is not None and cells is None:
+            raise GridPatrolError(f"--weight was {weight!r} but there are no cells to weigh; give "
+                                  "--cells or a workspace as --network")
+        if cells is not None:
+            _check_weight_column(cells, weight)
+            if weight is None and "incidents" in cells.columns:
+                weight = "incidents"
+        cov = coverage_from_layers(G, engine, fac, id_col=id_col, bands=bands,
+                                   turnout_min=args.turnout_min, cells=cells, weight=weight)
         out = cov.summary()
         lines = [f"{out['nodes']} nodes, {len(cov.facilities)} facilities"]
         lines += [f"  within {b} min: {n} nodes ({n / max(out['nodes'], 1):.0%})"
@@ -355,10 +455,11 @@ def _seal(p: argparse.ArgumentParser):
         from planning.seal import seal_from_network
         units = _points(args.units, what="units")
         exits = _points(args.exits, what="exits")
+        unit_id = _id_column(units, args.unit_id, "units", "--unit-id", prefer=("unit_id",))
+        exit_id = _id_column(exits, args.exit_id, "exits", "--exit-id",
+                             prefer=("exit_id", "checkpoint_id"))
         G, engine, _ = _load_network(args)
-        seal = seal_from_network(G, engine, units, exits,
-                                 unit_id=_id_column(units, args.unit_id, "units"),
-                                 exit_id=_id_column(exits, args.exit_id, "exits"))
+        seal = seal_from_network(G, engine, units, exits, unit_id=unit_id, exit_id=exit_id)
         out = seal.summary()
         lines = [f"all {len(out['assignment'])} exits closed after {out['seal_minutes']:.1f} min"]
         lines += [f"  {a['exit']:>12s} <- {a['unit']:<12s} {a['minutes']:6.1f} min" for a in out["assignment"]]
@@ -371,7 +472,8 @@ def _ring(p: argparse.ArgumentParser):
     _network_arguments(p)
     p.add_argument("--ring", help="ring polygon (default: the workspace's area)")
     p.add_argument("--checkpoints", help="checkpoints (points; default: the workspace's checkpoints)")
-    p.add_argument("--checkpoint-id", default="checkpoint_id", help="id column of --checkpoints")
+    p.add_argument("--checkpoint-id", help="id column of --checkpoints (default: checkpoint_id, … "
+                                           "or row numbers)")
     p.add_argument("--tolerance-m", type=float, default=50.0,
                    help="a checkpoint covers roads within this many metres (50)")
     p.add_argument("--propose", action="store_true", help="also find the fewest new checkpoints that close the ring")
@@ -392,16 +494,28 @@ def _ring(p: argparse.ArgumentParser):
         cps = None
         if args.checkpoints or (ws is not None and ws.has("checkpoints")):
             cps = _points(args.checkpoints, what="checkpoints", ws=ws, layer="checkpoints")
-        result = ring_crossings(G, ring, checkpoints=cps, id_col=args.checkpoint_id,
+        if cps is None and args.checkpoint_id is not None:
+            raise GridPatrolError(f"--checkpoint-id was {args.checkpoint_id!r} but there are no "
+                                  "checkpoints; give --checkpoints or a workspace that has them")
+        id_col = _id_column(cps, args.checkpoint_id, "checkpoints", "--checkpoint-id",
+                            prefer=("checkpoint_id",)) if cps is not None else None
+        result = ring_crossings(G, ring, checkpoints=cps, id_col=id_col,
                                 tolerance_m=args.tolerance_m)
         out = result.summary()
+        state = ("CLOSED" if out["closed"] else "OPEN" if result.reason is None
+                 else "NOT CLOSED (cannot be checked)")
         lines = [f"{len(out['crossings'])} crossings, {len(out['covered'])} with a checkpoint, "
-                 f"{len(out['uncovered'])} without; ring {'CLOSED' if out['closed'] else 'OPEN'}"]
+                 f"{len(out['uncovered'])} without; ring {state}"]
+        if result.reason is not None:
+            lines.append(f"  {result.reason}")
         lines += [f"  open: {c['crossing']} {c['road_class'] or '-'} ({c['u']}-{c['v']}, {c['direction']})"
                   for c in out["crossings"] if not c["covered"] and c["direction"] != "out"][:20]
-        if args.propose:
+        if args.propose and result.reason is not None:
+            out["proposal"] = None
+            lines.append("no proposal: the ring cannot be checked on this network")
+        elif args.propose:
             from planning.placement import fewest_checkpoints
-            cut = fewest_checkpoints(G, ring, checkpoints=cps, id_col=args.checkpoint_id,
+            cut = fewest_checkpoints(G, ring, checkpoints=cps, id_col=id_col,
                                      tolerance_m=args.tolerance_m, band_m=args.band_m,
                                      junctions=args.junctions)
             out["proposal"] = cut.summary()
@@ -426,7 +540,7 @@ def _place_posts(p: argparse.ArgumentParser):
 
     def run(args: argparse.Namespace) -> Result:
         import pandas as pd
-        from geo.network import snap_points
+        from geo.network import SNAP_REFUSE_M, snap_points
         from planning.placement import demand_from_cells, place_posts
         G, engine, ws = _load_network(args, ("cells", "stations", "posts"))
         if args.cells:
@@ -438,6 +552,7 @@ def _place_posts(p: argparse.ArgumentParser):
                                   "workspace as --network")
         if "cell_id" not in cells.columns:
             raise GridPatrolError("the cells have no cell_id column")
+        _check_weight_column(cells, args.weight)
         import geopandas as gpd
         cent = gpd.GeoDataFrame({"cell_id": cells["cell_id"].to_numpy()},
                                 geometry=cells.geometry.centroid.values, crs=cells.crs)
@@ -452,8 +567,9 @@ def _place_posts(p: argparse.ArgumentParser):
             frames += [(ws.layer(n), None) for n in ("stations", "posts") if ws.has(n)]
         parts, delay_parts = [], []
         for frame, col in frames:
-            snapped = snap_points(frame, G, id_col=_id_column(frame, col, "existing sites"),
-                                  what="existing sites")
+            snapped = snap_points(frame, G, id_col=_id_column(frame, col, "existing sites",
+                                                              "--existing-id"),
+                                  what="existing sites", refuse_m=SNAP_REFUSE_M)
             parts.append(pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy()))
             t = (pd.to_numeric(frame["turnout_min"], errors="coerce").fillna(0.0).to_numpy()
                  if "turnout_min" in frame.columns else 0.0)
@@ -466,7 +582,7 @@ def _place_posts(p: argparse.ArgumentParser):
         candidates = None
         if args.candidates:
             cand = _points(args.candidates, what="candidates")
-            candidates = snap_points(cand, G, what="candidates")["node"].tolist()
+            candidates = snap_points(cand, G, what="candidates", refuse_m=SNAP_REFUSE_M)["node"].tolist()
         result = place_posts(engine, demand, minutes=args.minutes, existing=existing,
                              candidates=candidates, k=args.k, model=args.model, delays_min=delays,
                              time_limit_s=args.time_limit)
@@ -510,6 +626,7 @@ def _redistrict(p: argparse.ArgumentParser):
     p.add_argument("--save-plan", metavar="NAME",
                    help="append the plan to the workspace as a new version called NAME")
     p.add_argument("--note", default="", help="note saved with --save-plan")
+    _account_arguments(p)
 
     def run(args: argparse.Namespace) -> Result:
         import time
@@ -526,6 +643,10 @@ def _redistrict(p: argparse.ArgumentParser):
         if args.out and Path(args.out).suffix.lower() not in (".gpkg", ".geojson", ".json", ".shp"):
             raise GridPatrolError(f"--out was {args.out!r} but is expected to end in .gpkg, "
                                   ".geojson or .shp")
+        if args.save_plan is not None and not args.save_plan.strip():
+            raise GridPatrolError("--save-plan was empty; give the plan version a name, e.g. "
+                                  "--save-plan 2027调整方案")
+        author = _writer(args, args.workspace, action="save a plan") if args.save_plan else None
         ws = read_workspace(args.workspace)
         cells, stations = ws.layer("cells"), ws.layer("stations")
         graph = district_graph(cells, stations, weights=args.weight)
@@ -564,25 +685,25 @@ def _redistrict(p: argparse.ArgumentParser):
             sid: {"cells": int(row.cells), "workload_share": round(float(row.workload), 6),
                   "deviation": round(float(row.deviation), 6)}
             for sid, row in plan.table(columns=()).iterrows()}
-        if plan.max_deviation > args.max_deviation:
-            logging.getLogger(__name__).warning(
-                "the best plan found is %.1f %% from the mean, above --max-deviation %.1f %%; "
-                "allow more time (--time-limit) or a larger deviation",
-                100 * plan.max_deviation, 100 * args.max_deviation)
+        payload["max_deviation_target"] = args.max_deviation
+        payload["target_met"] = bool(plan.max_deviation <= args.max_deviation)
+        # (when it is not met, planning.redistrict.optimize warns with the figure reached)
         if args.out:
             payload["out"] = [str(x) for x in write_plan(plan, args.out)]
         if args.save_plan:
-            payload["plan_id"] = save_plan(args.workspace, plan, name=args.save_plan,
+            payload["plan_id"] = save_plan(args.workspace, plan, name=args.save_plan, author=author,
                                            note=args.note or f"gridpatrol redistrict --weight {args.weight}")
+            payload["author"] = author
         text = (f"{graph.n_stations} districts, contiguous: {plan.contiguous}, max workload "
-                f"deviation {plan.max_deviation:.1%}"
+                f"deviation {plan.max_deviation:.2%}"
+                + ("" if payload["target_met"] else f" (target {args.max_deviation:.2%} NOT met)")
                 + (f" (current {current.max_deviation:.1%})" if current is not None else "")
                 + f", township splits {plan.township_splits}, cells changed "
                 f"{payload['cells_changed']}, {payload['seconds']:.1f} s")
         if args.out:
             text += f"\nwrote {', '.join(payload['out'])}"
         if args.save_plan:
-            text += f"\nsaved plan {payload['plan_id']} ({args.save_plan}) in {args.workspace}"
+            text += f"\nsaved plan {payload['plan_id']} ({args.save_plan}, by {author}) in {args.workspace}"
         return payload, text
     return run
 
@@ -687,6 +808,142 @@ def _brief(p: argparse.ArgumentParser):
     return run
 
 
+# --- accounts and serving (server/) ----------------------------------------------------------------
+
+_USER_ACTIONS = ("add", "list", "remove", "passwd", "role")
+
+
+def _password_from(args: argparse.Namespace, *, confirm: bool) -> str:
+    """The password from one line of stdin (--password-stdin) or typed at a prompt (a terminal)."""
+    import getpass
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise GridPatrolError("no terminal to type the password in; give it on standard input "
+                              "with --password-stdin, e.g. `printf '%s\\n' \"$PW\" | gridpatrol "
+                              "user add NAME --role viewer --password-stdin`")
+    password = getpass.getpass(f"password for {args.name}: ")
+    if confirm and getpass.getpass("again: ") != password:
+        raise GridPatrolError("the two passwords differ; nothing was changed")
+    return password
+
+
+@command("user", help="accounts of a data directory: add, list, remove, passwd (password), role")
+def _user(p: argparse.ArgumentParser):
+    p.add_argument("action", choices=_USER_ACTIONS, metavar="ACTION",
+                   help="add | list | remove | passwd | role")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the account name (not for list)")
+    p.add_argument("--role", help="viewer (reads), planner (builds workspaces, runs analyses, saves "
+                   "plans) or admin (also manages accounts and deletes); for add and role")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from one line of standard input (else a prompt)")
+    p.add_argument("--data-dir", help="the data directory (default: $GRIDPATROL_DATA, else "
+                   "./gridpatrol-data)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from server import data_dir
+        from server.accounts import ROLES, AccountStore
+        store = AccountStore(data_dir(args.data_dir))
+        if args.action != "list" and not args.name:
+            raise GridPatrolError(f"`gridpatrol user {args.action}` needs NAME, the account name")
+        if args.action in ("add", "role"):
+            if args.role is None:
+                raise GridPatrolError(f"`gridpatrol user {args.action}` needs --role, one of "
+                                      f"{', '.join(ROLES)}")
+            if args.role not in ROLES:
+                raise GridPatrolError(f"--role was {args.role!r} but is expected to be one of "
+                                      f"{', '.join(ROLES)}")
+        elif args.role is not None:
+            raise GridPatrolError(f"--role is for `user add` and `user role`, not `user {args.action}`")
+        if args.password_stdin and args.action not in ("add", "passwd"):
+            raise GridPatrolError("--password-stdin is for `user add` and `user passwd`")
+        done = ""
+        if args.action == "add":
+            store.add(args.name, role=args.role, password=_password_from(args, confirm=True))
+            done = f"added {args.name} ({args.role})"
+        elif args.action == "remove":
+            store.remove(args.name)
+            done = f"removed {args.name}"
+        elif args.action == "passwd":
+            store.set_password(args.name, password=_password_from(args, confirm=True))
+            done = f"changed the password of {args.name}; its sessions ended"
+        elif args.action == "role":
+            store.set_role(args.name, role=args.role)
+            done = f"{args.name} is now a {args.role}"
+        users = [{"name": a.name, "role": a.role} for a in store.accounts()]
+        payload: dict = {"users": users, "data_dir": str(store.data_dir)}
+        if args.action != "list":
+            payload[{"add": "added", "remove": "removed", "passwd": "password_changed",
+                     "role": "role_changed"}[args.action]] = args.name
+        lines = [done] if done else []
+        lines.append(f"{len(users)} account(s) in {store.data_dir}"
+                     + ("" if users else " (the app runs without sign-in, on this machine only)"))
+        lines += [f"  {u['name']:24s} {u['role']}" for u in users]
+        return payload, "\n".join(lines)
+    return run
+
+
+@command("serve", help="run the app for a bureau: sign-in once accounts exist")
+def _serve(p: argparse.ArgumentParser):
+    p.add_argument("--data-dir", help="the data directory: workspace library and accounts "
+                   "(default: $GRIDPATROL_DATA, else ./gridpatrol-data; created when missing)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (127.0.0.1: this machine only; another address "
+                        "needs an admin account)")
+    p.add_argument("--port", type=int, default=8501, help="TCP port (8501)")
+    p.add_argument("--workspace", help="open this workspace file at start (local mode on that file)")
+
+    def run(args: argparse.Namespace) -> Result:
+        import os
+        import signal
+        import subprocess
+        from server import ENV_DATA, data_dir
+        from server.accounts import AccountStore
+        from server.serve import check_host, serve_argv
+        if not 0 < args.port < 65536:
+            raise GridPatrolError(f"--port was {args.port}; give a TCP port between 1 and 65535")
+        directory = data_dir(args.data_dir)
+        store = AccountStore(directory)
+        check_host(args.host, store)
+        workspace = None
+        if args.workspace:
+            workspace = Path(args.workspace).expanduser().resolve()
+            if not workspace.is_file():
+                raise GridPatrolError(f"--workspace was {args.workspace!r}, which is not a file; give "
+                                      "a workspace GeoPackage (.gpkg)")
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        from server.library import ensure_library
+        ensure_library(directory)  # on first run the demo county is copied in
+        argv = serve_argv(data_dir=directory, host=args.host, port=args.port, workspace=workspace)
+        env = {**os.environ, ENV_DATA: str(directory), "PYTHONUNBUFFERED": "1"}
+        env.pop("GRIDPATROL_PAGE", None)
+        if workspace is not None:
+            env["GRIDPATROL_WORKSPACE"] = str(workspace)
+        else:
+            env.pop("GRIDPATROL_WORKSPACE", None)
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        url = f"http://{shown}:{args.port}"
+        signin = "sign-in required" if not store.is_empty() else "no accounts: no sign-in, this machine only"
+        print(f"GridPatrol serving {directory} at {url} ({signin}); Ctrl-C stops it",
+              file=sys.stderr if args.json else sys.stdout, flush=True)
+        proc = subprocess.Popen(argv, env=env)
+
+        def forward(signum, frame) -> None:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            code = proc.wait()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        code = 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+        return ({"url": url, "data_dir": str(directory), "exit_code": code},
+                f"GridPatrol stopped (exit {code})")
+    return run
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -705,37 +962,41 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``gridpatrol`` with ``argv`` (default: sys.argv[1:]) and return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = _Warnings()
-    root = logging.getLogger()
-    root.addHandler(handler)
+    notes: list[str] = []
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            payload, text = args.run(args)
+            warnings.simplefilter("ignore")  # library noise; GridPatrolWarning is still captured
+            with captured_warnings(loggers=_WARNING_LOGGERS) as notes:
+                payload, text = args.run(args)
     except ValidationError as exc:
+        _print_warnings(args.command, notes)
         print(f"gridpatrol {args.command}: {len(exc.problems)} problem(s) in the input, nothing written:",
               file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
     except GridPatrolError as exc:
+        _print_warnings(args.command, notes)
         print(f"gridpatrol {args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"gridpatrol {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # an internal failure: say so in one line, no traceback
+        _print_warnings(args.command, notes)
         print(f"gridpatrol {args.command}: internal error ({type(exc).__name__}: {exc}); please "
               "report it with the command line", file=sys.stderr)
         logging.getLogger(__name__).debug("internal error", exc_info=True)
         return 1
-    finally:
-        root.removeHandler(handler)
+    messages = _merged_warnings(payload.get("warnings") if isinstance(payload, dict) else None, notes)
+    _print_warnings(args.command, messages)
+    if isinstance(payload, dict):
+        payload["warnings"] = messages
     if args.json:
         print(json.dumps(payload, ensure_ascii=False, default=_json_default))
     else:
         print(text)
-    return 0
+    return int(payload.get("exit_code", 0)) if args.command == "serve" else 0  # the app's own
 
 
 if __name__ == "__main__":

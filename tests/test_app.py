@@ -115,10 +115,10 @@ def test_every_registered_page_renders(tiny_path, on_workspace):
 def test_language_switch_turns_labels_english(tiny_path, on_workspace):
     on_workspace(tiny_path)
     at = _run_app()
-    assert "打开示例县" in [b.label for b in at.sidebar.button]
+    assert "工作空间库" in [b.label for b in at.sidebar.selectbox]
     at.sidebar.radio(key="lang").set_value("en").run()
     _assert_clean(at)
-    assert "Open the demo county" in [b.label for b in at.sidebar.button]
+    assert "Workspace library" in [b.label for b in at.sidebar.selectbox]
     assert [h.value for h in at.header] == ["Overview"]
     assert "Incidents" in [m.label for m in at.metric]
 
@@ -184,7 +184,11 @@ def test_demo_map_stays_small_and_aggregates_30000_incidents():
 def test_start_options_from_argv_and_environment(tmp_path):
     from ui.state import DEMO_WORKSPACE, start_options
 
-    assert start_options([], {}).workspace == DEMO_WORKSPACE
+    plain = start_options([], {})
+    assert plain.workspace is None and not plain.local_file  # the data directory's library
+    assert plain.data_dir == (Path.cwd() / "gridpatrol-data").resolve()
+    assert start_options(["--data-dir", str(tmp_path)], {}).data_dir == tmp_path.resolve()
+    assert start_options([], {"GRIDPATROL_DATA": str(tmp_path / "d")}).data_dir == (tmp_path / "d").resolve()
     got = start_options(["--workspace", str(tmp_path / "a.gpkg"), "--page", "data"], {})
     assert got.workspace == tmp_path / "a.gpkg" and got.page == "data"
     got = start_options(["--workspace", "x.gpkg"], {"GRIDPATROL_WORKSPACE": str(tmp_path / "b.gpkg")})

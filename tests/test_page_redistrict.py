@@ -134,9 +134,11 @@ def test_saving_appends_plans_with_their_parent(tiny, on_page):
     cells = pd.DataFrame(ws.layers["plan_cells"])
     second = cells[cells["plan_id"] == 2].set_index("cell_id")["station_id"]
     edited = at.session_state["gp_rd_hist"].current.labels
-    assert second.reindex(edited.index).astype(str).tolist() == edited.astype(str).tolist()
+    edited.index = edited.index.astype(str)  # ids are stored as text
+    assert second.reindex(edited.index).tolist() == edited.astype(str).tolist()
     first = cells[cells["plan_id"] == 1].set_index("cell_id")["station_id"]
-    assert (first.loc[moved] == "S2").all() and len(first) == len(second)
+    assert (first.loc[[str(c) for c in moved]] == "S2").all() and len(first) == len(second)
+    assert plans["author"].tolist() == ["local", "local"]  # local mode: no accounts
     # The history table lists both, and comparing the saved plans runs.
     assert any("第二版" in str(df.value.to_dict()) for df in at.dataframe)
     at.selectbox(key="gp_rd_cmp_a").set_value("plan:1")
@@ -333,3 +335,44 @@ def test_plan_map_colours_and_draw_tool():
     html = plan_map(districts, stations, colours, bounds=(114.0, 34.0, 114.01, 34.01),
                     draw=True).get_root().render()
     assert colours["S0"] in html and "L.Control.Draw" in html
+
+
+# --- several planners, reloads, roles ----------------------------------------------------------
+
+def test_edit_history_survives_a_reload(tiny, on_page):
+    at = on_page(tiny)
+    plan = at.session_state["gp_rd_hist"].current
+    moved = plan.cells_of("S1")[:2].tolist()
+    at.text_input(key="gp_rd_ids").input(",".join(map(str, moved)))
+    at.selectbox(key="gp_rd_ids_st").set_value("S2")
+    at.button(key="gp_rd_apply_ids").click().run()
+    at.button(key="gp_rd_undo").click().run()
+    at.button(key="gp_rd_redo").click().run()
+    edited = at.session_state["gp_rd_hist"]
+    again = on_page(tiny)  # a new browser session: reload
+    _clean(again)
+    restored = again.session_state["gp_rd_hist"]
+    assert restored.current == edited.current and len(restored.past) == len(edited.past) == 1
+    assert any("恢复" in i.value for i in again.info)
+    again.button(key="gp_rd_undo").click().run()
+    assert again.session_state["gp_rd_hist"].current == plan
+
+
+def test_a_viewer_cannot_save_a_plan(tiny, monkeypatch, tmp_path):
+    from server.accounts import AccountStore
+    data = tmp_path / "data"
+    AccountStore(data).add("zhao", role="viewer", password="viewer-pass-1")
+    monkeypatch.setenv("GRIDPATROL_DATA", str(data))
+    monkeypatch.setenv("GRIDPATROL_WORKSPACE", str(tiny))
+    monkeypatch.setenv("GRIDPATROL_PAGE", "redistrict")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.header  # nothing before signing in
+    at.text_input(key="gp_login_name").input("zhao")
+    [w for w in at.text_input if w.key != "gp_login_name"][0].input("viewer-pass-1")
+    at.button[0].click().run()
+    _clean(at)
+    assert any("只读账号不能保存方案" in c.value for c in at.caption)
+    at.text_input(key="gp_rd_name").input("偷偷保存")
+    at.button(key="gp_rd_save").click().run()  # the click is refused on the server
+    assert any("needs the role planner" in e.value for e in at.error)
+    assert read_workspace(tiny).layers.get("plans") is None or read_workspace(tiny).layer("plans").empty

@@ -1,9 +1,7 @@
 """The sidebar form that builds a workspace from uploaded layers, and running that build."""
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import streamlit as st
@@ -12,25 +10,32 @@ from geo.build import build_workspace
 from geo.errors import Problem
 from geo.layers import LayerSource
 from geo.validate import LAYERS
-from geo.workspace import write_workspace
-from ui import state
+from server.accounts import require
+from ui import login, state
 from ui.errors import show_problems, shown_errors
 from ui.i18n import layer_name, t
 
-__all__ = ["LAYER_INPUTS", "UPLOAD_TYPES", "SOURCE_CRS", "CELL_SHAPES", "BuildRequest",
-           "safe_file_name", "save_upload", "build_form", "run_build", "show_fresh_report"]
+__all__ = ["LAYER_INPUTS", "UPLOAD_TYPES", "SOURCE_CRS", "CELL_SHAPES", "MAX_UPLOAD_MB", "BuildRequest",
+           "build_form", "run_build", "show_fresh_report"]
 
 LAYER_INPUTS = ("area", "townships", "stations", "jurisdictions", "posts", "checkpoints", "incidents")
 UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "csv"]
 SOURCE_CRS = ("wgs84", "gcj02", "bd09")
 CELL_SHAPES = ("square", "hex")
+# Streamlit refuses larger uploads (server.maxUploadSize in .streamlit/config.toml and in
+# `gridpatrol serve`); the form states it.
+MAX_UPLOAD_MB = 200
 
 
 @dataclass(frozen=True)
 class BuildRequest:
-    """What the form asked for: the saved upload per layer and the build options."""
+    """What the form asked for: the file per layer and the build options.
 
-    files: dict[str, Path]
+    ``files`` are paths of files to read (tests and the command line pass their own files);
+    ``uploads`` are uploaded files (name -> bytes) per layer, written to a private temporary
+    folder only while the build reads them (``state.uploaded_files``)."""
+
+    files: dict[str, Path] = field(default_factory=dict)
     id_cols: dict[str, str] = field(default_factory=dict)
     attributes: tuple[tuple[Path, dict[str, str]], ...] = ()
     assume_crs: str | None = None
@@ -39,9 +44,16 @@ class BuildRequest:
     cell_size_m: float = 500.0
     cell_shape: str = "square"
     name: str | None = None
+    uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    attribute_uploads: tuple[tuple[tuple[str, bytes], dict[str, str]], ...] = ()
+    overwrite: bool = False
+
+    def with_files(self, files: dict[str, Path], attributes: tuple) -> "BuildRequest":
+        return replace(self, files={**self.files, **files}, attributes=self.attributes + attributes,
+                       uploads={}, attribute_uploads=())
 
     def sources(self) -> dict[str, LayerSource]:
-        """One ``LayerSource`` per uploaded layer, carrying the chosen id column and CRSs."""
+        """One ``LayerSource`` per layer file, carrying the chosen id column and CRSs."""
         source_crs = None if self.source_crs == "wgs84" else self.source_crs
         return {layer: LayerSource(str(path), id_col=self.id_cols.get(layer),
                                    crs=self.assume_crs, source_crs=source_crs)
@@ -54,37 +66,18 @@ class BuildRequest:
                 for path, mapping in self.attributes]
 
 
-def safe_file_name(name: str) -> str:
-    """An uploaded file's name without folders or characters that paths and layer specs use."""
-    base = Path(name.replace("\\", "/")).name
-    base = re.sub(r'[:*?"<>|\x00-\x1f]', "_", base).strip(" .")
-    return base or "upload"
+def _columns(uploaded) -> list[str] | None:
+    """The columns of an uploaded layer (None, after showing why, when it cannot be read)."""
+    columns: list[str] | None = None
+    with shown_errors(hide_folders=[state.upload_folder_root()]):
+        columns = state.layer_columns(uploaded.name, uploaded.getvalue())
+    return columns
 
 
-def save_upload(uploaded, folder: Path) -> Path:
-    """Save an uploaded file as ``folder/<content hash>/<its name>`` (zips stay zipped).
-
-    The same content is saved once; the name is kept so that messages name the user's file.
-    """
-    data = uploaded.getvalue()
-    digest = hashlib.sha1(data).hexdigest()[:12]
-    target = folder / digest / safe_file_name(uploaded.name)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return target
-
-
-def _uploads() -> Path:
-    return state.session_folder() / "uploads"
-
-
-def _id_picker(layer: str, path: Path) -> str | None:
+def _id_picker(layer: str, uploaded) -> str | None:
     """A selectbox of the file's columns for the layer's id column (None when not readable)."""
     want = LAYERS[layer].id_col
-    columns: list[str] | None = None
-    with shown_errors(hide_folders=[_uploads()]):
-        columns = state.layer_columns(str(path), path.stat().st_size)
+    columns = _columns(uploaded)
     if not columns:
         return None
     index = columns.index(want) if want in columns else 0
@@ -92,36 +85,34 @@ def _id_picker(layer: str, path: Path) -> str | None:
                         key=f"gp_id_{layer}")
 
 
-def _attribute_picker() -> tuple[tuple[Path, dict[str, str]], ...]:
+def _attribute_picker() -> tuple[tuple[tuple[str, bytes], dict[str, str]], ...]:
     """Optional population polygons: the file and which of its columns holds population."""
     uploaded = st.file_uploader(t("build.attributes"), type=UPLOAD_TYPES, key="gp_up_attributes")
     if uploaded is None:
         return ()
-    path = save_upload(uploaded, _uploads())
-    columns: list[str] | None = None
-    with shown_errors(hide_folders=[_uploads()]):
-        columns = state.layer_columns(str(path), path.stat().st_size)
+    columns = _columns(uploaded)
     if not columns:
         return ()
     lower = [c.lower() for c in columns]
     guess = next((lower.index(n) for n in ("population", "pop", "人口", "户籍人口", "常住人口") if n in lower), 0)
     column = st.selectbox(t("build.attr_column"), columns, index=guess, key="gp_attr_population")
-    return ((path, {column: "population"}),)
+    return (((uploaded.name, uploaded.getvalue()), {column: "population"}),)
 
 
 def build_form() -> BuildRequest | None:
     """Draw the build form (in the current container) and return a request when submitted."""
     st.caption(t("build.help"))
-    files: dict[str, Path] = {}
+    st.caption(t("build.limits", mb=MAX_UPLOAD_MB))
+    uploads: dict[str, tuple[str, bytes]] = {}
     id_cols: dict[str, str] = {}
     for layer in LAYER_INPUTS:
         label = layer_name(layer) + (" *" if layer == "area" else "")
         uploaded = st.file_uploader(label, type=UPLOAD_TYPES, key=f"gp_up_{layer}")
         if uploaded is None:
             continue
-        files[layer] = save_upload(uploaded, _uploads())
+        uploads[layer] = (uploaded.name, uploaded.getvalue())
         if LAYERS[layer].id_col:
-            chosen = _id_picker(layer, files[layer])
+            chosen = _id_picker(layer, uploaded)
             if chosen:
                 id_cols[layer] = chosen
     attributes = _attribute_picker()
@@ -134,43 +125,55 @@ def build_form() -> BuildRequest | None:
                                 step=50.0, key="gp_build_cell")
     cell_shape = st.radio(t("build.cell_shape"), CELL_SHAPES, horizontal=True, key="gp_build_shape",
                           format_func=lambda v: t(f"build.shape.{v}"))
-    if "area" not in files:
+    overwrite = st.checkbox(t("build.overwrite"), key="gp_build_overwrite")
+    if "area" not in uploads:
         st.caption(t("build.need_area"))
-    clicked = st.button(t("build.submit"), type="primary", disabled="area" not in files,
+    allowed = login.current_account().can("planner")
+    if not allowed:
+        st.caption(t("build.viewer"))
+    clicked = st.button(t("build.submit"), type="primary", disabled="area" not in uploads or not allowed,
                         key="gp_build_go")
     if not clicked:
         return None
-    return BuildRequest(files=files, id_cols=id_cols, attributes=attributes, assume_crs=assume_crs or None,
-                        source_crs=source_crs, working_crs=working_crs or None,
-                        cell_size_m=float(cell_size), cell_shape=cell_shape, name=name or None)
-
-
-def _target(folder: Path, name: str) -> Path:
-    return folder / "workspaces" / f"{safe_file_name(name)}.gpkg"
+    return BuildRequest(uploads=uploads, id_cols=id_cols, attribute_uploads=attributes,
+                        assume_crs=assume_crs or None, source_crs=source_crs,
+                        working_crs=working_crs or None, cell_size_m=float(cell_size),
+                        cell_shape=cell_shape, name=name or None, overwrite=overwrite)
 
 
 def run_build(request: BuildRequest) -> None:
-    """Build and save the workspace, open it and rerun; on failure show the report here.
+    """Build the workspace, save it in the library under its name, open it and rerun; on
+    failure show the report here. Uploaded files exist on disk only while they are read.
 
     On failure the open workspace stays open and the problems are kept for the Data page.
     """
-    sources = request.sources()
-    area = sources.pop("area")
-
     def failed(problems: list[Problem]) -> None:
         state.set_report(state.ImportReport(ok=False, name=request.name or "", problems=tuple(problems),
                                             shown=True))
 
-    with shown_errors(on_problems=failed, hide_folders=[_uploads()]):
-        with st.spinner(t("build.running")):
-            ws, warnings = build_workspace(area=area, attributes=request.attribute_sources(),
-                                           working_crs=request.working_crs,
-                                           cell_size_m=request.cell_size_m,
-                                           cell_shape=request.cell_shape, name=request.name,
+    files = {**{f"{layer}/{name}": data for layer, (name, data) in request.uploads.items()},
+             **{f"attributes{i}/{name}": data for i, ((name, data), _) in enumerate(request.attribute_uploads)}}
+    built = False
+    with shown_errors(on_problems=failed, hide_folders=[state.upload_folder_root()]):
+        account = login.current_account()
+        require(account, "planner", action="build a workspace")
+        with st.spinner(t("build.running")), state.uploaded_files(files) as paths:
+            full = request.with_files(
+                {layer: paths[f"{layer}/{name}"] for layer, (name, _) in request.uploads.items()},
+                tuple((paths[f"attributes{i}/{name}"], mapping)
+                      for i, ((name, _), mapping) in enumerate(request.attribute_uploads)))
+            sources = full.sources()
+            area = sources.pop("area")
+            ws, warnings = build_workspace(area=area, attributes=full.attribute_sources(),
+                                           working_crs=full.working_crs,
+                                           cell_size_m=full.cell_size_m,
+                                           cell_shape=full.cell_shape, name=full.name,
                                            **sources)
-            path = write_workspace(ws, _target(state.session_folder(), ws.name))
+        path = state.library().create(ws, ws.name, account=account, overwrite=request.overwrite)
         state.open_workspace(path)
         state.set_report(state.ImportReport(ok=True, name=ws.name, warnings=tuple(warnings)))
+        built = True
+    if built:
         st.rerun()
 
 
@@ -180,7 +183,7 @@ def show_fresh_report() -> None:
     if report is None or report.shown or not report.ok:
         return
     st.success(t("build.done", name=report.name))
-    show_problems(report.warnings, error=False, hide_folders=[_uploads()])
+    show_problems(report.warnings, error=False, hide_folders=[state.upload_folder_root()])
     state.set_report(state.ImportReport(ok=True, name=report.name, warnings=report.warnings, shown=True))
 
 

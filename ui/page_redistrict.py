@@ -21,15 +21,17 @@ import streamlit as st
 from shapely.geometry import shape
 
 from geo.errors import InputError
-from planning.editing import (History, cells_in_polygon, compare_plans, plan_from_workspace,
-                              plan_versions, reassign, reassign_unlocked, rebased_history, save_plan,
-                              write_plan)
+from planning.editing import (History, cells_in_polygon, compare_plans, history_from_draft,
+                              plan_from_workspace, plan_versions, reassign, reassign_unlocked,
+                              rebased_history, record_step, save_plan, start_draft, write_plan)
+from geo.workspace import latest_draft
+from server.accounts import require
 from planning.plan import DistrictGraph, Plan, district_graph
-from ui import state
+from ui import login, state
 from ui.colors import workspace_station_colors
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
-from ui.maps import feature_collection, layer_for_display
+from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display
 from ui.mapview import array_digest, show_map
 
 __all__ = ["render", "weight_spec", "weight_columns", "parse_ids",
@@ -42,6 +44,7 @@ _PARENT = "gp_rd_parent"    # plan_id the edited plan derives from (None: not fr
 _PENDING = "gp_rd_pending"  # best plan of a running optimisation (kept if the run is stopped)
 _RUN = "gp_rd_runinfo"      # summary of the last optimisation
 _MSG = "gp_rd_msg"          # one message shown after a rerun
+_DRAFT = "gp_rd_draft"      # id of the draft whose steps are recorded in the workspace
 _NON_WEIGHTS = {"cell_id", "station_id", "township_id", "area_m2"}
 
 
@@ -147,21 +150,21 @@ def plan_map(districts: dict, stations: dict, colours: Mapping[str, str], *,
         districts, name=title or "districts",
         style_function=lambda f: {"fillColor": colours.get(str(f["properties"]["station_id"]), "#999999"),
                                   "color": "#333333", "weight": 1.2, "fillOpacity": 0.5},
-        tooltip=folium.GeoJsonTooltip(fields=[c for c in ("station_id", "name", "cells", "deviation")
-                                              if districts["features"] and c in districts["features"][0]["properties"]]),
+        tooltip=FieldsTooltip([c for c in ("station_id", "name", "cells", "deviation")
+                               if districts["features"] and c in districts["features"][0]["properties"]]),
     ).add_to(fmap)
     if changed is not None and changed["features"]:
         folium.GeoJson(changed, name="changed",
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 1.5,
                                                  "dashArray": "3 3"},
-                       tooltip=folium.GeoJsonTooltip(fields=["cell_id", "from_station", "to_station"]),
+                       tooltip=FieldsTooltip(["cell_id", "from_station", "to_station"]),
                        ).add_to(fmap)
     for f in stations["features"]:
         x, y = f["geometry"]["coordinates"][:2]
         sid = str(f["properties"]["station_id"])
         folium.CircleMarker([y, x], radius=6, color="#ffffff", weight=2, fill=True, fill_opacity=1.0,
                             fill_color=colours.get(sid, "#333333"),
-                            tooltip=f"{sid} {f['properties'].get('name', '')}".strip()).add_to(fmap)
+                            tooltip=TextTooltip(f"{sid} {f['properties'].get('name', '')}".strip())).add_to(fmap)
     if draw:
         folium.plugins.Draw(export=False, position="topleft",
                             draw_options={"polyline": False, "circle": False, "marker": False,
@@ -173,7 +176,7 @@ def plan_map(districts: dict, stations: dict, colours: Mapping[str, str], *,
 # --- cached resources ---------------------------------------------------------------------------
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _graph(path: str, mtime: float, weights: str) -> DistrictGraph:
+def _graph(path: str, mtime: tuple, weights: str) -> DistrictGraph:
     """The district graph of a workspace file (shared read-only: never mutate it)."""
     from geo.workspace import read_workspace
     ws = read_workspace(path, layers=["cells", "stations"])
@@ -248,20 +251,44 @@ def _weights(ws) -> str:
 
 
 def _session(ws, graph: DistrictGraph, current: Plan | None) -> History:
-    """The History of this session for this workspace, rebased or reset when the graph changed."""
+    """The History of this session for this workspace: kept across reruns, rebased when only
+    the weights changed; after a reload, the planner's last draft replayed from the workspace
+    (``plan_edits``); otherwise a new draft from the current plan."""
     hist = st.session_state.get(_HIST)
     if st.session_state.get(_CTX) == str(ws.path) and hist is not None:
         hist = rebased_history(hist, graph)
     else:
         hist = None
+        st.session_state.pop(_DRAFT, None)
+        draft = latest_draft(ws.path, author=login.current_account().name) if ws.path else None
+        restored = history_from_draft(ws.path, draft, graph) if draft else None
+        if restored is not None:
+            hist = restored[0]
+            st.session_state[_DRAFT] = draft
+            st.session_state[_MSG] = ("info", t("rd.restored", n=restored[1] - 1))
     if hist is None:
         from planning.redistrict import grown_plan
         hist = History.start(current if current is not None else grown_plan(graph))
         st.session_state[_PARENT] = None
         st.session_state.pop(_RUN, None)
+        st.session_state.pop(_DRAFT, None)
     st.session_state[_CTX] = str(ws.path)
     st.session_state[_HIST] = hist
     return hist
+
+
+def _record(before: History, after: History, action: str) -> None:
+    """Keep the step in the workspace's edit history of this planner's draft (planners only:
+    a viewer's edits stay in the session)."""
+    path = st.session_state.get(_CTX)
+    account = login.current_account()
+    if not path or not account.can("planner") or after is before:
+        return
+    draft = st.session_state.get(_DRAFT)
+    if draft is None:
+        draft = start_draft(path, before, author=account.name, base="session")
+        st.session_state[_DRAFT] = draft
+    record_step(path, draft, before, after, action=action, author=account.name)
 
 
 def _adopt_pending(stopped: bool) -> None:
@@ -272,7 +299,7 @@ def _adopt_pending(stopped: bool) -> None:
     hist: History = st.session_state[_HIST]
     plan = pending["plan"]
     if plan.graph is hist.current.graph:
-        st.session_state[_HIST] = hist.push(plan, "optimiser")
+        _set_history(hist.push(plan, "optimiser"), action="push")
         st.session_state[_PARENT] = None
     st.session_state[_RUN] = {**pending["info"], "stopped": True}
     if stopped:
@@ -332,7 +359,7 @@ def _optimiser(graph: DistrictGraph, current: Plan | None, hist: History) -> Non
                                             s=f"{last['seconds']:.1f}"))
     pending = st.session_state.pop(_PENDING, None)
     if pending is not None:
-        st.session_state[_HIST] = st.session_state[_HIST].push(pending["plan"], "optimiser")
+        _set_history(st.session_state[_HIST].push(pending["plan"], "optimiser"), action="push")
         st.session_state[_PARENT] = None
         st.session_state[_RUN] = {**pending["info"], "stopped": False}
     bar.progress(1.0, text=t("rd.done"))
@@ -407,8 +434,12 @@ def _workload(current: Plan | None, plan: Plan) -> None:
         st.bar_chart(deviation_chart(current, plan), stack=False, y_label="%", height=340)
 
 
-def _set_history(hist: History, msg: str | None = None) -> None:
+def _set_history(hist: History, msg: str | None = None, *, action: str = "push") -> None:
+    before = st.session_state.get(_HIST)
     st.session_state[_HIST] = hist
+    if before is not None and hist is not before:
+        with shown_errors():
+            _record(before, hist, action)
     if msg:
         st.session_state[_MSG] = ("success", msg)
 
@@ -418,10 +449,10 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
     locked_st = st.session_state.get("gp_rd_lock_st", [])
     u = st.columns([1, 1, 4])
     if u[0].button(t("rd.undo"), key="gp_rd_undo", disabled=not hist.can_undo):
-        _set_history(hist.undo())
+        _set_history(hist.undo(), action="undo")
         st.rerun()
     if u[1].button(t("rd.redo"), key="gp_rd_redo", disabled=not hist.can_redo):
-        _set_history(hist.redo())
+        _set_history(hist.redo(), action="redo")
         st.rerun()
     u[2].caption(t("rd.steps", n=len(hist.past), m=len(hist.future),
                    last=hist.labels[len(hist.past) - 1] if hist.past and len(hist.labels) >= len(hist.past) else "-"))
@@ -479,12 +510,12 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
         if c[1].button(t("rd.lock"), key="gp_rd_lock"):
             with shown_errors():
                 ids = graph.cell_ids[graph.positions(parse_ids(text))].tolist()
-                _set_history(hist.lock(ids), t("rd.locked", n=len(ids)))
+                _set_history(hist.lock(ids), t("rd.locked", n=len(ids)), action="lock")
                 st.rerun()
         if c[2].button(t("rd.unlock"), key="gp_rd_unlock"):
             with shown_errors():
                 ids = graph.cell_ids[graph.positions(parse_ids(text))].tolist()
-                _set_history(hist.unlock(ids), t("rd.unlocked", n=len(ids)))
+                _set_history(hist.unlock(ids), t("rd.unlocked", n=len(ids)), action="unlock")
                 st.rerun()
         if hist.locked:
             st.caption(t("rd.locked_list", ids=", ".join(map(str, sorted(hist.locked, key=str)[:200]))))
@@ -497,14 +528,27 @@ def _save(ws, hist: History) -> None:
     name = c[0].text_input(t("rd.plan_name"), key="gp_rd_name")
     note = c[1].text_input(t("rd.plan_note"), key="gp_rd_note")
     c[2].caption(t("rd.parent", p="-" if parent is None else parent))
+    account = login.current_account()
+    if not account.can("planner"):
+        c[2].caption(t("rd.viewer_no_save"))
+    # Not disabled for viewers: the role is checked here, on the server, whatever the page shows.
     if c[2].button(t("rd.save_btn"), key="gp_rd_save", type="primary"):
         with shown_errors():
+            require(account, "planner", action="save a plan")
             if not name.strip():
                 raise InputError(t("rd.err.no_name"))
-            new_id = save_plan(ws.path, hist.current, name=name.strip(), note=note.strip(), parent_id=parent)
+            draft = st.session_state.get(_DRAFT)
+            new_id = save_plan(ws.path, hist.current, name=name.strip(), note=note.strip(), parent_id=parent,
+                               author=account.name, draft=draft,
+                               draft_seq=None if draft is None else _draft_len(ws.path, draft))
             st.session_state[_PARENT] = new_id
             st.session_state[_MSG] = ("success", t("rd.saved", id=new_id))
             st.rerun()
+
+
+def _draft_len(path, draft: str) -> int:
+    from geo.workspace import read_edits
+    return len(read_edits(path, draft))
 
 
 def _history(ws, graph: DistrictGraph, hist: History, versions: pd.DataFrame) -> None:
@@ -595,7 +639,7 @@ def render() -> None:
             return
         st.caption(t("rd.intro"))
         spec = _weights(ws)
-        key = (str(ws.path), ws.path.stat().st_mtime if ws.path and ws.path.exists() else 0.0, spec)
+        key = (*state.layers_key(ws), spec)
         with st.spinner(t("rd.building")):
             graph = _graph(*key)
         cells = ws.layer("cells")

@@ -1,34 +1,118 @@
-"""The sidebar: language switch, which workspace is open, and the way to open or build another."""
+"""The sidebar: language switch, the workspace library (open, add, save as, rename, delete) and
+the way to build a workspace from layers.
+
+No field takes a server path: workspaces are chosen by name from the data directory's library
+(``server.library``), which checks every name and every role on the server.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import importer, state
+from geo.workspace import is_workspace
+from ui import importer, login, state
+from ui.errors import shown_errors
 from ui.i18n import language_switch, t
 
 __all__ = ["render_sidebar"]
 
 _UPLOAD_SEEN = "gp_workspace_upload_seen"
+_LOCAL = "\x00local"  # the option standing for the file given at start
+_PICK = "gp_library_pick"  # the select box of the library
+_SHOWN = "gp_library_shown"  # the open workspace the select box was last set to
 
 
-def _open_controls() -> None:
+def _choose() -> None:
+    """The library as a select box (plus the file given at start, in local mode)."""
+    lib = state.library()
+    entries = lib.entries()
+    local = state.local_file()
+    options = ([_LOCAL] if local is not None else []) + [e.name for e in entries]
+    plans = {e.name: e.plans for e in entries}
     path = state.workspace_path()
-    st.caption(t("sb.current", name=path.name) if path else t("sb.none"))
-    if st.button(t("sb.open_demo"), key="gp_open_demo", width="stretch"):
-        if state.DEMO_WORKSPACE.exists():
-            state.open_workspace(state.DEMO_WORKSPACE)
+    if not options:
+        st.info(t("sb.empty"))
+        return
+    if local is not None and path == local:
+        current = _LOCAL
+    else:
+        current = next((e.name for e in entries if path is not None and e.path == path), options[0])
+
+    def label(option: str) -> str:
+        if option == _LOCAL:
+            return t("sb.local", name=local.name)
+        n = plans.get(option, 0)
+        return f"{option} · {t('sb.plans_n', n=n)}" if n else option
+
+    # The open workspace may change without this widget (a build, save as, rename): show it.
+    if st.session_state.get(_SHOWN) != str(path) or st.session_state.get(_PICK) not in options:
+        st.session_state[_PICK] = current
+        st.session_state[_SHOWN] = str(path)
+    chosen = st.selectbox(t("sb.library"), options, format_func=label, key=_PICK)
+    if chosen != current:
+        with shown_errors():
+            if chosen == _LOCAL:
+                state.open_workspace(local)
+            else:
+                state.open_library_workspace(chosen)
             st.rerun()
-        st.warning(t("sb.demo_missing", path=state.DEMO_WORKSPACE.relative_to(state.APP_DIR)))
+
+
+def _add_upload() -> None:
+    """Add an uploaded workspace file to the library (planners)."""
+    account = login.current_account()
+    if not account.can("planner"):
+        return
     with st.expander(t("sb.open_file")):
         uploaded = st.file_uploader(t("sb.upload_gpkg"), type=["gpkg"], key="gp_up_workspace")
-        if uploaded is not None and st.session_state.get(_UPLOAD_SEEN) != uploaded.file_id:
-            st.session_state[_UPLOAD_SEEN] = uploaded.file_id
-            state.open_workspace(importer.save_upload(uploaded, state.session_folder() / "opened"))
-            st.rerun()
-        typed = st.text_input(t("sb.path"), key="gp_path_text").strip()
-        if st.button(t("sb.open"), key="gp_open_path", disabled=not typed):
-            state.open_workspace(typed)
-            st.rerun()
+        if uploaded is None:
+            return
+        name = st.text_input(t("sb.upload_name"), value=state.safe_file_name(uploaded.name).removesuffix(".gpkg"),
+                             key="gp_up_workspace_name")
+        if st.button(t("sb.add_upload"), key="gp_add_upload") and st.session_state.get(_UPLOAD_SEEN) != (uploaded.file_id, name):
+            with shown_errors(hide_folders=[state.upload_folder_root()]):
+                with state.uploaded_files({uploaded.name: uploaded.getvalue()}) as paths:
+                    path = state.library().add_file(paths[uploaded.name], name, account=account)
+                st.session_state[_UPLOAD_SEEN] = (uploaded.file_id, name)
+                state.open_workspace(path)
+                st.toast(t("sb.added", name=path.stem))
+                st.rerun()
+
+
+def _manage() -> None:
+    """Save as, rename (planners) and delete (admins) the open library workspace."""
+    account = login.current_account()
+    path = state.workspace_path()
+    lib = state.library()
+    if not account.can("planner") or path is None or path.parent != lib.folder or not is_workspace(path):
+        return
+    name = path.stem
+    with st.expander(t("sb.manage")):
+        new = st.text_input(t("sb.new_name"), key="gp_ws_new_name").strip()
+        c = st.columns(2)
+        if c[0].button(t("sb.save_as"), key="gp_ws_save_as", disabled=not new):
+            with shown_errors():
+                target = lib.save_as(name, new, account=account)
+                state.open_workspace(target)
+                st.toast(t("sb.saved_as", name=target.stem))
+                st.rerun()
+        if c[1].button(t("sb.rename"), key="gp_ws_rename", disabled=not new):
+            with shown_errors():
+                target = lib.rename(name, new, account=account)
+                state.open_workspace(target)
+                st.toast(t("sb.renamed", name=target.stem))
+                st.rerun()
+        if account.can("admin"):
+            sure = st.checkbox(t("sb.delete_confirm", name=name), key="gp_ws_delete_sure")
+            if st.button(t("sb.delete"), key="gp_ws_delete", disabled=not sure):
+                with shown_errors():
+                    lib.delete(name, account=account)
+                    rest = lib.names()
+                    if rest:
+                        state.open_library_workspace(rest[0])
+                    else:
+                        state.close_workspace()
+                    st.toast(t("sb.deleted", name=name))
+                    st.rerun()
 
 
 def render_sidebar() -> importer.BuildRequest | None:
@@ -39,7 +123,12 @@ def render_sidebar() -> importer.BuildRequest | None:
     with st.sidebar:
         language_switch()
         st.subheader(t("sb.workspace"))
-        _open_controls()
+        _choose()
+        if not login.current_account().can("planner"):
+            st.caption(t("sb.viewer"))
+            return None
+        _add_upload()
+        _manage()
         # A toggle, not an expander: a collapsed expander still draws its eleven file
         # uploaders, which slowed every page's first draw by ~0.2 s.
         if not st.toggle(t("sb.build"), key="gp_show_build"):

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -15,23 +18,29 @@ from pyproj import CRS
 
 from geo.errors import Problem
 from geo.layers import LayerSource, read_layer
-from geo.workspace import Workspace, read_workspace
+from geo.workspace import (TABLE_LAYERS, Workspace, layers_version, read_plan_cells, read_plans,
+                           read_workspace)
+from server import DEFAULT_DATA_DIR, data_dir
+from server import library as library_module
+from server.library import Library
 from ui import maps
 from ui.mapview import frame_digest
 from ui.report import recheck_workspace
 
 __all__ = ["APP_DIR", "DEMO_WORKSPACE", "ENV_WORKSPACE", "ENV_PAGE", "StartOptions",
-           "start_options", "init_session", "open_workspace", "workspace_path", "current_workspace",
-           "display_layers_of", "map_cache_key", "recheck_of", "session_folder", "layer_columns", "ImportReport",
+           "start_options", "init_session", "open_workspace", "close_workspace", "workspace_path", "current_workspace",
+           "display_layers_of", "map_cache_key", "layers_key", "recheck_of", "layer_columns", "ImportReport", "library", "local_file",
+           "open_library_workspace", "uploaded_files", "upload_folder_root", "safe_file_name",
            "set_report", "last_report"]
 
 APP_DIR = Path(__file__).resolve().parent.parent
-DEMO_WORKSPACE = APP_DIR / "data" / "boundaries" / "demo_county.gpkg"
+DEMO_WORKSPACE = library_module.DEMO_WORKSPACE
 ENV_WORKSPACE = "GRIDPATROL_WORKSPACE"
 ENV_PAGE = "GRIDPATROL_PAGE"
 
 _PATH_KEY = "gp_workspace_path"
-_FOLDER_KEY = "gp_session_folder"
+_DATA_KEY = "gp_data_dir"
+_LOCAL_KEY = "gp_local_file"
 _REPORT_KEY = "gp_import_report"
 
 
@@ -40,8 +49,15 @@ class StartOptions:
     """What the command line (``streamlit run app.py -- --workspace PATH --page data``) or the
     environment (GRIDPATROL_WORKSPACE, GRIDPATROL_PAGE; these win) asked for at start."""
 
-    workspace: Path
+    workspace: Path | None
     page: str | None = None
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+
+    @property
+    def local_file(self) -> bool:
+        """True when one workspace file was given (local mode on that file: plans are saved
+        into it); False when the app serves the data directory's library."""
+        return self.workspace is not None
 
 
 def _resolve(path: str) -> Path:
@@ -58,22 +74,61 @@ def start_options(argv: Sequence[str] | None = None,
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--workspace")
     parser.add_argument("--page")
+    parser.add_argument("--data-dir")
     args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     env = os.environ if environ is None else environ
     workspace = env.get(ENV_WORKSPACE) or args.workspace
     page = env.get(ENV_PAGE) or args.page
-    return StartOptions(workspace=_resolve(workspace) if workspace else DEMO_WORKSPACE, page=page or None)
+    return StartOptions(workspace=_resolve(workspace) if workspace else None, page=page or None,
+                        data_dir=data_dir(args.data_dir, environ=env))
 
 
 def init_session(options: StartOptions) -> None:
-    """Open the start workspace once per session (later choices in the sidebar win)."""
-    if _PATH_KEY not in st.session_state:
+    """Open the start workspace once per session (later choices in the sidebar win): the file
+    given at start (local mode on that file), else a workspace of the data directory's library
+    (on first run the demo county is copied into it; the tracked demo file is never written)."""
+    st.session_state[_DATA_KEY] = str(options.data_dir)
+    if _PATH_KEY in st.session_state:
+        return
+    if options.workspace is not None:
+        st.session_state[_LOCAL_KEY] = str(options.workspace)
         st.session_state[_PATH_KEY] = str(options.workspace)
+        return
+    lib = library()
+    lib.ensure_demo(DEMO_WORKSPACE)
+    names = lib.names()
+    if names:
+        pick = DEMO_WORKSPACE.stem if DEMO_WORKSPACE.stem in names else names[0]
+        st.session_state[_PATH_KEY] = str(lib.path_of(pick))
+    else:
+        st.session_state[_PATH_KEY] = ""
+
+
+def library() -> Library:
+    """The workspace library of the data directory this app serves."""
+    return Library(st.session_state.get(_DATA_KEY) or data_dir())
+
+
+def local_file() -> Path | None:
+    """The workspace file given at start (local mode), if any."""
+    value = st.session_state.get(_LOCAL_KEY)
+    return Path(value) if value else None
+
+
+def open_library_workspace(name: str) -> None:
+    """Make the library's workspace ``name`` the open one (InputError when there is none)."""
+    st.session_state[_PATH_KEY] = str(library().path_of(name))
 
 
 def open_workspace(path: str | Path) -> None:
-    """Make ``path`` the open workspace (read, and any error shown, when a page needs it)."""
+    """Make ``path`` the open workspace (read, and any error shown, when a page needs it).
+    Only for paths the server chose (the start file, the library's files), never typed ones."""
     st.session_state[_PATH_KEY] = str(_resolve(str(path)))
+
+
+def close_workspace() -> None:
+    """Leave no workspace open (e.g. after the open one was deleted)."""
+    st.session_state[_PATH_KEY] = ""
 
 
 def workspace_path() -> Path | None:
@@ -82,24 +137,47 @@ def workspace_path() -> Path | None:
     return Path(value) if value else None
 
 
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime if path.exists() else 0.0
+def _mtime(path: Path) -> tuple:
+    """The version of the workspace's layers (``geo.workspace.layers_version``): unchanged by
+    plan saves, so that a save does not make every cache read or draw again."""
+    return layers_version(path)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _workspace_parts(path: str, mtime: float) -> tuple[str, dict[str, pd.DataFrame], dict[str, str]]:
+def _workspace_parts(path: str, version: tuple) -> tuple[str, dict[str, pd.DataFrame], dict[str, str]]:
     ws = read_workspace(path)
-    return ws.crs.to_wkt(), dict(ws.layers), dict(ws.meta)
+    layers = {k: v for k, v in ws.layers.items() if k not in TABLE_LAYERS}
+    return ws.crs.to_wkt(), layers, dict(ws.meta)
 
 
-def _workspace(path: str, mtime: float) -> Workspace:
-    """The workspace read once per path and modification time and shared by every session; each
-    call gets shallow copies of its layers, which pandas' copy-on-write keeps apart from the
-    shared ones (a page that changes a column changes only its own copy). Sharing instead of
-    ``st.cache_data``'s pickled copies saves ~0.2 s a rerun with 10,000 cells."""
-    wkt, layers, meta = _workspace_parts(path, mtime)
-    return Workspace(crs=CRS.from_wkt(wkt), layers={k: v.copy(deep=False) for k, v in layers.items()},
+@st.cache_data(max_entries=8, show_spinner=False, ttl=3600)
+def _plan_tables(path: str, mtime_ns: int) -> dict[str, pd.DataFrame]:
+    """The plan tables as saved now (read afresh after every save: the file's mtime moves)."""
+    plans = read_plans(path)
+    return {"plans": plans, "plan_cells": read_plan_cells(path)} if len(plans) else {}
+
+
+def _workspace(path: str, version: tuple) -> Workspace:
+    """The workspace's layers read once per path and layers version and shared by every
+    session, with the plan tables as saved now; each call gets shallow copies of its layers,
+    which pandas' copy-on-write keeps apart from the shared ones (a page that changes a column
+    changes only its own copy). Sharing instead of ``st.cache_data``'s pickled copies saves
+    ~0.2 s a rerun with 10,000 cells."""
+    wkt, layers, meta = _workspace_parts(path, version)
+    try:
+        plans = _plan_tables(path, Path(path).stat().st_mtime_ns)
+    except OSError:
+        plans = {}
+    return Workspace(crs=CRS.from_wkt(wkt), layers={**{k: v.copy(deep=False) for k, v in layers.items()},
+                                                    **{k: v.copy() for k, v in plans.items()}},
                      meta=dict(meta), path=Path(path))
+
+
+def layers_key(ws: Workspace) -> tuple:
+    """A cache key of the workspace's layers (path and layers version; see ``_mtime``)."""
+    if ws.path is None:
+        return (ws.name, None)
+    return (str(ws.path), _mtime(ws.path))
 
 
 def current_workspace() -> Workspace | None:
@@ -129,7 +207,7 @@ def workspace_for_page(needed: Sequence[str] = (), *, missing_key: str = "page.n
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _display(path: str, mtime: float) -> maps.DisplayLayers:
+def _display(path: str, mtime: tuple) -> maps.DisplayLayers:
     return maps.display_layers(_workspace(path, mtime))
 
 
@@ -158,7 +236,7 @@ def map_cache_key(ws: Workspace, *options: object, frames: Sequence[pd.DataFrame
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _recheck(path: str, mtime: float) -> tuple[list[Problem], list[Problem]]:
+def _recheck(path: str, mtime: tuple) -> tuple[list[Problem], list[Problem]]:
     return recheck_workspace(_workspace(path, mtime))
 
 
@@ -169,20 +247,45 @@ def recheck_of(ws: Workspace) -> tuple[list[Problem], list[Problem]]:
     return _recheck(str(ws.path), _mtime(ws.path))
 
 
-def session_folder() -> Path:
-    """This session's temporary folder (uploads and built workspaces)."""
-    folder = st.session_state.get(_FOLDER_KEY)
-    if not folder or not Path(folder).is_dir():
-        folder = tempfile.mkdtemp(prefix="gridpatrol-")
-        st.session_state[_FOLDER_KEY] = folder
-    return Path(folder)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
-def layer_columns(path: str, size: int) -> list[str]:
-    """The attribute columns of an uploaded layer file (read with ``geo.layers.read_layer``)."""
-    gdf = read_layer(LayerSource(path))
+def layer_columns(name: str, data: bytes) -> list[str]:
+    """The attribute columns of an uploaded layer file: written to a temporary folder, read with
+    ``geo.layers.read_layer`` and deleted at once (uploads are never kept on the server)."""
+    with uploaded_files({name: data}) as paths:
+        gdf = read_layer(LayerSource(str(paths[name])))
     return [str(c) for c in gdf.columns if c != gdf.geometry.name]
+
+
+@contextmanager
+def uploaded_files(files: Mapping[str, bytes]) -> Iterator[dict[str, Path]]:
+    """Write uploaded files (name -> content) into a private temporary folder, yield their
+    paths by name and delete the folder afterwards, whatever happens. A name may be
+    ``slot/file`` (each slot gets its own folder, so two layers may upload files of the same
+    name); each part is reduced to a plain file name first (``safe_file_name``)."""
+    folder = Path(tempfile.mkdtemp(prefix="gridpatrol-upload-"))
+    try:
+        paths = {}
+        for name, data in files.items():
+            slot, _, base = name.rpartition("/")
+            target = folder / safe_file_name(slot) / safe_file_name(base) if slot else folder / safe_file_name(base)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            paths[name] = target
+        yield paths
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def upload_folder_root() -> Path:
+    """Where uploads are unpacked for reading (hidden from messages shown to users)."""
+    return Path(tempfile.gettempdir())
+
+
+def safe_file_name(name: str) -> str:
+    """An uploaded file's name without folders or characters that paths and layer specs use."""
+    base = Path(str(name).replace("\\", "/")).name
+    base = re.sub(r'[:*?"<>|\x00-\x1f]', "_", base).strip(" .")
+    return base or "upload"
 
 
 @dataclass(frozen=True)
