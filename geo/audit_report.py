@@ -1,11 +1,11 @@
 """Writing a boundary audit to a folder: crosswalk CSV, GeoPackage of defects and split pieces, report.
 
 The files are written to a temporary folder beside ``out_dir`` and moved in only when all of them
-are complete, so a failure leaves nothing half-written.
+are complete, so a failure leaves nothing half-written. Unit ids and names come from users' files:
+the reports escape them (``geo.markup``), and the CSV's text cells never start a formula.
 """
 from __future__ import annotations
 
-import html
 import os
 import shutil
 import tempfile
@@ -17,6 +17,7 @@ import pandas as pd
 import pyogrio
 
 from geo.audit import BoundaryAudit
+from geo.markup import escape_html, escape_markdown, spreadsheet_safe
 
 __all__ = ["write_audit", "report_markdown", "report_html", "OUTPUT_FILES"]
 
@@ -42,9 +43,9 @@ def _fmt(v, digits: int = 1) -> str:
 def _table_md(df: pd.DataFrame) -> list[str]:
     if not len(df):
         return ["(none)"]
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines = ["| " + " | ".join(escape_markdown(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+        lines.append("| " + " | ".join(escape_markdown(_fmt(v)) for v in row) + " |")
     return lines
 
 
@@ -60,46 +61,51 @@ def _report_tables(audit: BoundaryAudit, top: int) -> dict[str, pd.DataFrame]:
 
 def report_markdown(audit: BoundaryAudit, *, title: str = "Boundary audit 辖区比对",
                     top: int = 30) -> str:
-    """The audit as a Markdown report: headline figures, rules, the worst splits and defects."""
+    """The audit as a Markdown report: headline figures, rules, the worst splits and defects.
+
+    Every text is escaped (``geo.markup.escape_markdown``): an id or name reads as the characters
+    typed, never as Markdown or HTML."""
     s = audit.summary()
     t = _report_tables(audit, top)
-    lines = [f"# {title}", "",
+    md = escape_markdown
+    lines = [f"# {md(title)}", "",
              f"- police units: {s['police_units']}, split: {len(s['split_police'])}",
              f"- admin units: {s['admin_units']}, split: {len(s['split_admin'])}",
-             f"- significant pairs by class: " + ", ".join(f"{k} {v}" for k, v in s["classes"].items()),
+             "- significant pairs by class: " + ", ".join(f"{md(k)} {md(v)}" for k, v in s["classes"].items()),
              f"- gaps: {s['gaps_m2']:,.0f} m2; overlaps: {s['overlaps_m2']:,.0f} m2; slivers: {s['slivers']}",
-             f"- weight: {s['weight']}, min share {s['min_share']:g}; working CRS {s['crs']}", "",
+             f"- weight: {md(s['weight'])}, min share {s['min_share']:g}; working CRS {md(s['crs'])}", "",
              "## Rules", ""]
-    lines += [f"- **{k}**: {v}" for k, v in s["rules"].items()]
+    lines += [f"- **{md(k)}**: {md(v)}" for k, v in s["rules"].items()]
     lines += ["", f"## Splits, worst first (top {top})", ""] + _table_md(t["severity"])
     lines += ["", f"## Defects, largest first (top {top})", ""] + _table_md(t["defects"])
     if s["warnings"]:
-        lines += ["", "## Warnings", ""] + [f"- {w}" for w in s["warnings"]]
+        lines += ["", "## Warnings", ""] + [f"- {md(w)}" for w in s["warnings"]]
     return "\n".join(lines) + "\n"
 
 
 def report_html(audit: BoundaryAudit, *, title: str = "Boundary audit 辖区比对", top: int = 30) -> str:
-    """The same report as one self-contained HTML page."""
+    """The same report as one self-contained HTML page (every text escaped: ``escape_html``)."""
     s = audit.summary()
     t = _report_tables(audit, top)
+    esc = escape_html
 
     def table(df: pd.DataFrame) -> str:
         if not len(df):
             return "<p>(none)</p>"
-        shown = df.map(_fmt) if hasattr(df, "map") else df.applymap(_fmt)
-        return shown.to_html(index=False, escape=True, border=0, classes="t")
+        shown = df.map(lambda v: esc(_fmt(v))).rename(columns=esc)
+        return shown.to_html(index=False, escape=False, border=0, classes="t")
 
-    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in s["rules"].items())
-    warn = "".join(f"<li>{html.escape(w)}</li>" for w in s["warnings"])
-    return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+    items = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in s["rules"].items())
+    warn = "".join(f"<li>{esc(w)}</li>" for w in s["warnings"])
+    return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table.t{{border-collapse:collapse}}
 table.t td,table.t th{{border-bottom:1px solid #ddd;padding:2px 8px;text-align:right}}</style></head><body>
-<h1>{html.escape(title)}</h1>
+<h1>{esc(title)}</h1>
 <ul><li>police units: {s['police_units']}, split: {len(s['split_police'])}</li>
 <li>admin units: {s['admin_units']}, split: {len(s['split_admin'])}</li>
-<li>significant pairs by class: {html.escape(', '.join(f'{k} {v}' for k, v in s['classes'].items()))}</li>
+<li>significant pairs by class: {esc(', '.join(f'{k} {v}' for k, v in s['classes'].items()))}</li>
 <li>gaps: {s['gaps_m2']:,.0f} m²; overlaps: {s['overlaps_m2']:,.0f} m²; slivers: {s['slivers']}</li>
-<li>weight: {html.escape(s['weight'])}, min share {s['min_share']:g}; working CRS {html.escape(s['crs'])}</li></ul>
+<li>weight: {esc(s['weight'])}, min share {s['min_share']:g}; working CRS {esc(s['crs'])}</li></ul>
 <h2>Rules</h2><ul>{items}</ul>
 <h2>Splits, worst first (top {top})</h2>{table(t['severity'])}
 <h2>Defects, largest first (top {top})</h2>{table(t['defects'])}
@@ -124,7 +130,7 @@ def write_audit(audit: BoundaryAudit, out_dir: str | Path) -> list[Path]:
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     try:
-        crosswalk_table(audit).to_csv(tmp / "crosswalk.csv", index=False, encoding="utf-8")
+        spreadsheet_safe(crosswalk_table(audit)).to_csv(tmp / "crosswalk.csv", index=False, encoding="utf-8")
         gpkg = tmp / "audit.gpkg"
         _write_layer(audit.defects, gpkg, "defects")
         split = audit.pieces[audit.pieces["police"].isin(audit.split_police)

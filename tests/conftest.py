@@ -13,6 +13,13 @@ SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
 METRIC = "EPSG:32650"
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty data directory (GRIDPATROL_DATA), so that nothing writes a
+    ``gridpatrol-data`` folder into the repository or sees another test's accounts."""
+    monkeypatch.setenv("GRIDPATROL_DATA", str(tmp_path_factory.mktemp("data")))
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or a skip (with the reason) on a machine without it."""
@@ -65,3 +72,11 @@ def tiny_townships() -> gpd.GeoDataFrame:
 def tiny_stations() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"station_id": ["S1", "S2"]},
                             geometry=[Point(500, 500), Point(1500, 500)], crs=METRIC)
+
+
+@pytest.fixture(scope="session")
+def payload_workspace(tmp_path_factory) -> Path:
+    """The demo county with a script payload in every name, id, kind and category
+    (``tests/_payloads.py``), written once per session; its path."""
+    from tests._payloads import write_payload_workspace
+    return write_payload_workspace(tmp_path_factory.mktemp("payload"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import io
 import logging
 import os
@@ -44,6 +43,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from geo.errors import GridPatrolError, InputError
+from geo.markup import escape_html
 from geo.workspace import Workspace
 from ui.colors import natural_key, workspace_station_colors
 from ui.i18n import LANGUAGES, road_class_label, text
@@ -323,32 +323,32 @@ class Briefing:
         t = lambda key, **kw: text(key, self.lang, **kw)  # noqa: E731
         parts = [f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if self.lang == 'zh' else 'en'}\"><head>"
                  "<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">"
-                 f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>",
-                 f"<header><h1>{html.escape(self.title)}</h1>"
-                 f"<p class=\"meta\">{html.escape(t('brief.date'))}: {html.escape(self.date)} · "
-                 f"{html.escape(t('brief.area'))}: {html.escape(self.area)} · "
-                 f"{html.escape(t('brief.crs'))}: {html.escape(self.crs)}</p></header>",
-                 f"<section id=\"key-figures\"><h2>{html.escape(t('brief.key_figures'))}</h2>"
+                 f"<title>{escape_html(self.title)}</title><style>{_CSS}</style></head><body>",
+                 f"<header><h1>{escape_html(self.title)}</h1>"
+                 f"<p class=\"meta\">{escape_html(t('brief.date'))}: {escape_html(self.date)} · "
+                 f"{escape_html(t('brief.area'))}: {escape_html(self.area)} · "
+                 f"{escape_html(t('brief.crs'))}: {escape_html(self.crs)}</p></header>",
+                 f"<section id=\"key-figures\"><h2>{escape_html(t('brief.key_figures'))}</h2>"
                  "<table class=\"key\"><tbody>"]
         for k in self.key_figures:
-            parts.append(f"<tr><th>{html.escape(k.label)}</th>"
-                         f"<td data-key=\"{html.escape(k.key)}\">{html.escape(k.value)}</td></tr>")
+            parts.append(f"<tr><th>{escape_html(k.label)}</th>"
+                         f"<td data-key=\"{escape_html(k.key)}\">{escape_html(k.value)}</td></tr>")
         parts.append("</tbody></table>")
         if self.skipped:
-            parts.append(f"<p class=\"note\">{html.escape(t('brief.skipped'))}</p><ul class=\"note\">")
-            parts += [f"<li>{html.escape(text(f'brief.section.{k}', self.lang))}: {html.escape(v)}</li>"
+            parts.append(f"<p class=\"note\">{escape_html(t('brief.skipped'))}</p><ul class=\"note\">")
+            parts += [f"<li>{escape_html(text(f'brief.section.{k}', self.lang))}: {escape_html(v)}</li>"
                       for k, v in self.skipped.items()]
             parts.append("</ul>")
         parts.append("</section>")
         for s in self.sections:
             img = base64.b64encode(s.png).decode("ascii")
-            parts.append(f"<section id=\"{s.key}\"><h2>{html.escape(s.title)}</h2>"
-                         f"<img alt=\"{html.escape(s.title)}\" src=\"data:image/png;base64,{img}\">")
+            parts.append(f"<section id=\"{escape_html(s.key)}\"><h2>{escape_html(s.title)}</h2>"
+                         f"<img alt=\"{escape_html(s.title)}\" src=\"data:image/png;base64,{img}\">")
             if len(s.table):
                 parts.append(_html_table(s.table))
-            parts += [f"<p class=\"note\">{html.escape(n)}</p>" for n in s.notes]
+            parts += [f"<p class=\"note\">{escape_html(n)}</p>" for n in s.notes]
             parts.append("</section>")
-        parts.append(f"<footer>{html.escape(t('brief.footer'))}</footer></body></html>")
+        parts.append(f"<footer>{escape_html(t('brief.footer'))}</footer></body></html>")
         return "".join(parts)
 
     def write_html(self, path: str | Path) -> Path:
@@ -432,13 +432,13 @@ footer{margin-top:32px;color:#777;font-size:12px}
 
 
 def _html_table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    head = "".join(f"<th>{escape_html(str(c))}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
         cells = []
         for v in row:
             cls = "" if re.fullmatch(r"[-+−]?[\d,.\s%]+|—", str(v)) else " class=\"t\""
-            cells.append(f"<td{cls}>{html.escape(str(v))}</td>")
+            cells.append(f"<td{cls}>{escape_html(str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -475,9 +475,10 @@ def _atomic_write(path: Path, data: bytes) -> Path:
 
 
 def _rc(font: str) -> dict:
+    # text.parse_math off: names are drawn as typed, never as mathtext ("$x^2$" stays "$x^2$").
     return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"],
             "axes.unicode_minus": False, "pdf.fonttype": 3,
-            "svg.fonttype": "path"}
+            "svg.fonttype": "path", "text.parse_math": False}
 
 
 # --- map furniture -------------------------------------------------------------------------------

@@ -180,9 +180,9 @@ def _columns(frame: pd.DataFrame) -> dict:
 class CellRaster(folium.map.Layer):
     """Cells drawn from an id raster: ``colours[row]`` (a ``#rrggbb`` or None: not filled) at
     ``opacity``, optionally each cell's outline in ``outline`` colour, and a tooltip with the
-    row's ``attributes`` (a DataFrame aligned with the rasterised rows) when the mouse is over
-    a cell. The layer sits in its own pane under every vector overlay, so switching it off and
-    on never covers roads or boundaries."""
+    row's ``attributes`` (a DataFrame aligned with the rasterised rows, shown as text) when the
+    mouse is over a cell. The layer sits in its own pane under every vector overlay, so switching
+    it off and on never covers roads or boundaries."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -258,22 +258,22 @@ class CellRaster(folium.map.Layer):
                 var v = d.a.v[col][row], dict = d.a.d[d.a.k[col]];
                 return dict ? dict[v] : v;
             }
-            function esc(s) {
-                return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-            }
+            // The table is built from text nodes (textContent): attributes are never read as HTML.
             map.on("mousemove", function (e) {
                 if (!ids || !map.hasLayer(layer)) { return; }
                 var p = L.CRS.EPSG3857.project(e.latlng);
                 var x = Math.floor((p.x - d.merc[0]) * d.scale), y = Math.floor((d.merc[3] - p.y) * d.scale);
                 var id = (x >= 0 && y >= 0 && x < d.w && y < d.h) ? ids[y * d.w + x] : 0;
                 if (!id || !d.a.k.length) { map.closeTooltip(tip); return; }
-                var rows = [];
+                var table = document.createElement("table");
                 for (var c = 0; c < d.a.k.length; c++) {
-                    var v = value(c, id - 1);
-                    rows.push("<tr><th style='text-align:left;padding-right:8px'>" + esc(d.labels[c]) +
-                              "</th><td>" + (v === null || v === undefined ? "" : esc(v)) + "</td></tr>");
+                    var v = value(c, id - 1), row = table.insertRow(), th = document.createElement("th");
+                    th.style.textAlign = "left"; th.style.paddingRight = "8px";
+                    th.textContent = d.labels[c];
+                    row.appendChild(th);
+                    row.insertCell().textContent = v === null || v === undefined ? "" : String(v);
                 }
-                tip.setContent("<table>" + rows.join("") + "</table>");
+                tip.setContent(table);
                 map.openTooltip(tip, e.latlng);
             });
             map.on("mouseout", function () { map.closeTooltip(tip); });

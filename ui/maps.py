@@ -8,7 +8,6 @@ a bounded sample when the workspace has no cells).
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from branca.element import MacroElement
 from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
+from geo.markup import escape_html
 from geo.workspace import Workspace
 from ui.cell_raster import CellIds, CellRaster, cell_ids
 from ui.colors import natural_key, road_style, workspace_station_colors
@@ -31,7 +31,8 @@ from ui.offline import script_json
 
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
-           "missing_layers", "overview_map", "class_breaks", "symbol_marker", "field_labels", "place_labels"]
+           "missing_layers", "overview_map", "class_breaks", "symbol_marker", "field_labels", "place_labels",
+           "TextTooltip", "FieldsTooltip"]
 
 DISPLAY_CRS = "EPSG:4326"
 MAX_HEAT_POINTS = 5000         # incident sample size when there are no cell counts
@@ -265,6 +266,55 @@ class _Legend(MacroElement):
         self.content = content
 
 
+class TextTooltip(folium.Tooltip):
+    """A tooltip showing ``text`` as text, never as markup: every tooltip of a marker or line.
+
+    ``folium.Tooltip`` writes its text raw into a JavaScript template literal that Leaflet then
+    reads as HTML, so a name could run script (``<img onerror=…>``, ``${…}``). Here the text is
+    HTML-escaped and travels as a JSON string literal; it looks the same. ``ui.offline.
+    self_contained`` refuses maps holding folium's own tooltips and popups."""
+
+    text_only = True  # what self_contained checks
+    _template = FoliumTemplate("""
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip({{ this.html|tojson }},
+                {{ this.options|tojavascript }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: object, *, sticky: bool = True):
+        super().__init__("" if text is None else str(text), sticky=sticky)
+        self.html = f"<div>{escape_html(self.text)}</div>"
+
+
+class FieldsTooltip(folium.GeoJsonTooltip):
+    """``folium.GeoJsonTooltip`` (a table of ``fields`` of the feature, labelled with ``aliases``)
+    that builds its table with ``textContent``: property values and labels are shown as text.
+    folium's own joins them into an HTML string (a name could run script). Same look."""
+
+    text_only = True  # what self_contained checks
+    _template = FoliumTemplate("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindTooltip(function (layer) {
+            var div = L.DomUtil.create("div"), table = L.DomUtil.create("table", "", div);
+            var fields = {{ this.fields|tojson }}, aliases = {{ this.aliases|tojson }};
+            for (var i = 0; i < fields.length; i++) {
+                var v = layer.feature.properties[fields[i]], row = L.DomUtil.create("tr", "", table);
+                {% if this.labels %}L.DomUtil.create("th", "", row).textContent = aliases[i];{% endif %}
+                L.DomUtil.create("td", "", row).textContent =
+                    v === null || v === undefined ? "" : (typeof v === "object" ? JSON.stringify(v) : String(v));
+            }
+            return div;
+        }, {{ this.tooltip_options|tojavascript }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, fields: list[str] | tuple[str, ...], *, aliases: list[str] | None = None,
+                 labels: bool = True, sticky: bool = True):
+        super().__init__(fields=list(fields), aliases=None if aliases is None else list(aliases),
+                         labels=labels, sticky=sticky)
+
+
 class _GeoJsonLayer(folium.GeoJson):
     """``folium.GeoJson`` made for large layers: the data embedded once as compact JSON, styled in
     the browser from a fixed ``base`` style plus per-feature values read from properties
@@ -307,7 +357,7 @@ class _GeoJsonLayer(folium.GeoJson):
 
     def __init__(self, data: dict, *, name: str | None = None, show: bool = True, base: dict,
                  from_props: dict[str, str] | None = None, radius: float | None = None,
-                 tooltip: folium.GeoJsonTooltip | None = None):
+                 tooltip: FieldsTooltip | None = None):
         super().__init__(data, name=name, show=show, tooltip=tooltip)
         self._name = "GeoJson"
         self.base = base
@@ -330,12 +380,13 @@ def symbol_marker(lat: float, lon: float, *, colour: str, symbol: str = "★",
     """A marker drawn as a coloured disc with a white symbol (★, ⚑, …), made of HTML only.
 
     folium's ``Icon`` needs the awesome-markers and Font Awesome scripts, which GridPatrol does not
-    embed (maps must draw offline): ``ui.offline.self_contained`` refuses maps that use it."""
+    embed (maps must draw offline): ``ui.offline.self_contained`` refuses maps that use it.
+    ``symbol`` and ``tooltip`` are shown as text."""
     icon = folium.DivIcon(icon_size=(22, 22), icon_anchor=(11, 11), html=(
         f'<div style="background:{colour};color:#fff;border:1.5px solid #fff;border-radius:50%;'
         f'width:22px;height:22px;text-align:center;font:bold 13px/22px sans-serif;'
-        f'box-shadow:0 0 2px rgba(0,0,0,0.6)">{html.escape(symbol)}</div>'))
-    return folium.Marker([lat, lon], icon=icon, tooltip=tooltip)
+        f'box-shadow:0 0 2px rgba(0,0,0,0.6)">{escape_html(symbol)}</div>'))
+    return folium.Marker([lat, lon], icon=icon, tooltip=None if tooltip is None else TextTooltip(tooltip))
 
 
 _LABEL_BOX = 160  # px: the width of a station label's box
@@ -396,7 +447,7 @@ def _swatch(colour: str, label: str, *, shape: str = "box") -> str:
     radius = "50%" if shape == "dot" else "2px"
     return (f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
             f'margin-right:5px;vertical-align:middle;background:{colour};border-radius:{radius};'
-            f'border:1px solid #555"></span>{html.escape(label)}</div>')
+            f'border:1px solid #555"></span>{escape_html(label)}</div>')
 
 
 def _in_columns(items: list[str]) -> str:
@@ -426,9 +477,9 @@ def _collection(display: DisplayLayers, layer: str, **extra: list) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _tooltip(gdf: gpd.GeoDataFrame, exclude: tuple[str, ...] = ()) -> folium.GeoJsonTooltip | None:
+def _tooltip(gdf: gpd.GeoDataFrame, exclude: tuple[str, ...] = ()) -> FieldsTooltip | None:
     fields = [c for c in gdf.columns if c != gdf.geometry.name and not c.startswith("_") and c not in exclude]
-    return folium.GeoJsonTooltip(fields=fields) if fields else None
+    return FieldsTooltip(fields) if fields else None
 
 
 def _cell_tooltip(display: DisplayLayers, cells: gpd.GeoDataFrame, lang: str) -> tuple[pd.DataFrame, list[str]]:
@@ -483,7 +534,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
             vals = pd.to_numeric(cells[colour_by], errors="coerce").to_numpy(dtype=float)
             k = np.clip(np.searchsorted(breaks, vals, side="right") - 1, 0, len(ramp) - 1)
             fill = [ramp[i] if np.isfinite(v) else None for i, v in zip(k, vals)]
-            legend.append(f"<b>{html.escape(text(f'map.cells_{colour_by}', lang))}</b>")
+            legend.append(f"<b>{escape_html(text(f'map.cells_{colour_by}', lang))}</b>")
             legend += [_swatch(c, f"{_fmt(lo)} – {_fmt(hi)}")
                        for c, lo, hi in zip(ramp, breaks[:-1], breaks[1:])]
             outline = None
@@ -519,7 +570,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         styles = classes.map(road_style)
         labels = {c: road_class_label(c, lang) for c in classes.unique()}  # zh/en names of the classes
         tip_fields = [f for f in ("_class", "name") if f == "_class" or f in roads.columns]
-        tip = folium.GeoJsonTooltip(fields=tip_fields, aliases=[
+        tip = FieldsTooltip(tip_fields, aliases=[
             text("map.road_class" if f == "_class" else "map.road_name", lang) for f in tip_fields])
         _GeoJsonLayer(_collection(display, "road_edges", _colour=[s[0] for s in styles],
                                   _weight=[s[1] for s in styles], _class=[labels[c] for c in classes]),
@@ -527,7 +578,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
                       from_props={"color": "_colour", "weight": "_weight"}, tooltip=tip).add_to(m)
         seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:8]
         if seen and seen != [""]:
-            legend.append(f"<b>{html.escape(name('road_edges'))}</b>")
+            legend.append(f"<b>{escape_html(name('road_edges'))}</b>")
             legend.append(_in_columns([_swatch(road_style(c)[0], road_class_label(c, lang)) for c in seen]))
 
     if "area" in L and len(L["area"]):
@@ -552,7 +603,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         _GeoJsonLayer(_collection(display, "checkpoints", _colour=ring_colours), name=name("checkpoints"),
                       radius=6, base={"color": "#000000", "weight": 1.0, "fillOpacity": 0.95},
                       from_props={"fillColor": "_colour"}, tooltip=_tooltip(cps)).add_to(m)
-        legend.append(f"<b>{html.escape(name('checkpoints'))}</b>")
+        legend.append(f"<b>{escape_html(name('checkpoints'))}</b>")
         present = {str(r).lower() for r in rings}
         legend += [_swatch(_RING_COLOURS[r], text(f"map.ring.{r}", lang), shape="dot")
                    for r in ("outer", "inner") if r in present]
@@ -577,13 +628,14 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
                 colour = colours.get(str(sid), "#777777")
                 tip = f"{label} ({sid})" if label != str(sid) else str(sid)
                 folium.CircleMarker([point.y, point.x], radius=7, color="#222222", weight=1.5,
-                                    fill=True, fill_color=colour, fill_opacity=1.0, tooltip=tip).add_to(group)
+                                    fill=True, fill_color=colour, fill_opacity=1.0,
+                                    tooltip=TextTooltip(tip)).add_to(group)
                 anchor, align = _LABEL_ANCHORS[side]
                 folium.Marker([point.y, point.x], icon=folium.DivIcon(
                     icon_size=(_LABEL_BOX, 18), icon_anchor=anchor,
                     html=(f'<div style="font-size:12px;font-weight:600;white-space:nowrap;color:#111;'
                           f'text-align:{align};text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff">'
-                          f'{html.escape(label)}</div>'))).add_to(group)
+                          f'{escape_html(label)}</div>'))).add_to(group)
         else:
             fills = [colours.get(str(s), "#777777") for s in stations["station_id"]]
             _GeoJsonLayer(_collection(display, "stations", _colour=fills), radius=6,
@@ -592,7 +644,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
         group.add_to(m)
 
     if colours:
-        legend.append(f"<b>{html.escape(text('map.stations_legend', lang))}</b>")
+        legend.append(f"<b>{escape_html(text('map.stations_legend', lang))}</b>")
         ids = sorted(colours, key=natural_key)
         legend.append(_in_columns([_swatch(colours[i], names.get(i, i)) for i in ids[:24]]))
         if len(ids) > 24:
@@ -604,7 +656,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
                 'font-size:12px;line-height:17px;max-height:60vh;overflow-y:auto;'
                 'box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
                 f'<summary style="font-weight:700;margin-bottom:2px;cursor:pointer">'
-                f'{html.escape(text("map.legend", lang))}</summary>'
+                f'{escape_html(text("map.legend", lang))}</summary>'
                 + "".join(legend) + "</details>").add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if display.bounds:

@@ -5,7 +5,8 @@ the plugins GridPatrol uses come from ``ui/assets/`` as ``data:`` URLs (which bo
 saved HTML file and streamlit-folium's loader, which only loads scripts by URL, accept);
 CDN links that GridPatrol's maps do not need (jQuery, Bootstrap, Font Awesome,
 awesome-markers) are dropped. Tiles stay whatever the map asks for (a basemap needs a tile
-server; the layers draw without one).
+server; the layers draw without one). As every map passes through it on its way to the screen,
+it also refuses folium's tooltips and popups, which would read names from the data as HTML.
 """
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ def script_json(value: object) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+# folium's tooltips and popups, which read their text (or a feature's properties) as HTML.
+_MARKUP_TOOLTIPS = (folium.Tooltip, folium.Popup, folium.GeoJsonTooltip, folium.GeoJsonPopup)
+
+
 def _walk(element):
     yield element
     for child in list(element._children.values()):
@@ -64,12 +69,18 @@ def self_contained(m: folium.Map) -> folium.Map:
     Modifies the map's elements in place (each gets its own link lists; the folium classes are
     untouched) and returns it. Raises RuntimeError naming the URL if a map uses a plugin whose
     script is not vendored, or a ``folium.Icon`` (its scripts are dropped), so a new plugin
-    cannot silently break the map.
+    cannot silently break the map; and naming the replacement if it holds one of folium's own
+    tooltips or popups, which read names from the data as HTML (``ui.maps.TextTooltip`` and
+    ``FieldsTooltip`` show them as text).
     """
     for element in _walk(m):
         if isinstance(element, folium.Icon):
             raise RuntimeError("folium.Icon needs the awesome-markers and Font Awesome scripts, which are "
                                "not embedded; draw the marker with ui.maps.symbol_marker instead")
+        if isinstance(element, _MARKUP_TOOLTIPS) and not getattr(element, "text_only", False):
+            raise RuntimeError(f"folium.{type(element).__name__} shows its text as HTML (a name from the data "
+                               "could run script); use ui.maps.TextTooltip (a string tooltip) or "
+                               "ui.maps.FieldsTooltip (feature properties) instead")
         for attr in ("default_css", "default_js"):
             links = getattr(element, attr, None)
             if not links:

@@ -17,12 +17,14 @@ from pyproj import CRS, Transformer
 
 from geo.audit import audit_partitions
 from geo.audit_report import crosswalk_table, report_html, report_markdown
+from geo.markup import spreadsheet_safe
 from geo.validate import LAYERS
 from planning.alignment import propose_alignment
 from ui.mapview import show_map
 from ui import state
 from ui.colors import station_colors
 from ui.i18n import current_language, layer_name, t
+from ui.maps import FieldsTooltip
 
 __all__ = ["render", "audit_map", "clicked_unit"]
 
@@ -53,8 +55,7 @@ def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_co
         shown, name=title,
         style_function=lambda f: {"fillColor": colours.get(f["properties"][station_col], "#999999"),
                                   "color": "#555555", "weight": 0.6, "fillOpacity": 0.55},
-        tooltip=folium.GeoJsonTooltip(fields=list(dict.fromkeys(
-            c for c in ("police", "admin", station_col) if c in shown))),
+        tooltip=FieldsTooltip(list(dict.fromkeys(c for c in ("police", "admin", station_col) if c in shown))),
     ).add_to(fmap)
     styles = {"gap": {"fillColor": GAP_COLOUR, "color": GAP_COLOUR, "weight": 1, "fillOpacity": 0.8},
               "overlap": {"fillColor": OVERLAP_COLOUR, "color": OVERLAP_COLOUR, "weight": 1, "fillOpacity": 0.8},
@@ -64,7 +65,7 @@ def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_co
         if len(part):
             folium.GeoJson(_display(part, ["kind", "rule", "police", "admin", "area_m2"], tolerance_m=0.5),
                            name=t(f"audit.defect.{kind}"), style_function=lambda f, s=style: s,
-                           tooltip=folium.GeoJsonTooltip(fields=["kind", "rule", "police", "admin", "area_m2"])
+                           tooltip=FieldsTooltip(["kind", "rule", "police", "admin", "area_m2"])
                            ).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
@@ -221,9 +222,10 @@ def _alignment(ws, audit) -> None:
         st.markdown(f"**{t('audit.kept')}**")
         st.dataframe(proposal.kept, hide_index=True, width="stretch")
     d = st.columns(2)
-    d[0].download_button(t("audit.dl_moves"), proposal.moves.to_csv(index=False).encode("utf-8"),
+    d[0].download_button(t("audit.dl_moves"), spreadsheet_safe(proposal.moves).to_csv(index=False).encode("utf-8"),
                          "alignment_moves.csv", "text/csv", key="gp_au_dl_moves")
-    d[1].download_button(t("audit.dl_workload"), proposal.workload.to_csv(index=False).encode("utf-8"),
+    d[1].download_button(t("audit.dl_workload"),
+                         spreadsheet_safe(proposal.workload).to_csv(index=False).encode("utf-8"),
                          "alignment_workload.csv", "text/csv", key="gp_au_dl_work")
 
 
@@ -266,7 +268,8 @@ def render() -> None:
             st.markdown(f"- **{name}**: {rule}")
     _counterparts(audit, click)
     d = st.columns(3)
-    d[0].download_button(t("audit.dl_crosswalk"), crosswalk_table(audit).to_csv(index=False).encode("utf-8"),
+    d[0].download_button(t("audit.dl_crosswalk"),
+                         spreadsheet_safe(crosswalk_table(audit)).to_csv(index=False).encode("utf-8"),
                          "crosswalk.csv", "text/csv", key="gp_au_dl_cw")
     d[1].download_button(t("audit.dl_html"), report_html(audit).encode("utf-8"), "audit_report.html",
                          "text/html", key="gp_au_dl_html")

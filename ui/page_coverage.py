@@ -9,7 +9,6 @@ helpers above ``render`` are pure (no Streamlit) so that they can be tested on t
 """
 from __future__ import annotations
 
-import html
 import logging
 from contextlib import contextmanager
 from typing import Iterator, Sequence
@@ -23,13 +22,14 @@ import streamlit as st
 
 from geo.coverage import Coverage, DEFAULT_BANDS_MIN, parse_bands
 from geo.errors import GridPatrolError
+from geo.markup import escape_html, escape_markdown
 from geo.network import road_class_rank
 from geo.workspace import Workspace
 from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, layer_name, road_class_label, t, text
 from ui.cell_raster import CellRaster, cell_ids
-from ui.maps import field_labels, layer_for_display, symbol_marker
+from ui.maps import FieldsTooltip, TextTooltip, field_labels, layer_for_display, symbol_marker
 from ui.mapview import show_map
 from ui.tables import csv_bytes, geojson_bytes
 
@@ -185,9 +185,9 @@ def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
     from ui.maps import _Legend  # the legend control of the overview map
     rows = "".join(f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
                    f'margin-right:5px;vertical-align:middle;background:{c};border:1px solid #555"></span>'
-                   f'{html.escape(label)}</div>' for c, label in items)
+                   f'{escape_html(label)}</div>' for c, label in items)
     _Legend('<div style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;font-size:12px;'
-            f'line-height:17px"><b>{html.escape(title)}</b>{rows}</div>').add_to(m)
+            f'line-height:17px"><b>{escape_html(title)}</b>{rows}</div>').add_to(m)
 
 
 def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str) -> None:
@@ -198,7 +198,8 @@ def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str) ->
         colour = _UNIT_COLOUR.get(r.unit, "#333333")
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6 if r.unit == "station" else 4, color="#ffffff",
                             weight=1.2, fill=True, fill_color=colour, fill_opacity=1.0,
-                            tooltip=f"{r.name} ({r.facility_id}) {r.kind}, {r.turnout_min:g} min").add_to(group)
+                            tooltip=TextTooltip(f"{r.name} ({r.facility_id}) {r.kind}, {r.turnout_min:g} min")
+                            ).add_to(group)
     group.add_to(m)
 
 
@@ -225,8 +226,8 @@ def coverage_map(cov: Coverage, areas: gpd.GeoDataFrame | None, facilities: gpd.
         folium.GeoJson(layer_for_display(areas, ["facility", "cells", "population", "incidents"]),
                        name=text("cv.layer.areas", lang),
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#111111", "weight": 2.0},
-                       tooltip=folium.GeoJsonTooltip(fields=[c for c in ("facility", "cells", "population", "incidents")
-                                                             if c in areas.columns])).add_to(m)
+                       tooltip=FieldsTooltip([c for c in ("facility", "cells", "population", "incidents")
+                                              if c in areas.columns])).add_to(m)
     if area is not None and len(area):
         folium.GeoJson(layer_for_display(area, []), name=layer_name("area", lang),
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 3.0}).add_to(m)
@@ -251,7 +252,8 @@ def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame
         for r in cross[cross["covered"] == covered].itertuples():
             tip = f"{r.crossing_id} {road_class_label(r.road_class, lang) or '-'} ({r.direction})" + (f" · {r.checkpoint_id}" if covered else "")
             folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if not covered else 5, color="#000000",
-                                weight=1, fill=True, fill_color=colour, fill_opacity=0.95, tooltip=tip).add_to(group)
+                                weight=1, fill=True, fill_color=colour, fill_opacity=0.95,
+                                tooltip=TextTooltip(tip)).add_to(group)
         group.add_to(m)
     if checkpoints is not None and len(checkpoints):
         group = folium.FeatureGroup(name=layer_name("checkpoints", lang), show=False)
@@ -280,18 +282,19 @@ def seal_map(lines: gpd.GeoDataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDat
         late = np.isclose(float(r.minutes), worst)
         folium.PolyLine([(y, x) for x, y in r.geometry.coords], color=UNCOVERED_COLOUR if late else "#1f4e79",
                         weight=4 if late else 2.5, opacity=0.85,
-                        tooltip=f"{r.unit} → {r.exit}: {fmt_minutes(float(r.minutes), lang)}").add_to(m)
+                        tooltip=TextTooltip(f"{r.unit} → {r.exit}: {fmt_minutes(float(r.minutes), lang)}")
+                        ).add_to(m)
         mid = r.geometry.interpolate(0.5, normalized=True)
         folium.Marker([mid.y, mid.x], icon=folium.DivIcon(
             icon_size=(70, 16), icon_anchor=(0, 8),
             html=(f'<div style="font-size:11px;font-weight:600;white-space:nowrap;color:#111;'
-                  f'text-shadow:0 0 3px #fff,0 0 3px #fff">{html.escape(fmt_minutes(float(r.minutes), lang))}</div>'))
+                  f'text-shadow:0 0 3px #fff,0 0 3px #fff">{escape_html(fmt_minutes(float(r.minutes), lang))}</div>'))
                       ).add_to(m)
     used = set(L["unit"].astype(str))
     _facility_markers(m, units[units["facility_id"].astype(str).isin(used)], text("cv.layer.facilities", lang))
     for r in X.itertuples():
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6, color="#000000", weight=1, fill=True,
-                            fill_color=UNCOVERED_COLOUR, fill_opacity=0.9, tooltip=str(r.exit_id)).add_to(m)
+                            fill_color=UNCOVERED_COLOUR, fill_opacity=0.9, tooltip=TextTooltip(r.exit_id)).add_to(m)
     return m
 
 
@@ -333,9 +336,8 @@ def captured_warnings(logger: str = "geo") -> Iterator[list[str]]:
 # ----------------------------------------------------------------------------------------------
 # Cached work (the graph is shared read-only; results are small and picklable)
 
-def _key_of(ws: Workspace) -> tuple[str, float]:
-    path = ws.path
-    return (str(path), path.stat().st_mtime) if path is not None and path.exists() else (ws.name, 0.0)
+def _key_of(ws: Workspace) -> tuple:
+    return state.layers_key(ws)
 
 
 def _map_key(ws: Workspace, name: str, lang: str, options: tuple, *frames: pd.DataFrame | None) -> tuple | None:
@@ -345,7 +347,7 @@ def _map_key(ws: Workspace, name: str, lang: str, options: tuple, *frames: pd.Da
 
 
 @st.cache_resource(max_entries=3, show_spinner=False)
-def _network(path: str, mtime: float, speed_kmh: float | None):
+def _network(path: str, mtime: tuple, speed_kmh: float | None):
     """The workspace's road graph and travel-time engine; shared across sessions, never modified."""
     from geo.network import graph_from_workspace
     from geo.traveltime import engine_from_graph
@@ -443,7 +445,7 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
     if notes:
         with st.expander(t("cv.notes", n=len(notes))):
             for note in notes:
-                st.warning(note)
+                st.warning(escape_markdown(note))
     left, right = st.columns([3, 2])
     with left:
         st.markdown(f"**{t('cv.band_table')}**")
@@ -495,7 +497,8 @@ def _ring_section(ws: Workspace, key: tuple[str, float], lang: str):
     if ring.closed:
         st.success(t("cv.ring.closed_note"))
     else:
-        st.warning(t("cv.ring.open_note", n=len(ring.leaks), ids=", ".join(ring.leaks[:12])))
+        ids = escape_markdown(", ".join(map(str, ring.leaks[:12])))
+        st.warning(t("cv.ring.open_note", n=len(ring.leaks), ids=ids))
     cps = ws.layer("checkpoints") if ws.has("checkpoints") else None
     show_map(lambda: ring_map(ring, ws.layer("area"), cps, lang=lang), height=480, key="gp_cv_ring_map",
              cache_key=_map_key(ws, "ring", lang, (float(tol),), ring.crossings))
@@ -526,7 +529,7 @@ def _seal_section(ws: Workspace, key: tuple[str, float], opts: dict, tolerance_m
         with st.spinner(t("cv.running")):
             seal, fac, exits = _seal(*key, units, entries, opts["speed"], tolerance_m, ws)
     except GridPatrolError as exc:  # infeasible seals are explained, not errors of the app
-        st.warning(t("cv.seal.infeasible", why=str(exc)))
+        st.warning(t("cv.seal.infeasible", why=escape_markdown(exc)))
         return
     if seal is None:
         st.info(t("cv.seal.no_entries"))

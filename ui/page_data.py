@@ -4,6 +4,7 @@ from __future__ import annotations
 import geopandas as gpd
 import streamlit as st
 
+from geo.markup import escape_markdown
 from geo.workspace import Workspace, workspace_info
 from ui import state
 from ui.errors import show_problems
@@ -20,7 +21,7 @@ def _report() -> None:
     if report is None:
         st.caption(t("data.no_build"))
     else:
-        hide = [state.session_folder() / "uploads"]
+        hide = [state.upload_folder_root()]
         show_problems(report.problems, error=True, hide_folders=hide)
         show_problems(report.warnings, error=False, hide_folders=hide)
         if report.ok and not report.warnings:
@@ -63,7 +64,7 @@ def render() -> None:
         return
     info = workspace_info(ws)
     st.subheader(t("data.summary"))
-    st.markdown(f"**{ws.name}**  \n{t('data.crs')}: `{info['crs']}` · {t('ov.metric.area')}: "
+    st.markdown(f"**{escape_markdown(ws.name)}**  \n{t('data.crs')}: `{info['crs']}` · {t('ov.metric.area')}: "
                 f"{info['area_km2'] if info['area_km2'] is not None else '—'}  \n"
                 f"{t('data.path')}: `{ws.path.name if ws.path else '—'}`")
     st.subheader(t("data.layers"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from geo.markup import escape_markdown
 from geo.workspace import Workspace
 from ui.mapview import show_map
 from ui import maps, state
@@ -31,7 +32,7 @@ def render() -> None:
     ws = state.workspace_for_page()
     if ws is None:
         return
-    st.caption(ws.name)
+    st.caption(escape_markdown(ws.name))
     _metrics(ws)
     left, right = st.columns([3, 2])
     colour_by = left.radio(t("ov.colour_by"), maps.COLOUR_BY, horizontal=True, key="gp_ov_colour",

@@ -15,10 +15,11 @@ import numpy as np
 import shapely
 import streamlit as st
 
+from geo.markup import escape_html, escape_markdown, spreadsheet_safe
 from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
-from ui.maps import symbol_marker
+from ui.maps import TextTooltip, symbol_marker
 from ui.mapview import show_map
 
 __all__ = ["render", "patrol_map", "UNIT_COLOURS", "SHIFTS"]
@@ -32,7 +33,7 @@ _SEED_KEY = "gp_pt_seed"
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _network(path: str, mtime: float):
+def _network(path: str, mtime: tuple):
     """The workspace's road graph and travel-time engine (shared read-only across sessions)."""
     from geo.network import graph_from_workspace
     from geo.traveltime import engine_from_graph
@@ -69,15 +70,16 @@ def patrol_map(routes, hot, station_point) -> folium.Map:
         if r.stops == 0:
             continue
         folium.PolyLine([(y, x) for x, y in r.geometry.coords], color=colour, weight=4, opacity=0.85,
-                        tooltip=t("pt.unit_tip", n=int(r.unit), m=f"{float(r.minutes):.0f}",
-                                  s=int(r.stops))).add_to(fmap)
+                        tooltip=TextTooltip(t("pt.unit_tip", n=int(r.unit), m=f"{float(r.minutes):.0f}",
+                                              s=int(r.stops)))).add_to(fmap)
     for s in stops.itertuples():
         colour = UNIT_COLOURS[(int(s.unit) - 1) % len(UNIT_COLOURS)]
         html = (f'<div style="background:{colour};color:white;border-radius:50%;width:20px;height:20px;'
-                f'text-align:center;font:bold 11px/20px sans-serif;border:1px solid white">{s.order}</div>')
+                f'text-align:center;font:bold 11px/20px sans-serif;border:1px solid white">'
+                f'{escape_html(s.order)}</div>')
         folium.Marker([s.geometry.y, s.geometry.x], icon=folium.DivIcon(html=html, icon_size=(20, 20),
                                                                           icon_anchor=(10, 10)),
-                      tooltip=f"{s.unit}-{s.order} {s.hotspot}: {s.arrive}-{s.depart}").add_to(fmap)
+                      tooltip=TextTooltip(f"{s.unit}-{s.order} {s.hotspot}: {s.arrive}-{s.depart}")).add_to(fmap)
     if station_point is not None:
         symbol_marker(station_point.y, station_point.x, colour="#1f4e79", symbol="★",
                       tooltip=t("pt.station")).add_to(fmap)
@@ -134,7 +136,7 @@ def render() -> None:
         cached = st.session_state.get(_RESULT_KEY)
         if cached is None or cached[0] != key:
             from planning.patrol import plan_for_workspace
-            G, engine = _network(str(ws.path), ws.path.stat().st_mtime) if ws.path else (None, None)
+            G, engine = _network(*state.layers_key(ws)) if ws.path else (None, None)
             with st.spinner(t("pt.running")):
                 routes, hot = plan_for_workspace(
                     ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
@@ -164,12 +166,13 @@ def render() -> None:
             tt = tt.rename(columns={c: t(f"pt.col.{c}") for c in tt.columns})
             st.dataframe(tt, hide_index=True, width="stretch", height=520)
         for note in routes.notes:
-            st.warning(note)
+            st.warning(escape_markdown(note))
         d = st.columns(3)
         from planning.patrol import routes_to_geojson, routes_to_gpx
         d[0].download_button(t("pt.dl_geojson"), json.dumps(routes_to_geojson(routes), ensure_ascii=False),
                              "patrol_routes.geojson", "application/geo+json", key="gp_pt_dl_gj")
         d[1].download_button(t("pt.dl_gpx"), routes_to_gpx(routes), "patrol_routes.gpx",
                              "application/gpx+xml", key="gp_pt_dl_gpx")
-        d[2].download_button(t("pt.dl_csv"), routes.timetable().to_csv(index=False).encode("utf-8"),
+        timetable_csv = spreadsheet_safe(routes.timetable()).to_csv(index=False).encode("utf-8")
+        d[2].download_button(t("pt.dl_csv"), timetable_csv,
                              "patrol_timetable.csv", "text/csv", key="gp_pt_dl_csv")

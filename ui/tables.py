@@ -4,6 +4,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from geo.markup import spreadsheet_safe
 from geo.validate import LAYERS
 from geo.workspace import Workspace, workspace_info
 from ui.i18n import layer_name, text
@@ -56,5 +57,6 @@ def geojson_bytes(gdf: gpd.GeoDataFrame) -> bytes:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The attributes as CSV, UTF-8 with a byte-order mark so that Excel shows Chinese correctly."""
-    return attribute_table(frame).to_csv(index=False).encode("utf-8-sig")
+    """The attributes as CSV, UTF-8 with a byte-order mark so that Excel shows Chinese correctly;
+    text that a spreadsheet would run as a formula starts with an apostrophe (``spreadsheet_safe``)."""
+    return spreadsheet_safe(attribute_table(frame)).to_csv(index=False).encode("utf-8-sig")
