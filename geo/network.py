@@ -10,8 +10,9 @@ A GridPatrol network is a ``networkx.MultiDiGraph`` in a projected CRS (metres):
   ``oneway`` (bool), ``geometry`` (a LineString in the graph CRS). A two-way road is two
   directed edges; a one-way road is one.
 
-Sources: OSM XML (``.osm``, ``.xml``; OSMnx ``graph_from_xml``), OSM PBF (``.pbf``; converted
-with pyosmium, then OSMnx), GraphML (``.graphml``), node/edge tables in a GeoPackage (layers
+Sources: OpenStreetMap files (``.osm``, ``.xml``, ``.osm.bz2``, ``.osm.gz``, ``.pbf``; read by
+``geo.osm``: only the ways of the chosen network type, ``drive`` for patrol cars or ``walk`` for
+foot patrols, with OSMnx's rules), GraphML (``.graphml``), node/edge tables in a GeoPackage (layers
 ``road_nodes``/``road_edges``, or the AequilibraE ``nodes``/``links`` layout with ``a_node``,
 ``b_node``, ``direction``, ``distance``, ``speed_ab``/``speed_ba``), CSV node/edge tables, TNTP
 planning networks (``*_net.tntp`` with its ``*_node.tntp``), a GridPatrol workspace, and, when
@@ -40,9 +41,8 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-import tempfile
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import geopandas as gpd
 import networkx as nx
@@ -60,6 +60,7 @@ from geo.ids import normalise_ids
 
 __all__ = [
     "SPEED_DEFAULTS_KMH", "DEFAULT_SPEED_KMH", "ROAD_CLASS_RANK", "SNAP_WARN_M", "SNAP_REFUSE_M",
+    "CLIP_MARGIN_M",
     "graph_from_tables", "graph_from_file", "graph_from_workspace", "graph_from_place",
     "graph_from_polygon", "tables_from_file", "layers_from_file", "edges_from_links", "tables_from_graph", "graph_with_speeds",
     "largest_scc", "snap_points", "nodes_from_points", "road_class_rank",
@@ -73,6 +74,9 @@ SNAP_WARN_M = 500.0
 # away "covering" the county), so snap_points refuses it where the caller asks (facilities).
 SNAP_REFUSE_M = 5000.0
 DEFAULT_SPEED_KMH = 30.0
+# Networks are clipped to the study area grown by this margin (metres) when a workspace is built:
+# roads just outside the area that join places inside it stay.
+CLIP_MARGIN_M = 2000.0
 
 SPEED_DEFAULTS_KMH: dict[str, float] = {
     # Chinese road classes
@@ -272,6 +276,14 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
         speed_v = np.full(len(e), float(speed_kmh))
     else:
         by_class = pd.Series(road_class).map(table).to_numpy(dtype=float)
+        defaulted = np.isnan(by_class) & ~(own_speed > 0) & (road_class != "")
+        if defaulted.any():
+            unknown = pd.Series(road_class[defaulted]).value_counts()
+            log.warning("network %s: %d edges have no speed of their own and a road class the "
+                        "speed table does not list (%s); they were given %g km/h; give their "
+                        "speeds (speeds={class: km/h}) or one speed for every road", src,
+                        int(defaulted.sum()), format_ids(f"{c} ({n})" for c, n in unknown.items()),
+                        DEFAULT_SPEED_KMH)
         by_class = np.where(np.isnan(by_class), DEFAULT_SPEED_KMH, by_class)
         speed_v = np.where(own_speed > 0, own_speed, by_class)
     travel_v = length_v * 3.6 / speed_v
@@ -521,7 +533,9 @@ def _tables_from_csv(path: Path, crs: object | None) -> tuple[gpd.GeoDataFrame, 
 
 
 def _graph_from_osmnx(G0: nx.MultiDiGraph, crs: object | None, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Node and edge tables of a graph OSMnx built (downloads, GraphML it saved)."""
     import osmnx as ox
+    from geo.osm import maxspeed_kmh
     if G0.number_of_edges() == 0:
         nodes = gpd.GeoDataFrame({"node_id": []}, geometry=[], crs="EPSG:4326")
         return nodes, pd.DataFrame({"u": [], "v": []})
@@ -532,49 +546,13 @@ def _graph_from_osmnx(G0: nx.MultiDiGraph, crs: object | None, source: str) -> t
     out = gpd.GeoDataFrame({
         "u": edges["u"], "v": edges["v"],
         "length_m": pd.to_numeric(edges["length"], errors="coerce") if "length" in edges else np.nan,
-        "speed_kmh": pd.to_numeric(edges["maxspeed"].map(_maxspeed), errors="coerce")
+        "speed_kmh": pd.to_numeric(edges["maxspeed"].map(maxspeed_kmh), errors="coerce")
         if "maxspeed" in edges else np.nan,
         "oneway": True,
         "road_class": edges["highway"].map(_first) if "highway" in edges else ""},
         geometry=edges.geometry.values, crs=edges.crs)
     out.attrs["source"] = source
     return nodes[["node_id", "geometry"]], out
-
-
-def _maxspeed(value: object) -> float:
-    text = _first(value).lower().replace("km/h", "").replace("kmh", "").strip()
-    try:
-        if text.endswith("mph"):
-            return float(text[:-3]) * 1.609344
-        return float(text)
-    except ValueError:
-        return float("nan")
-
-
-def _read_osm_xml(path: Path):
-    import osmnx as ox
-    try:
-        return ox.graph_from_xml(path, simplify=True, retain_all=True)
-    except Exception as exc:  # OSMnx raises plain errors for bad files
-        raise InputError(f"{path}: not a readable OSM XML file ({type(exc).__name__}: {exc}); "
-                         "export it again from OpenStreetMap or give a GeoPackage") from None
-
-
-def _read_osm_pbf(path: Path):
-    try:
-        import osmium
-    except ImportError:
-        raise InputError(f"{path}: reading OSM PBF needs the osmium package (pip install osmium); "
-                         "or convert the file to .osm XML first (osmium cat in.pbf -o out.osm)") from None
-    with tempfile.TemporaryDirectory() as tmp:
-        xml = Path(tmp) / "network.osm"
-        try:
-            with osmium.SimpleWriter(str(xml)) as writer:
-                for obj in osmium.FileProcessor(str(path)):
-                    writer.add(obj)
-        except Exception as exc:
-            raise InputError(f"{path}: not a readable OSM PBF file ({exc})") from None
-        return _read_osm_xml(xml)
 
 
 def _read_graphml(path: Path):
@@ -612,13 +590,30 @@ def _tables_from_graphml(G0: nx.Graph, crs: object | None, source: str) -> tuple
 
 
 def tables_from_file(path: str | Path, *, crs: object | None = None,
-                     source_crs: object | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+                     source_crs: object | None = None, network_type: str = "drive",
+                     clip_area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+                     clip_margin_m: float = CLIP_MARGIN_M) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read a network file into raw (node, edge) tables, unvalidated and in the file's CRS.
 
-    ``source_crs`` is the CRS to assume where the file carries none (CSV x/y, TNTP, GraphML).
+    Parameters
+    ----------
+    path : a network file (see the module docstring); ``file.gpkg:layer`` names a layer.
+    crs : unused by the readers (kept for ``graph_from_file``).
+    source_crs : the CRS to assume where the file carries none (CSV x/y, TNTP, GraphML).
+    network_type : for OpenStreetMap files, which ways make the network: ``"drive"`` (patrol
+        cars, OSMnx's ``drive``), ``"drive_service"`` (also service roads) or ``"walk"`` (foot
+        patrols, two-way throughout); see ``geo.osm``. Other files are taken as they are.
+    clip_area : polygons with a CRS (the study area); when given, only the edges with at least
+        one end inside the area grown by ``clip_margin_m`` metres are kept.
+    clip_margin_m : the margin in metres around ``clip_area`` (default 2,000 m), so that roads
+        just outside the area that connect places inside it stay in the network.
+
     Use ``graph_from_file`` for a validated graph, and ``tables_from_graph`` for the workspace
     layers ``road_nodes``/``road_edges`` in a working CRS.
     """
+    from geo.osm import check_network_type, is_osm_file, tables_from_osm
+    check_network_type(network_type)
+    zone = None if clip_area is None else _clip_zone(clip_area, clip_margin_m)
     p, layer = split_layer_spec(path)
     if not p.exists():
         raise InputError(f"{p}: network file not found; check the path")
@@ -642,10 +637,8 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
                 raise InputError(f"{p}: the workspace has no road network (road_nodes/road_edges); "
                                  "import one with `gridpatrol import --network NET`")
             nodes, edges = ws.layer("road_nodes"), ws.layer("road_edges")
-    elif suffix in (".osm", ".xml"):
-        nodes, edges = _graph_from_osmnx(_read_osm_xml(p), crs, name)
-    elif suffix == ".pbf":
-        nodes, edges = _graph_from_osmnx(_read_osm_pbf(p), crs, name)
+    elif is_osm_file(p) and not p.is_dir():
+        nodes, edges = tables_from_osm(p, network_type=network_type, clip_zone=zone)
     elif suffix == ".graphml":
         nodes, edges = _tables_from_graphml(_read_graphml(p), source_crs, name)
     elif suffix == ".tntp":
@@ -655,33 +648,90 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
     else:
         raise InputError(f"the network was {name!r}, a {suffix or 'file without suffix'}; a network "
                          "is a .gpkg (road_nodes/road_edges, nodes/links, or a workspace), .osm, "
-                         ".pbf, .graphml, *_net.tntp or *edges.csv file")
+                         ".osm.bz2, .pbf, .graphml, *_net.tntp or *edges.csv file")
     if nodes.crs is None and source_crs is not None:
         nodes = nodes.set_crs(parse_crs(source_crs, what="--network-crs"))
+    if zone is not None:
+        nodes, edges = _clipped(nodes, edges, zone, name)
     nodes.attrs["source"] = edges.attrs["source"] = name
     return nodes, edges
 
 
+def _clip_zone(area: gpd.GeoDataFrame | gpd.GeoSeries, margin_m: float) -> gpd.GeoSeries:
+    """The area grown by ``margin_m`` metres, one polygon in a metric CRS."""
+    if not (margin_m >= 0):
+        raise InputError(f"`clip_margin_m` was {margin_m!r}; give a margin in metres >= 0, e.g. 2000")
+    if area.crs is None:
+        raise CRSError("the area to clip the network to has no CRS; set one")
+    if len(area) == 0:
+        raise InputError("the area to clip the network to is empty; give at least one polygon")
+    target = _metric_crs(area, None)
+    metric = area if _same_crs(area.crs, target) else area.to_crs(target)
+    geoms = metric.geometry.values if isinstance(metric, gpd.GeoDataFrame) else metric.values
+    zone = shapely.buffer(shapely.union_all(geoms), margin_m)
+    return gpd.GeoSeries([zone], crs=metric.crs)
+
+
+def _clipped(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, zone: gpd.GeoSeries,
+             source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The edges with at least one end node inside ``zone``, and the nodes they use."""
+    if nodes.crs is None or "node_id" not in nodes.columns or not {"u", "v"} <= set(edges.columns) \
+            or len(nodes) == 0:
+        return nodes, edges  # graph_from_tables will say what is missing
+    ids = normalise_ids(nodes["node_id"])
+    xy = shapely.get_coordinates(nodes.to_crs(zone.crs).geometry.values)
+    if len(xy) != len(nodes):
+        return nodes, edges
+    area = zone.values[0]
+    shapely.prepare(area)
+    inside = pd.Series(shapely.contains_xy(area, xy[:, 0], xy[:, 1]), index=ids.to_numpy())
+    inside = inside[~inside.index.duplicated()]
+    u, v = normalise_ids(edges["u"]), normalise_ids(edges["v"])
+    keep = (inside.reindex(u.to_numpy()).fillna(False).to_numpy(dtype=bool)
+            | inside.reindex(v.to_numpy()).fillna(False).to_numpy(dtype=bool))
+    if keep.all():
+        return nodes, edges
+    if not keep.any():
+        raise InputError(f"{source}: no road of the network lies inside the study area or "
+                         "its margin; check that the network covers the area and that both are in the "
+                         "right CRS")
+    kept_edges = edges[keep]
+    used = set(u[keep]) | set(v[keep])
+    kept_nodes = nodes[ids.isin(used).to_numpy()]
+    log.info("network %s: kept %d of %d edges, those with an end within the study area and its "
+             "margin", source, int(keep.sum()), len(edges))
+    return kept_nodes, kept_edges
+
+
 def graph_from_file(path: str | Path, *, crs: object | None = None, source_crs: object | None = None,
                     speed_kmh: float | None = None, speeds: Mapping[str, float] | None = None,
-                    keep_largest: bool = True) -> nx.MultiDiGraph:
+                    keep_largest: bool = True, network_type: str = "drive",
+                    clip_area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+                    clip_margin_m: float = CLIP_MARGIN_M) -> nx.MultiDiGraph:
     """A validated road graph from any supported network file (see the module docstring).
 
     ``crs``: projected CRS (metres) of the graph (default: the file's if metric, else its UTM
-    zone); ``source_crs``: CRS of files that carry none. Other options as ``graph_from_tables``.
+    zone); ``source_crs``: CRS of files that carry none; ``network_type``, ``clip_area`` and
+    ``clip_margin_m`` as ``tables_from_file``. Other options as ``graph_from_tables``.
     """
-    nodes, edges = tables_from_file(path, crs=crs, source_crs=source_crs)
+    nodes, edges = tables_from_file(path, crs=crs, source_crs=source_crs, network_type=network_type,
+                                    clip_area=clip_area, clip_margin_m=clip_margin_m)
     return graph_from_tables(nodes, edges, crs=crs, speed_kmh=speed_kmh, speeds=speeds,
                              keep_largest=keep_largest, source=str(path))
 
 
 def layers_from_file(path: str | Path, *, crs: object, source_crs: object | None = None,
-                     speed_kmh: float | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+                     speed_kmh: float | None = None, network_type: str = "drive",
+                     clip_area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+                     clip_margin_m: float = CLIP_MARGIN_M) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The workspace layers ``road_nodes`` and ``road_edges`` of a network file, validated,
-    reduced to the largest strongly connected component and in the working CRS ``crs``
-    (what ``gridpatrol import --network NET`` stores). Raises ValidationError/InputError."""
+    clipped to ``clip_area`` and its margin when given, reduced to the largest strongly connected
+    component and in the working CRS ``crs`` (what ``gridpatrol import --network NET`` stores).
+    ``network_type`` chooses the OpenStreetMap ways (``"drive"`` or ``"walk"``, see
+    ``tables_from_file``). Raises ValidationError/InputError."""
     return tables_from_graph(graph_from_file(path, crs=crs, source_crs=source_crs,
-                                             speed_kmh=speed_kmh))
+                                             speed_kmh=speed_kmh, network_type=network_type,
+                                             clip_area=clip_area, clip_margin_m=clip_margin_m))
 
 
 def graph_from_workspace(ws, *, speed_kmh: float | None = None,
