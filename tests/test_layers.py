@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from geo import crs as gcrs
-from geo.errors import InputError
+from geo.errors import GridPatrolWarning, InputError
 from geo.layers import LayerSource, read_layer, split_layer_spec
 
 from .conftest import METRIC
@@ -71,14 +71,19 @@ def test_csv_xy_columns_named_by_user_with_crs(tmp_path):
     assert read_layer(LayerSource(str(tmp_path / "s.csv"), x_col="E", y_col="N")).crs is None
 
 
-def test_csv_errors_name_the_file_and_lines(tmp_path):
+def test_csv_rows_without_coordinates_are_left_out_by_line_and_errors_name_the_file(tmp_path):
     (tmp_path / "bad.csv").write_text("id,lon,lat\n1,116.4,39.9\n2,,39.8\n3,x,39.7\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad\.csv: 2 rows have no numeric lon/lat \(lines 3, 4\)"):
-        read_layer(tmp_path / "bad.csv")
+    with pytest.warns(GridPatrolWarning, match=r"bad\.csv: 2 of 3 rows cannot be placed and were "
+                      r"left out: no numeric lon/lat in rows 3, 4"):
+        gdf = read_layer(tmp_path / "bad.csv")
+    assert list(gdf["id"]) == [1]
+    (tmp_path / "none.csv").write_text("id,lon,lat\n1,,\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"none\.csv: none of the 1 rows can be placed"):
+        read_layer(tmp_path / "none.csv")
     (tmp_path / "nocoords.csv").write_text("id,a,b\n1,2,3\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"no x/longitude column found.*--x-col"):
+    with pytest.raises(InputError, match=r"no x/longitude column found.*`x_col`/`y_col`"):
         read_layer(tmp_path / "nocoords.csv")
-    with pytest.raises(InputError, match=r"the x/longitude column 'E' does not exist"):
+    with pytest.raises(InputError, match=r"`x_col` was 'E', which is not a column"):
         read_layer(LayerSource(str(tmp_path / "nocoords.csv"), x_col="E", y_col="b"))
 
 
