@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -177,7 +176,8 @@ def _import(p: argparse.ArgumentParser):
     p.add_argument("--post-id", help="id column of --posts (default post_id)")
     p.add_argument("--checkpoints", help="checkpoints 卡口 (points)")
     p.add_argument("--checkpoint-id", help="id column of --checkpoints (default checkpoint_id)")
-    p.add_argument("--incidents", help="incidents 警情 (points)")
+    p.add_argument("--incidents", help="incidents 警情 (points, or a CSV/Excel export: FILE.xlsx or "
+                   "FILE.xlsx:SHEET; coordinates, time, category and priority found from the headers)")
     p.add_argument("--incident-id", help="id column of --incidents (default incident_id)")
     p.add_argument("--attributes", action="append", default=[],
                    help="polygons whose --columns are apportioned to cells by area (repeatable)")
@@ -185,12 +185,19 @@ def _import(p: argparse.ArgumentParser):
                    help="columns of the matching --attributes, A,B or SRC=population (repeatable)")
     p.add_argument("--network", help="road network: GeoPackage (road_nodes/road_edges or nodes/links), "
                    "OSM XML/PBF, GraphML, TNTP or edge CSV")
+    p.add_argument("--network-type", choices=["drive", "drive_service", "walk"], default="drive",
+                   help="ways of an OSM --network: drive (patrol cars, the default), drive_service "
+                        "(also service roads) or walk (foot patrols, every way two-way)")
+    p.add_argument("--network-margin", type=float, default=2000.0, metavar="M",
+                   help="keep the roads within M metres of the area (default 2000)")
     p.add_argument("--crs", help="working CRS, a projected EPSG code in metres (default: UTM zone of the area)")
     p.add_argument("--layer-crs", help="CRS to assume for input files that carry none (EPSG code)")
     p.add_argument("--source-crs", choices=["wgs84", "gcj02", "bd09"],
                    help="lon/lat of the inputs are GCJ-02 (Amap/Tencent) or BD-09 (Baidu): convert to WGS84")
-    p.add_argument("--x-col", help="x/longitude column of CSV point files")
-    p.add_argument("--y-col", help="y/latitude column of CSV point files")
+    p.add_argument("--x-col", help="x/longitude column of CSV/Excel point files (default: found from "
+                   "headers such as 经度, 东经, lng, X坐标)")
+    p.add_argument("--y-col", help="y/latitude column of CSV/Excel point files (default: found from "
+                   "headers such as 纬度, 北纬, lat, Y坐标)")
     p.add_argument("--cell-size", type=float, default=500.0, help="analysis cell size in metres (500)")
     p.add_argument("--cell-shape", choices=["square", "hex"], default="square")
     p.add_argument("--name", help="workspace name (default: the area's name)")
@@ -225,6 +232,7 @@ def _import(p: argparse.ArgumentParser):
             incidents=src(args.incidents, args.incident_id),
             attributes=[(src(a), _column_mapping(c)) for a, c in zip(args.attributes, args.columns)],
             network=LayerSource(args.network, crs=args.layer_crs) if args.network else None,
+            network_type=args.network_type, clip_margin_m=args.network_margin,
             working_crs=args.crs, cell_size_m=args.cell_size, cell_shape=args.cell_shape,
             name=args.name)
         author = _writer(args, out, action="build a workspace")
@@ -341,7 +349,6 @@ def _network_arguments(p: argparse.ArgumentParser) -> None:
 def _load_network(args: argparse.Namespace, layers: tuple[str, ...] = ()):
     """(graph, travel-time engine, workspace or None) for --network; of a workspace only the
     road network and ``layers`` are read."""
-    from geo.layers import split_layer_spec
     from geo.network import graph_from_file, graph_from_workspace
     from geo.traveltime import engine_from_graph
     import sqlite3
@@ -796,9 +803,8 @@ def _brief(p: argparse.ArgumentParser):
         lines = [f"wrote {out} ({len(brief.sections)} sections)"]
         if pdf_bytes is not None:
             pdf = out.with_suffix(".pdf")
-            tmp = pdf.with_name(f".{pdf.name}.tmp")
-            tmp.write_bytes(pdf_bytes)
-            tmp.replace(pdf)
+            from geo.atomic import write_bytes_atomic
+            write_bytes_atomic(pdf, pdf_bytes)
             payload["pdf"] = str(pdf)
             payload["pdf_pages"] = brief.pdf_pages
             lines.append(f"wrote {pdf} ({brief.pdf_pages} pages)")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from geo.atomic import atomic_path
 from geo.audit import BoundaryAudit
 from geo.markup import escape_html, escape_markdown, spreadsheet_safe
 
@@ -142,8 +143,9 @@ def write_audit(audit: BoundaryAudit, out_dir: str | Path) -> list[Path]:
         (tmp / "report.html").write_text(report_html(audit), encoding="utf-8")
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        for name in OUTPUT_FILES:
-            os.replace(tmp / name, out_dir / name)
+        for name in OUTPUT_FILES:  # each moved into place by the one atomic helper
+            with atomic_path(out_dir / name) as target:
+                os.replace(tmp / name, target)
             written.append(out_dir / name)
         return written
     finally:

@@ -14,6 +14,7 @@ from geo.crs import choose_working_crs
 from geo.errors import InputError, Problem, ValidationError
 from geo.grid import cells_from_area, cells_with_attributes, check_cell_count
 from geo.layers import LayerSource, read_layer
+from geo.network import CLIP_MARGIN_M
 from geo.validate import Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
 from geo.workspace import Workspace
 
@@ -48,7 +49,8 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
                     posts: LayerSource | None = None, checkpoints: LayerSource | None = None,
                     incidents: LayerSource | None = None,
                     attributes: list[tuple[LayerSource, dict[str, str]]] = (),
-                    network: LayerSource | None = None,
+                    network: LayerSource | None = None, network_type: str = "drive",
+                    clip_margin_m: float = CLIP_MARGIN_M,
                     working_crs: str | None = None, cell_size_m: float = 500.0,
                     cell_shape: str = "square", name: str | None = None) -> tuple[Workspace, list[Problem]]:
     """Read, validate and grid the user's layers into a new (unsaved) workspace.
@@ -61,7 +63,11 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
     a mapping {source column: cell column} (map a column to ``population`` to fill the cells'
     population). ``network`` is a road network file (see ``geo.network.tables_from_file``; its
     ``crs`` is assumed where the file carries none); it is stored as ``road_nodes``/``road_edges``,
-    reduced to its largest strongly connected component. Returns the workspace and the warnings.
+    clipped to the study area grown by ``clip_margin_m`` metres (edges with at least one end
+    inside) and reduced to its largest strongly connected component. ``network_type`` chooses
+    the ways of an OpenStreetMap file: ``"drive"`` (patrol cars; OSMnx's drive network),
+    ``"drive_service"`` (also service roads) or ``"walk"`` (foot patrols); it is kept in the
+    workspace meta as ``network_type``. Returns the workspace and the warnings.
     """
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -130,7 +136,8 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
         from geo.network import layers_from_file
         try:
             layers["road_nodes"], layers["road_edges"] = layers_from_file(
-                network.path, crs=crs, source_crs=network.crs)
+                network.path, crs=crs, source_crs=network.crs, network_type=network_type,
+                clip_area=area_gdf, clip_margin_m=clip_margin_m)
         except ValidationError as exc:
             problems += exc.problems
         except InputError as exc:
@@ -156,6 +163,8 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
         "cell_size_m": str(cell_size_m),
         "cell_shape": cell_shape,
     }
+    if network is not None:
+        meta |= {"network_type": network_type, "network_clip_margin_m": str(clip_margin_m)}
     for w in warnings:
         log.warning("%s", w)
     return Workspace(crs=crs, layers=layers, meta=meta), warnings

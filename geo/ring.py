@@ -11,7 +11,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from geo.errors import CRSError, InputError
 from geo.ids import normalise_ids

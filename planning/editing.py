@@ -22,6 +22,7 @@ import shapely
 from geo.errors import InputError
 from geo.atomic import atomic_path
 from geo.ids import id_str
+from geo.markup import spreadsheet_safe
 from geo.workspace import (Workspace, append_edit, append_plan, read_edits, read_plan_cells,
                            read_plans)
 from planning.plan import DistrictGraph, Plan
@@ -404,6 +405,6 @@ def write_plan(plan: Plan, path: str | Path) -> list[Path]:
     if driver != "GPKG":
         csv = path.with_name(f"{path.stem}_cells.csv")
         with atomic_path(csv) as tmp:
-            pd.DataFrame(cells.drop(columns="geometry")).to_csv(tmp, index=False)
+            spreadsheet_safe(pd.DataFrame(cells.drop(columns="geometry"))).to_csv(tmp, index=False)
         written.append(csv)
     return written

@@ -1152,19 +1152,15 @@ def routes_to_gpx(routes: PatrolRoutes) -> str:
 def write_routes(routes: PatrolRoutes, path: str | Path) -> Path:
     """Write routes and stops as GeoJSON (``.geojson``/``.json``) or GPX (``.gpx``), atomically."""
     import json
-    import os
+    from geo.atomic import write_text_atomic
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".geojson", ".json", ".gpx"):
-        raise InputError(f"--out was {str(path)!r} but routes are written as GeoJSON or GPX; give "
+        raise InputError(f"`path` was {str(path)!r} but routes are written as GeoJSON or GPX; give "
                          "a path ending in .geojson or .gpx")
     text = routes_to_gpx(routes) if suffix == ".gpx" else json.dumps(routes_to_geojson(routes),
                                                                       ensure_ascii=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, text)
 
 
 # --------------------------------------------------------------------------------------------

@@ -65,7 +65,12 @@ LOCAL_ACCOUNT = Account(name="local", role="admin", local=True)
 
 
 class PermissionDenied(GridPatrolError):
-    """The signed-in account's role does not allow the action."""
+    """The signed-in account's role does not allow the action (``role``: the role needed,
+    ``action``: what was attempted, in words)."""
+
+    def __init__(self, message: str, *, role: str = "", action: str = "") -> None:
+        super().__init__(message)
+        self.role, self.action = role, action
 
 
 class AuthError(GridPatrolError):
@@ -91,9 +96,11 @@ def require(account: Account | None, role: str, *, action: str) -> None:
     """
     role = _valid_role(role)
     if account is None:
-        raise PermissionDenied(f"`{action}` needs the role {role}; nobody is signed in")
+        raise PermissionDenied(f"`{action}` needs the role {role}; nobody is signed in",
+                               role=role, action=action)
     if not account.can(role):
-        raise PermissionDenied(f"`{action}` needs the role {role}; {account.name} is a {account.role}")
+        raise PermissionDenied(f"`{action}` needs the role {role}; {account.name} is a {account.role}",
+                               role=role, action=action)
 
 
 def _valid_role(role: str) -> str:

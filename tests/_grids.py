@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-from shapely.geometry import Point, box
+from shapely.geometry import box
 
 METRIC = "EPSG:32650"
 

@@ -6,7 +6,6 @@ import json
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 from shapely.geometry import box
 

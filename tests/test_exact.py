@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from planning.exact import exact_plan, solve_from_arrays
-from planning.plan import Plan, district_graph
+from planning.plan import district_graph
 from planning.redistrict import ScoreWeights, grown_plan, redistrict
 from tests._grids import grid_cells, random_instance, stations_at
 

@@ -13,7 +13,7 @@ import pytest
 
 from geo.errors import InputError
 from geo.workspace import append_plan, read_plans, read_workspace
-from server.accounts import LOCAL_ACCOUNT, Account, AccountStore, PermissionDenied
+from server.accounts import Account, AccountStore, PermissionDenied
 from server.library import Library, library_of, workspace_name
 
 ROOT = Path(__file__).resolve().parents[1]

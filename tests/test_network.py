@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString
 
 from geo.errors import CRSError, InputError
 from geo.network import (SPEED_DEFAULTS_KMH, edges_from_links, graph_from_file, graph_from_tables,

@@ -4,7 +4,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import geopandas as gpd
-import shapely
 from shapely.geometry import LineString, Point, box
 
 from ui.offline import self_contained

@@ -374,5 +374,5 @@ def test_a_viewer_cannot_save_a_plan(tiny, monkeypatch, tmp_path):
     assert any("只读账号不能保存方案" in c.value for c in at.caption)
     at.text_input(key="gp_rd_name").input("偷偷保存")
     at.button(key="gp_rd_save").click().run()  # the click is refused on the server
-    assert any("needs the role planner" in e.value for e in at.error)
+    assert any("无权执行此操作" in e.value and "规划员" in e.value for e in at.error)
     assert read_workspace(tiny).layers.get("plans") is None or read_workspace(tiny).layer("plans").empty

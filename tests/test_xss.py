@@ -11,16 +11,13 @@ raw anywhere in the rendered page.
 """
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from html.parser import HTMLParser
-from types import SimpleNamespace
 
 import folium
 import folium.plugins
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely

@@ -25,7 +25,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Generator, Iterable, Sequence
@@ -35,13 +34,14 @@ import matplotlib
 import matplotlib.image
 import numpy as np
 import pandas as pd
-import shapely
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from geo.ids import id_str, normalise_ids
+from geo.atomic import write_bytes_atomic
 from geo.errors import GridPatrolError, InputError
 from geo.markup import escape_html
 from geo.workspace import Workspace
@@ -162,9 +162,7 @@ def _cells_with_station(ws: Workspace) -> gpd.GeoDataFrame:
                         predicate="within")
         hit = hit[~hit.index.duplicated()]
         cells["station_id"] = hit["station_id"].reindex(cells.index).to_numpy()
-    cells["station_id"] = [None if v is None or (isinstance(v, float) and np.isnan(v))
-                           else (str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer()
-                                 else str(v)) for v in cells["station_id"]]
+    cells["station_id"] = normalise_ids(cells["station_id"]).to_numpy()
     return cells
 
 
@@ -210,7 +208,7 @@ def coverage_facilities(ws: Workspace) -> gpd.GeoDataFrame:
         if not ws.has(layer):
             continue
         g = ws.layer(layer)
-        part = pd.DataFrame({"facility_id": g[id_col].astype(str).to_numpy(), "kind": kind,
+        part = pd.DataFrame({"facility_id": normalise_ids(g[id_col]).to_numpy(), "kind": kind,
                              "turnout_min": (pd.to_numeric(g["turnout_min"], errors="coerce").fillna(0.0).to_numpy()
                                              if "turnout_min" in g.columns else 0.0)})
         if "node_id" in g.columns:
@@ -462,16 +460,7 @@ def _mpl_table(ax, rows: list[list[str]], *, col_widths: Sequence[float] | None 
 
 
 def _atomic_write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_bytes_atomic(path, data)
 
 
 def _rc(font: str) -> dict:
@@ -598,7 +587,7 @@ class _Base:
         if not self.ws.has("stations"):
             return
         st = self.ws.layer("stations")
-        ids = st["station_id"].astype(str)
+        ids = normalise_ids(st["station_id"])
         if only is not None:
             keep = ids.isin(set(only))
             st, ids = st[keep.to_numpy()], ids[keep]
@@ -735,7 +724,7 @@ def _section_audit(c: _Context) -> BriefingSection:
     admin_names = {}
     if ws.has("townships") and "name" in ws.layer("townships").columns:
         tw = ws.layer("townships")
-        admin_names = dict(zip(tw["township_id"].astype(str), tw["name"].astype(str)))
+        admin_names = dict(zip(normalise_ids(tw["township_id"]), tw["name"].astype(str)))
     label = lambda side, i: (admin_names.get(str(i), str(i)) if side == "admin"  # noqa: E731
                              else c.base.names.get(str(i), str(i)))
     shown = pd.DataFrame({
@@ -853,8 +842,8 @@ def _section_ring(c: _Context) -> BriefingSection:
         cov_ = ring.crossings[ring.crossings["covered"]]
         unc = ring.crossings[~ring.crossings["covered"] & (ring.crossings["direction"] != "out")]
         if seal is not None:
-            up = units.set_index(units["facility_id"].astype(str)).geometry
-            key = exits["checkpoint_id"].astype(str) if "checkpoint_id" in exits.columns else exits.index.astype(str)
+            up = units.set_index(normalise_ids(units["facility_id"])).geometry
+            key = normalise_ids(exits["checkpoint_id"]) if "checkpoint_id" in exits.columns else exits.index.astype(str)
             xp = exits.set_index(key).geometry
             worst = float(seal.seal_minutes)
             for r in seal.assignment.itertuples():
@@ -891,7 +880,7 @@ def _section_ring(c: _Context) -> BriefingSection:
     if seal is not None:
         a = seal.assignment.head(12)
         names = c.base.names
-        shown = pd.DataFrame({t("brief.c.checkpoint"): a["exit"].astype(str).to_numpy(),
+        shown = pd.DataFrame({t("brief.c.checkpoint"): normalise_ids(a["exit"]).to_numpy(),
                               t("brief.c.unit_sent"): [names.get(str(u), str(u)) for u in a["unit"]],
                               t("brief.c.minutes"): [f"{m:.1f}" for m in a["minutes"]]})
     else:
@@ -913,12 +902,12 @@ def _section_patrol(c: _Context, *, shift: str, station: str | None, units: int,
         wl = station_workload(ws) if wl is None else wl
         station = str(wl["incidents"].idxmax() if "incidents" in wl else wl.index[0])
     st_layer = ws.layer("stations")
-    hit = st_layer[st_layer["station_id"].astype(str) == str(station)]
+    hit = st_layer[normalise_ids(st_layer["station_id"]) == id_str(station)]
     if not len(hit):
         raise InputError(f"--station was {station!r} but the stations are "
                          f"{sorted(st_layer['station_id'].astype(str), key=natural_key)}")
     sh = shift_from_text(shift)
-    own = cells[cells["station_id"] == str(station)]
+    own = cells[cells["station_id"] == id_str(station)]
     incidents = ws.layer("incidents")
     risk = cell_risk(own, incidents, shift=sh, half_life_days=None)
     hot = risk[risk["risk"] > 0].sort_values("risk", ascending=False).head(MAX_HOTSPOTS)
@@ -933,7 +922,7 @@ def _section_patrol(c: _Context, *, shift: str, station: str | None, units: int,
     c.facts.update(patrol_station=str(station), patrol_shift=str(sh), patrol_risk_share=share)
     c.key("patrol_risk_share", "brief.k.patrol", _pct(share), share, station=name, shift=str(sh))
     jur = ws.layer("jurisdictions")
-    own_j = jur[jur["station_id"].astype(str) == str(station)]
+    own_j = jur[normalise_ids(jur["station_id"]) == id_str(station)]
     extent = own_j.total_bounds if len(own_j) else own.total_bounds
 
     def draw(axes):
@@ -977,9 +966,9 @@ def _section_plan(c: _Context, *, plan: str | None) -> BriefingSection:
     cells = _cells_with_station(ws)
     pc = pd.DataFrame(ws.layers["plan_cells"])
     pc = pc[pd.to_numeric(pc["plan_id"], errors="coerce") == plan_id]
-    after = dict(zip(pc["cell_id"].astype(str), pc["station_id"].astype(str)))
+    after = dict(zip(normalise_ids(pc["cell_id"]), normalise_ids(pc["station_id"])))
     cells["after"] = [after.get(str(k), s) for k, s in zip(cells["cell_id"], cells["station_id"])]
-    changed = cells["after"].astype(str).to_numpy() != cells["station_id"].astype(str).to_numpy()
+    changed = cells["after"].astype(str).to_numpy() != normalise_ids(cells["station_id"]).to_numpy()
     w = pd.to_numeric(cells["incidents"], errors="coerce").fillna(0.0) if "incidents" in cells else \
         pd.Series(1.0, index=cells.index)
     ids = sorted(set(cells["station_id"].dropna()) | set(cells["after"].dropna()), key=natural_key)
@@ -1080,7 +1069,7 @@ def briefing_steps(ws: Workspace, *, sections: str | Sequence[str] | None = None
     if plan is not None:
         _resolve_plan(ws, plan)
     if station is not None and ws.has("stations") and \
-            str(station) not in set(ws.layer("stations")["station_id"].astype(str)):
+            id_str(station) not in set(normalise_ids(ws.layer("stations")["station_id"])):
         raise InputError(f"--station was {station!r} but the stations are "
                          f"{sorted(ws.layer('stations')['station_id'].astype(str), key=natural_key)}")
     font = find_cjk_font()

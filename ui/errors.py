@@ -12,7 +12,9 @@ from typing import Callable, Iterator, Sequence
 import streamlit as st
 
 from geo.errors import GridPatrolError, Problem, ValidationError
+from geo.markup import escape_markdown
 from geo.warn import captured_warnings
+from server.accounts import PermissionDenied
 from ui.i18n import current_language, t
 from ui.report import problems_table
 
@@ -61,7 +63,7 @@ def _show_warnings(notes: Sequence[str], start: int, hide_folders: Sequence[str 
             continue
         already.add(note)
         shown.append(note)
-        st.warning(t("err.warning", message=_without_paths(note, hide_folders)))
+        st.warning(t("err.warning", message=escape_markdown(_without_paths(note, hide_folders))))
 
 
 def show_warnings(messages: Sequence[str], *, hide_folders: Sequence[str | Path] = ()) -> None:
@@ -70,7 +72,7 @@ def show_warnings(messages: Sequence[str], *, hide_folders: Sequence[str | Path]
     messages = [" ".join(str(m).split()) for m in messages]
     if getattr(_local, "depth", 0) == 0:  # no block to remember them for
         for message in dict.fromkeys(messages):
-            st.warning(t("err.warning", message=_without_paths(message, hide_folders)))
+            st.warning(t("err.warning", message=escape_markdown(_without_paths(message, hide_folders))))
         return
     _show_warnings(messages, 0, hide_folders)
 
@@ -104,11 +106,13 @@ def shown_errors(*, on_problems: Callable[[list[Problem]], None] | None = None,
                 if on_problems is not None:
                     on_problems(list(exc.problems))
                 show_problems(exc.problems, error=True, hide_folders=hide_folders)
+            except PermissionDenied as exc:  # the role is checked on the server, said in the UI language
+                st.error(t("err.denied", role=t(f"login.role.{exc.role}") if exc.role else "-"))
             except GridPatrolError as exc:
                 message = _without_paths(str(exc), hide_folders)
                 if on_problems is not None:
                     on_problems([Problem("", "", type(exc).__name__, message, "")])
-                st.error(message)
+                st.error(escape_markdown(message))  # names from data are text, never markup
             except Exception:  # a bug: the log gets the traceback, the page one sentence
                 log.exception("internal error on the page")
                 st.error(t("err.internal"))

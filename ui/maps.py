@@ -22,6 +22,7 @@ from branca.element import MacroElement
 from folium.template import Template as FoliumTemplate
 from jinja2 import Template
 
+from geo.ids import normalise_ids
 from geo.markup import escape_html
 from geo.workspace import Workspace
 from ui.cell_raster import CellIds, CellRaster, cell_ids
@@ -141,7 +142,7 @@ def _roads_for_display(edges: gpd.GeoDataFrame, *, max_edges: int) -> gpd.GeoDat
     segments of one road (same class and name) joined into one feature (far less to send)."""
     out = edges
     if "u" in edges.columns and "v" in edges.columns:
-        u, v = edges["u"].astype(str), edges["v"].astype(str)
+        u, v = normalise_ids(edges["u"]), normalise_ids(edges["v"])
         pair = np.where(u <= v, u + "|" + v, v + "|" + u)
         out = edges.loc[~pd.Series(pair, index=edges.index).duplicated()]
     classes = out["road_class"] if "road_class" in out.columns else pd.Series("", index=out.index)

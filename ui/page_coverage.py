@@ -9,9 +9,7 @@ helpers above ``render`` are pure (no Streamlit) so that they can be tested on t
 """
 from __future__ import annotations
 
-import logging
-from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import folium
 import geopandas as gpd
@@ -20,13 +18,15 @@ import pandas as pd
 import shapely
 import streamlit as st
 
+from geo.ids import normalise_ids
 from geo.coverage import Coverage, DEFAULT_BANDS_MIN, parse_bands
 from geo.errors import GridPatrolError
 from geo.markup import escape_html, escape_markdown
 from geo.network import road_class_rank
 from geo.workspace import Workspace
 from ui import state
-from ui.errors import shown_errors
+from geo.warn import captured_warnings
+from ui.errors import show_warnings, shown_errors
 from ui.i18n import current_language, layer_name, road_class_label, t, text
 from ui.cell_raster import CellRaster, cell_ids
 from ui.maps import FieldsTooltip, TextTooltip, field_labels, layer_for_display, symbol_marker
@@ -35,7 +35,7 @@ from ui.tables import csv_bytes, geojson_bytes
 
 __all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "facilities_from_workspace", "band_colours",
            "band_table", "turnout_by_kind", "exits_from", "seal_lines", "coverage_map", "ring_map",
-           "seal_map", "placement_map", "fmt_minutes", "captured_warnings"]
+           "seal_map", "placement_map", "fmt_minutes"]
 
 UNITS = ("stations", "posts", "both")
 ENTRIES = ("major_checkpoints", "checkpoints", "uncovered_crossings")
@@ -72,7 +72,7 @@ def facilities_from_workspace(ws: Workspace, units: str) -> gpd.GeoDataFrame:
             continue
         gdf = ws.layer(layer)
         id_col = "station_id" if layer == "stations" else "post_id"
-        ids = gdf[id_col].astype(str) if id_col in gdf.columns else pd.Series(
+        ids = normalise_ids(gdf[id_col]) if id_col in gdf.columns else pd.Series(
             [f"{layer[0].upper()}{i + 1}" for i in range(len(gdf))], index=gdf.index)
         unit = "station" if layer == "stations" else "post"
         kind = gdf["kind"].astype(str) if layer == "posts" and "kind" in gdf.columns else pd.Series(unit, index=gdf.index)
@@ -149,7 +149,7 @@ def exits_from(entries: str, ring, checkpoints: gpd.GeoDataFrame | None) -> gpd.
     if checkpoints is None or len(checkpoints) == 0:
         return gpd.GeoDataFrame({"exit_id": [], "road_class": []}, geometry=[], crs=getattr(checkpoints, "crs", None))
     cps = checkpoints
-    ids = cps["checkpoint_id"].astype(str) if "checkpoint_id" in cps.columns else pd.Series(
+    ids = normalise_ids(cps["checkpoint_id"]) if "checkpoint_id" in cps.columns else pd.Series(
         [f"C{i + 1}" for i in range(len(cps))], index=cps.index)
     cls = cps["road_class"].astype(str) if "road_class" in cps.columns else pd.Series("", index=cps.index)
     keep = np.ones(len(cps), bool)
@@ -166,11 +166,11 @@ def seal_lines(assignment: pd.DataFrame, units: gpd.GeoDataFrame, exits: gpd.Geo
     """One straight line per assignment row from the unit to its entry, with ``exit``, ``unit``
     and ``minutes`` (network travel time, not the line's length), in the units' CRS."""
     exits = exits.to_crs(units.crs) if exits.crs is not None and units.crs is not None else exits
-    upos = dict(zip(units[unit_col].astype(str), units.geometry))
-    xpos = dict(zip(exits[exit_col].astype(str), exits.geometry))
+    upos = dict(zip(normalise_ids(units[unit_col]), units.geometry))
+    xpos = dict(zip(normalise_ids(exits[exit_col]), exits.geometry))
     rows = assignment[["exit", "unit", "minutes"]].copy()
     geoms = [shapely.LineString([upos[u].coords[0], xpos[x].coords[0]]) if u in upos and x in xpos else None
-             for u, x in zip(rows["unit"].astype(str), rows["exit"].astype(str))]
+             for u, x in zip(normalise_ids(rows["unit"]), normalise_ids(rows["exit"]))]
     return gpd.GeoDataFrame(rows.reset_index(drop=True), geometry=geoms, crs=units.crs)
 
 
@@ -290,8 +290,8 @@ def seal_map(lines: gpd.GeoDataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDat
             html=(f'<div style="font-size:11px;font-weight:600;white-space:nowrap;color:#111;'
                   f'text-shadow:0 0 3px #fff,0 0 3px #fff">{escape_html(fmt_minutes(float(r.minutes), lang))}</div>'))
                       ).add_to(m)
-    used = set(L["unit"].astype(str))
-    _facility_markers(m, units[units["facility_id"].astype(str).isin(used)], text("cv.layer.facilities", lang))
+    used = set(normalise_ids(L["unit"]))
+    _facility_markers(m, units[normalise_ids(units["facility_id"]).isin(used)], text("cv.layer.facilities", lang))
     for r in X.itertuples():
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6, color="#000000", weight=1, fill=True,
                             fill_color=UNCOVERED_COLOUR, fill_opacity=0.9, tooltip=TextTooltip(r.exit_id)).add_to(m)
@@ -312,25 +312,6 @@ def placement_map(chosen: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, area: 
         symbol_marker(r.geometry.y, r.geometry.x, colour="#f28e2b", symbol="★",
                       tooltip=f"{text('cv.place.new', lang)} {r.site} (node {r.node})").add_to(m)
     return m
-
-
-@contextmanager
-def captured_warnings(logger: str = "geo") -> Iterator[list[str]]:
-    """Collect the warnings the package logs inside the block (snapping far from the network,
-    dropped components) so that the page can show them; they are still logged as usual."""
-    notes: list[str] = []
-
-    class _Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            notes.append(record.getMessage())
-
-    handler = _Keep(level=logging.WARNING)
-    log = logging.getLogger(logger)
-    log.addHandler(handler)
-    try:
-        yield notes
-    finally:
-        log.removeHandler(handler)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -442,10 +423,7 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
     show_map(lambda: coverage_map(cov, areas, fac, area, lang=lang), height=560, key="gp_cv_map",
              cache_key=_map_key(ws, "bands", lang, (units, bands, opts["speed"], opts["turnout"]),
                                 cov.cells, areas, fac))
-    if notes:
-        with st.expander(t("cv.notes", n=len(notes))):
-            for note in notes:
-                st.warning(escape_markdown(note))
+    show_warnings(notes)  # kept with the cached result; shown once, also when from the cache
     left, right = st.columns([3, 2])
     with left:
         st.markdown(f"**{t('cv.band_table')}**")

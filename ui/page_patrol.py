@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 import streamlit as st
 
+from geo.ids import normalise_ids
 from geo.markup import escape_html, escape_markdown, spreadsheet_safe
 from ui import state
 from ui.errors import shown_errors
@@ -98,7 +99,7 @@ def _map_key(ws, plan_key: tuple, routes, hot, station_point) -> tuple | None:
 
 def _options(ws) -> dict:
     stations = ws.layer("stations")
-    ids = stations["station_id"].astype(str).tolist()
+    ids = normalise_ids(stations["station_id"]).tolist()
     names = dict(zip(ids, stations["name"].astype(str))) if "name" in stations else {}
     c = st.columns(5)
     station = c[0].selectbox(t("pt.station"), ids, key="gp_pt_station",
@@ -154,7 +155,7 @@ def render() -> None:
         m[3].metric(t("pt.loss"), "-" if loss is None else f"{loss:.1%}",
                     help=t("pt.loss_help") if seed is not None else None)
         stations = ws.layer("stations")
-        hit = stations[stations["station_id"].astype(str) == opts["station"]]
+        hit = stations[normalise_ids(stations["station_id"]) == opts["station"]]
         point = hit.to_crs("EPSG:4326").geometry.iloc[0] if len(hit) else None
         left, right = st.columns([3, 2])
         with left:

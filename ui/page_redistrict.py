@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import folium
 import folium.plugins
@@ -21,18 +21,21 @@ import streamlit as st
 from shapely.geometry import shape
 
 from geo.errors import InputError
-from planning.editing import (History, cells_in_polygon, compare_plans, history_from_draft,
-                              plan_from_workspace, plan_versions, reassign, reassign_unlocked,
-                              rebased_history, record_step, save_plan, start_draft, write_plan)
+from geo.ids import normalise_ids
+from geo.markup import escape_markdown
 from geo.workspace import latest_draft
-from server.accounts import require
+from planning.editing import (History, cells_in_polygon, compare_plans, history_from_draft,
+                              plan_from_workspace, plan_versions, reassign_unlocked,
+                              rebased_history, record_step, save_plan, start_draft, write_plan)
 from planning.plan import DistrictGraph, Plan, district_graph
+from server.accounts import require
 from ui import login, state
 from ui.colors import workspace_station_colors
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
 from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display
 from ui.mapview import array_digest, show_map
+from ui.tables import csv_bytes
 
 __all__ = ["render", "weight_spec", "weight_columns", "parse_ids",
            "workload_table", "deviation_chart", "lasso_polygon", "plan_map", "plan_choices"]
@@ -136,7 +139,7 @@ def _station_names(graph: DistrictGraph) -> dict[str, str]:
     st_ = graph.stations
     if "name" not in st_.columns:
         return {}
-    return dict(zip(st_["station_id"].astype(str), st_["name"].astype(str)))
+    return dict(zip(normalise_ids(st_["station_id"]), st_["name"].astype(str)))
 
 
 def plan_map(districts: dict, stations: dict, colours: Mapping[str, str], *,
@@ -216,7 +219,7 @@ def _changed(key: tuple, before: bytes, after: bytes) -> dict:
 def _stations(key: tuple) -> tuple[dict, tuple[float, float, float, float]]:
     g = _graph(*key)
     pts = g.stations.copy()
-    pts["station_id"] = pts["station_id"].astype(str)
+    pts["station_id"] = normalise_ids(pts["station_id"])
     shown = layer_for_display(pts, ["station_id", "name"])
     b = gpd.GeoSeries(g.cells.geometry.values, crs=g.cells.crs).to_crs("EPSG:4326").total_bounds
     return feature_collection(shown), tuple(float(v) for v in b)
@@ -464,7 +467,7 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
 
     def apply(ids: list, station: str, label: str) -> None:
         new, kept = reassign_unlocked(hist.current, ids, station, locked_cells=hist.locked, locked_stations=locked_st)
-        msg = t("rd.moved", n=len(ids) - len(kept), s=station)
+        msg = t("rd.moved", n=len(ids) - len(kept), s=escape_markdown(station))
         if kept:
             msg += " " + t("rd.kept", n=len(kept))
         _set_history(hist.push(new, label), msg)
@@ -518,7 +521,7 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
                 _set_history(hist.unlock(ids), t("rd.unlocked", n=len(ids)), action="unlock")
                 st.rerun()
         if hist.locked:
-            st.caption(t("rd.locked_list", ids=", ".join(map(str, sorted(hist.locked, key=str)[:200]))))
+            st.caption(t("rd.locked_list", ids=escape_markdown(", ".join(map(str, sorted(hist.locked, key=str)[:200])))))
 
 
 def _save(ws, hist: History) -> None:
@@ -615,7 +618,7 @@ def _compare(ws, key: tuple, graph: DistrictGraph, current: Plan | None, hist: H
                      cache_key=_map_key(ws, key, "compare", a_before, a_after))
         right.dataframe(diff["stations"].reset_index(), hide_index=True, width="stretch", height=420)
         if diff["cells_moved"]:
-            st.download_button(t("rd.dl_changed"), diff["changed"].to_csv(index=False).encode("utf-8"),
+            st.download_button(t("rd.dl_changed"), csv_bytes(diff["changed"]),
                                "changed_cells.csv", "text/csv", key="gp_rd_dl_changed")
 
 
@@ -626,7 +629,7 @@ def _exports(plan: Plan) -> None:
                          "application/geopackage+sqlite3", key="gp_rd_dl_gpkg")
     d[1].download_button(t("rd.dl_geojson"), lambda: _export(plan, ".geojson"), "jurisdictions.geojson",
                          "application/geo+json", key="gp_rd_dl_geojson")
-    d[2].download_button(t("rd.dl_cells"), plan.labels.reset_index().to_csv(index=False).encode("utf-8"),
+    d[2].download_button(t("rd.dl_cells"), csv_bytes(plan.labels.rename("station_id").rename_axis("cell_id").reset_index()),
                          "plan_cells.csv", "text/csv", key="gp_rd_dl_csv")
 
 

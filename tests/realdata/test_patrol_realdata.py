@@ -8,7 +8,7 @@ import pytest
 
 from geo.network import graph_from_file
 from geo.traveltime import engine_from_graph
-from planning.patrol import plan_routes, solve_heuristic, solve_nearest_first
+from planning.patrol import plan_routes, solve_nearest_first
 
 
 @pytest.fixture(scope="module")
