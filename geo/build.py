@@ -9,29 +9,166 @@ import logging
 from datetime import datetime, timezone
 
 import geopandas as gpd
+import numpy as np
 
 from geo.crs import choose_working_crs
 from geo.errors import InputError, Problem, ValidationError
 from geo.grid import cells_from_area, cells_with_attributes, check_cell_count
-from geo.layers import LayerSource, read_layer
+from geo.ids import normalise_ids
+from geo.layers import LayerSource, read_layer, split_layer_spec
 from geo.network import CLIP_MARGIN_M
-from geo.validate import Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
+from geo.overlay import intersection_table, label_by_largest_overlap
+from geo.validate import LAYERS, Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
+from geo.warn import captured_warnings
 from geo.workspace import Workspace
 
 __all__ = ["build_workspace", "POINT_LAYERS", "POLYGON_LAYERS"]
 
 log = logging.getLogger(__name__)
 
-POLYGON_LAYERS = ("townships", "jurisdictions")
+POLYGON_LAYERS = ("townships", "communities", "gov_grids", "jurisdictions", "police_grids")
 POINT_LAYERS = ("stations", "posts", "checkpoints", "incidents")
+# A unit is split between two layers when two or more units of the other layer each hold at
+# least this share of its area (as the boundary audit's default ``min_share``).
+SPLIT_SHARE = 0.05
+_NOUNS = {"townships": ("township", "townships"), "communities": ("community", "communities"),
+          "jurisdictions": ("jurisdiction", "jurisdictions"),
+          "police_grids": ("police grid", "police grids"), "gov_grids": ("gov grid", "gov grids")}
 
 
-def _read(source: LayerSource, layer: str, problems: list[Problem]) -> gpd.GeoDataFrame | None:
-    try:
-        return read_layer(source)
-    except InputError as exc:
-        problems.append(Problem(source.path, layer, "unreadable", str(exc), "see the message"))
-        return None
+def _read(source: LayerSource, layer: str, problems: list[Problem],
+          notes: list[tuple[Problem, str]]) -> gpd.GeoDataFrame | None:
+    """Read one layer; its reading warnings (rows left out, lon/lat assumed…) are appended to
+    ``notes`` as (Problem with rule ``read``, the warning's own text)."""
+    with captured_warnings() as captured:
+        try:
+            gdf = read_layer(source)
+        except InputError as exc:
+            problems.append(Problem(source.path, layer, "unreadable", str(exc), "see the message"))
+            gdf = None
+    path = str(split_layer_spec(source.path)[0])
+    for note in captured:
+        message = note
+        for prefix in (f"{source.path}: ", f"{path}: "):  # Problem names the file already
+            if message.startswith(prefix):
+                message = message[len(prefix):]
+                break
+        notes.append((Problem(source.path, layer, "read", message.rstrip("."),
+                              "check the file if this is not what was meant"), note))
+    return gdf
+
+
+def _split_units(units: gpd.GeoDataFrame, others: gpd.GeoDataFrame) -> np.ndarray:
+    """Positions of ``units`` split between ``others``: two or more of them each hold at least
+    ``SPLIT_SHARE`` of the unit's area (same projected CRS)."""
+    table = intersection_table(units, others)
+    if not len(table):
+        return np.array([], dtype=int)
+    area = units.geometry.area.to_numpy()
+    big = table[table["area_m2"].to_numpy() >= SPLIT_SHARE * area[table["a"].to_numpy()]]
+    counts = np.bincount(big["a"].to_numpy(), minlength=len(units))
+    return np.flatnonzero(counts >= 2)
+
+
+def _labelled(units: gpd.GeoDataFrame, layer: str, others: gpd.GeoDataFrame, other: str, *,
+              column: str, source: str, fix: str, always: bool
+              ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """A copy of ``units`` (workspace layer ``layer``) with ``column`` set to the ``column`` of the
+    ``others`` unit (workspace layer ``other``) that covers most of each; the warnings.
+
+    With ``always`` the labelling is reported even when no unit is split (the file lacked a
+    column it should have had); otherwise only split units and units overlapping none are.
+    ``source`` names the file in the warnings.
+    """
+    id_col = LAYERS[layer].id_col
+    what, (one, of) = _NOUNS[layer][1], _NOUNS[other]
+    out = units.copy()
+    out[column] = label_by_largest_overlap(units, others, column).to_numpy()
+    split = units[id_col].to_numpy()[_split_units(units, others)]
+    none = units[id_col].to_numpy()[out[column].isna().to_numpy()]
+    warnings: list[Problem] = []
+    if always or len(split):
+        warnings.append(Problem(
+            source, layer, f"{column}_by_overlap",
+            f"{column} of {len(units)} {what} taken from the {one} covering most of each; "
+            f"{len(split)} of them are split by more than {SPLIT_SHARE:.0%} between {of}",
+            fix, tuple(split)))
+    if len(none):
+        warnings.append(Problem(source, layer, f"no_{column}",
+                                f"{len(none)} {what} overlap no {one} and have no {column}",
+                                f"check that the {what} and the {of} cover the same area",
+                                tuple(none)))
+    return out, warnings
+
+
+def _with_ids(gdf: gpd.GeoDataFrame, column: str) -> gpd.GeoDataFrame:
+    """A copy of ``gdf`` whose ``column`` holds ids as text (``geo.ids``)."""
+    out = gdf.copy()
+    out[column] = normalise_ids(out[column]).to_numpy()
+    return out
+
+
+def _nested_layers(layers: dict[str, gpd.GeoDataFrame], *, sources: dict[str, LayerSource | None],
+                   police_grid_station: str | None) -> list[Problem]:
+    """Fill the parent columns of ``communities``, ``police_grids`` and ``gov_grids`` in
+    ``layers`` (replacing those frames) by largest overlap where the files lack them; the warnings.
+
+    - communities: ``township_id`` from ``townships``;
+    - police grids: ``station_id`` (the file's ``police_grid_station`` column, else its
+      ``station_id``, else from ``jurisdictions``);
+    - gov grids: ``community_id``, ``township_id``, ``pgrid_id`` and ``station_id`` from the
+      layers present, each where the file has no such column.
+    """
+    warnings: list[Problem] = []
+    if "communities" in layers:
+        gdf = layers["communities"]
+        if "township_id" in gdf.columns:
+            layers["communities"] = _with_ids(gdf, "township_id")
+        elif "townships" in layers:
+            layers["communities"], w = _labelled(
+                gdf, "communities", layers["townships"], "townships", column="township_id",
+                source=sources["communities"].path, always=True,
+                fix="add a township_id column to the communities to use your own")
+            warnings += w
+        else:
+            warnings.append(Problem(sources["communities"].path, "communities", "no_township_id",
+                                    "the communities have no township_id column and no townships "
+                                    "were given to find it", "give the townships, or add a "
+                                    "township_id column to the communities"))
+    if "police_grids" in layers:
+        gdf = layers["police_grids"]
+        if police_grid_station and police_grid_station != "station_id":
+            gdf = gdf.drop(columns=["station_id"], errors="ignore").rename(
+                columns={police_grid_station: "station_id"})
+        if "station_id" in gdf.columns:
+            layers["police_grids"] = _with_ids(gdf, "station_id")
+        elif "jurisdictions" in layers:
+            layers["police_grids"], w = _labelled(
+                gdf, "police_grids", layers["jurisdictions"], "jurisdictions", column="station_id",
+                source=sources["police_grids"].path, always=True,
+                fix="name the police grids' station column (`police_grid_station`) to use "
+                "your own")
+            warnings += w
+        else:
+            layers["police_grids"] = gdf
+            warnings.append(Problem(sources["police_grids"].path, "police_grids", "no_station_id",
+                                    "the police grids have no station_id column and no "
+                                    "jurisdictions were given to find it", "give the jurisdictions, "
+                                    "or name the police grids' station column (`police_grid_station`)"))
+    if "gov_grids" in layers:
+        gdf = layers["gov_grids"]
+        for column, other in (("community_id", "communities"), ("township_id", "townships"),
+                              ("pgrid_id", "police_grids"), ("station_id", "jurisdictions")):
+            if column in gdf.columns:
+                gdf = _with_ids(gdf, column)
+            elif other in layers:
+                gdf, w = _labelled(gdf, "gov_grids", layers[other], other, column=column,
+                                   source=sources["gov_grids"].path, always=False,
+                                   fix=f"none needed; add a {column} column to the gov grids "
+                                   "to use your own")
+                warnings += w
+        layers["gov_grids"] = gdf
+    return warnings
 
 
 def _join_station(points: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -47,7 +184,9 @@ def _join_station(points: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame) -> 
 def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
                     stations: LayerSource | None = None, jurisdictions: LayerSource | None = None,
                     posts: LayerSource | None = None, checkpoints: LayerSource | None = None,
-                    incidents: LayerSource | None = None,
+                    incidents: LayerSource | None = None, communities: LayerSource | None = None,
+                    police_grids: LayerSource | None = None, gov_grids: LayerSource | None = None,
+                    police_grid_station: str | None = None,
                     attributes: list[tuple[LayerSource, dict[str, str]]] = (),
                     network: LayerSource | None = None, network_type: str = "drive",
                     clip_margin_m: float = CLIP_MARGIN_M,
@@ -67,15 +206,27 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
     inside) and reduced to its largest strongly connected component. ``network_type`` chooses
     the ways of an OpenStreetMap file: ``"drive"`` (patrol cars; OSMnx's drive network),
     ``"drive_service"`` (also service roads) or ``"walk"`` (foot patrols); it is kept in the
-    workspace meta as ``network_type``. Returns the workspace and the warnings.
+    workspace meta as ``network_type``.
+
+    ``communities`` (社区/村, id ``community_id``), ``police_grids`` (警务区, id ``pgrid_id``) and
+    ``gov_grids`` (综治网格, id ``grid_id``) are optional polygon layers, stored as they are
+    plus their parent columns: a community without a ``township_id`` column gets the township
+    covering most of it, a police grid the station whose jurisdiction covers most of it (unless
+    ``police_grid_station`` names its station column, or it has ``station_id``), each with a
+    warning; gov grids get ``community_id``, ``township_id``, ``pgrid_id`` and ``station_id``
+    from the layers given, where they lack them, with a warning naming grids split by more than
+    5 % of their area. Reading warnings (rows left out, lon/lat assumed…) are warnings of rule
+    ``read``. Returns the workspace and the warnings (Problem records).
     """
     problems: list[Problem] = []
-    warnings: list[Problem] = []
-    sources = {"area": area, "townships": townships, "stations": stations,
-               "jurisdictions": jurisdictions, "posts": posts, "checkpoints": checkpoints,
+    notes: list[tuple[Problem, str]] = []
+    sources = {"area": area, "townships": townships, "communities": communities,
+               "gov_grids": gov_grids, "stations": stations, "jurisdictions": jurisdictions,
+               "police_grids": police_grids, "posts": posts, "checkpoints": checkpoints,
                "incidents": incidents}
-    raw = {k: _read(v, k, problems) for k, v in sources.items() if v is not None}
-    attr_raw = [(_read(src, "attributes", problems), src, mapping) for src, mapping in attributes]
+    raw = {k: _read(v, k, problems, notes) for k, v in sources.items() if v is not None}
+    attr_raw = [(_read(src, "attributes", problems, notes), src, mapping) for src, mapping in attributes]
+    warnings: list[Problem] = [w for w, _ in notes]
 
     # The working CRS comes from the area (or the user).
     crs = None
@@ -113,6 +264,14 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
         warnings += c.warnings
         if c.gdf is not None:
             layers[layer] = c.gdf
+    pg = layers.get("police_grids")
+    if police_grid_station and pg is not None and police_grid_station not in pg.columns:
+        cols = [c for c in pg.columns if c != pg.geometry.name]
+        problems.append(Problem(police_grids.path, "police_grids", "missing_station_column",
+                                f"`police_grid_station` was {police_grid_station!r} but the "
+                                "police grids have no such column",
+                                f"name the station column (one of {cols}), or leave it out to "
+                                "take the station covering most of each grid"))
     attr_layers = []
     for gdf, src, mapping in attr_raw:
         if gdf is None:
@@ -144,6 +303,7 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
             problems.append(Problem(network.path, "road_edges", "unreadable", str(exc), "see the message"))
     raise_if_problems(problems)
 
+    warnings += _nested_layers(layers, sources=sources, police_grid_station=police_grid_station)
     if "jurisdictions" in layers:
         for layer in ("posts", "checkpoints", "incidents"):
             if layer in layers and "station_id" not in layers[layer].columns:
@@ -165,6 +325,7 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
     }
     if network is not None:
         meta |= {"network_type": network_type, "network_clip_margin_m": str(clip_margin_m)}
-    for w in warnings:
-        log.warning("%s", w)
+    read = {id(w): note for w, note in notes}
+    for w in warnings:  # a reading warning in its own words: callers capturing it see it once
+        log.warning("%s", read.get(id(w), w))
     return Workspace(crs=crs, layers=layers, meta=meta), warnings

@@ -102,8 +102,9 @@ def test_every_layer_is_valid_in_the_working_crs(ws, layers, area):
     assert CRS(ws.crs).equals(CRS("EPSG:4547"))
     assert ws.meta["cell_size"] == "500" and ws.meta["cell_shape"] == "square"
     assert "synthetic" in ws.meta["name"] and "make_demo_county.py seed" in ws.meta["source"]
-    for name in ("area", "townships", "stations", "jurisdictions", "posts", "checkpoints",
-                 "incidents", "cells", "road_nodes", "road_edges"):
+    for name in ("area", "townships", "communities", "gov_grids", "stations", "jurisdictions",
+                 "police_grids", "posts", "checkpoints", "incidents", "cells", "road_nodes",
+                 "road_edges"):
         checked = check_layer(layers[name], name, area=layers["area"])
         assert not checked.problems, (name, [str(p) for p in checked.problems])
         assert CRS(layers[name].crs).equals(ws.crs)
@@ -234,6 +235,95 @@ def test_one_thin_gap_and_one_thin_overlap(layers, area):
     assert 15.0 <= _mean_width(o) <= 60.0 and o.length / 2 > 1500.0
     # apart from the two defects the jurisdictions tile the county
     assert abs(j.geometry.area.sum() - o.area + gap.area - area.area) < 100.0
+
+
+# --- communities, governance grids, police districts --------------------------------------------------
+
+def _shares(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, a_id: str, b_id: str) -> pd.DataFrame:
+    """Every (a, b) piece with the share of a's area it holds."""
+    tab = intersection_table(a, b)
+    tab[a_id] = a[a_id].to_numpy()[tab["a"]]
+    tab["other"] = b[b_id].to_numpy()[tab["b"]]
+    tab["share"] = tab["area_m2"] / a.geometry.area.to_numpy()[tab["a"]]
+    return tab
+
+
+def _best(a, b, a_id, b_id) -> pd.DataFrame:
+    """For each unit of ``a``: the unit of ``b`` holding most of it and that share."""
+    tab = _shares(a, b, a_id, b_id).sort_values("share", ascending=False).drop_duplicates(a_id)
+    return tab.set_index(a_id)[["other", "share"]].reindex(a[a_id])
+
+
+def _split(a, b, a_id, b_id, min_share: float = 0.05) -> pd.Index:
+    """Units of ``a`` that two or more units of ``b`` each hold at least ``min_share`` of."""
+    tab = _shares(a, b, a_id, b_id)
+    n = tab[tab["share"] >= min_share].groupby(a_id)["other"].nunique()
+    return n.index[n >= 2]
+
+
+@pytest.mark.parametrize("name, id_col, low, high", [("communities", "community_id", 200, 450),
+                                                     ("gov_grids", "grid_id", 1000, 1500),
+                                                     ("police_grids", "pgrid_id", 40, 70)])
+def test_nested_layers_have_unique_ids_and_names(layers, area, name, id_col, low, high):
+    g = layers[name]
+    assert low <= len(g) <= high and g[id_col].is_unique
+    assert g["name"].str.strip().str.len().gt(0).all() and g["name"].is_unique
+    assert (g.geometry.geom_type == "Polygon").all() and g.geometry.is_valid.all()
+    assert (g["population"] >= 0).all()
+
+
+def test_communities_tile_their_townships(layers, area):
+    c, t = layers["communities"], layers["townships"]
+    best = _best(c, t, "community_id", "township_id")
+    assert (best["share"] > 0.999).all() and (best["other"].to_numpy() == c["township_id"].to_numpy()).all()
+    assert abs(c.geometry.area.sum() - area.area) < 10.0
+    pop = c.groupby("township_id")["population"].sum().reindex(t["township_id"]).to_numpy()
+    assert (pop == t["population"].to_numpy()).all()
+    # the seat's 街道 are all 社区; every town has a few small 社区 at its centre, the rest 村
+    kind = c.merge(t[["township_id", "kind"]].rename(columns={"kind": "t_kind"}), on="township_id")
+    assert (kind.loc[kind["t_kind"] == "街道", "kind"] == "社区").all()
+    towns = kind[kind["t_kind"] != "街道"]
+    assert towns.groupby("township_id")["kind"].apply(lambda k: (k == "社区").sum()).between(1, 4).all()
+    assert set(c["kind"]) == {"社区", "村"} and c["name"].str[-2:].eq("社区").sum() == (c["kind"] == "社区").sum()
+    km2 = c.geometry.area / 1e6
+    assert km2[towns.index[towns["kind"] == "社区"]].median() < 0.6 * km2[c["kind"] == "村"].median()
+    assert km2[kind["township_id"] == "T01"].max() < km2[c["kind"] == "村"].median()
+
+
+def test_gov_grids_nest_in_communities(layers):
+    g, c = layers["gov_grids"], layers["communities"]
+    best = _best(g, c, "grid_id", "community_id")
+    assert (best["share"] >= 0.95).all()
+    assert (best["other"].to_numpy() == g["community_id"].to_numpy()).all()
+    assert (g["grid_id"].str.rsplit("-", n=1).str[0] == g["community_id"]).all()
+    pop = g.groupby("community_id")["population"].sum().reindex(c["community_id"]).to_numpy()
+    assert (pop == c["population"].to_numpy()).all()
+    # their police district and station are the ones covering most of each (as an import labels them)
+    assert (_best(g, layers["police_grids"], "grid_id", "pgrid_id")["other"].to_numpy() == g["pgrid_id"].to_numpy()).all()
+    assert (_best(g, layers["jurisdictions"], "grid_id", "station_id")["other"].to_numpy() == g["station_id"].to_numpy()).all()
+
+
+def test_police_districts_nest_in_station_jurisdictions(layers):
+    p, j = layers["police_grids"], layers["jurisdictions"]
+    best = _best(p, j, "pgrid_id", "station_id")
+    assert (best["share"] > 0.999).all() and (best["other"].to_numpy() == p["station_id"].to_numpy()).all()
+    per_station = p.groupby("station_id").size()
+    assert set(per_station.index) == set(j["station_id"]) and per_station.between(3, 9).all()
+    assert (p["name"].str.endswith("警务区")).all()
+    inc = shapely.STRtree(p.geometry.values).query(layers["incidents"].geometry.values, predicate="within")
+    assert len(np.unique(inc[0])) > 0.99 * len(layers["incidents"])   # all but the gap strip
+
+
+def test_police_districts_follow_communities_with_a_few_mismatches(layers):
+    c, g, p = layers["communities"], layers["gov_grids"], layers["police_grids"]
+    whole = _best(c, p, "community_id", "pgrid_id")["share"] >= 0.95
+    assert whole.mean() > 0.85                        # made of whole communities where possible
+    split = _split(c, p, "community_id", "pgrid_id")
+    by_station = _split(c, layers["jurisdictions"], "community_id", "station_id")
+    assert 10 <= len(split) <= 60
+    assert len(split.difference(by_station)) >= 3    # cut on purpose inside one station
+    straddling = _split(g, p, "grid_id", "pgrid_id")
+    assert 5 <= len(straddling) <= 0.05 * len(g)     # a few gov grids straddle police districts
 
 
 # --- roads ------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ import pyogrio
 import shapely
 from pyproj import CRS
 from scipy.interpolate import PchipInterpolator
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay, cKDTree
 from shapely import affinity, ops
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
@@ -36,6 +38,7 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout without `pip in
     sys.path.insert(0, str(ROOT))
 
 from geo.grid import cells_from_area, cells_with_attributes  # noqa: E402
+from geo.overlay import label_by_largest_overlap  # noqa: E402
 from geo.workspace import Workspace, write_workspace  # noqa: E402
 
 __all__ = ["build_demo_county", "main", "DEFAULT_SEED", "DEFAULT_OUT", "TIMESTAMP", "SPEEDS_KMH",
@@ -149,6 +152,31 @@ PRIORITY_P = {  # P(priority 1, 2, 3); 1 is the most urgent
     "theft": [0.10, 0.50, 0.40], "fraud": [0.15, 0.45, 0.40], "dispute": [0.10, 0.40, 0.50],
     "fight": [0.60, 0.35, 0.05], "traffic": [0.35, 0.45, 0.20], "other": [0.05, 0.35, 0.60],
 }
+
+# --- communities (社区/村), governance grids (综治网格) and police districts (警务区) ---------------
+#: People per community aimed at: 社区 of the seat's 街道 and of town centres, rural 村.
+SEAT_COMMUNITY_PEOPLE = 4500
+TOWN_COMMUNITY_PEOPLE = 2500
+VILLAGE_PEOPLE = 1300
+TOWN_CENTRE_M = 900.0          # atoms this close to a town's centre make its 社区, the rest its 村
+GRID_PEOPLE = 400              # people per governance grid aimed at
+DENSITY_FLOOR = 200.0          # people/km² of weight every atom gets, so farmland draws centres too
+PGRID_PEOPLE = 12_000          # police districts per station: people / PGRID_PEOPLE + km² / PGRID_KM2
+PGRID_KM2 = 50.0
+PGRID_RANGE = (3, 9)
+DELIBERATE_SPLITS = 6          # communities cut by a police district line inside one station
+#: Names of urban communities (+ 社区) and, combined, of villages (surname + place word + 村).
+URBAN_NAMES = (
+    "东关 西关 南关 北关 东街 西街 南街 北街 文化路 人民路 解放路 建设路 和平 幸福 光明 新华 胜利 朝阳 "
+    "团结 民主 育才 书院 鼓楼 府前 钟楼 滨河 清溪 新兴 富民 阳光 锦绣 康宁 永安 长青 春华 兴隆 龙泉 迎宾 "
+    "振兴 翠园 花园 桂花 杏林 柳园 荷花 梧桐 车站 商贸城 学府 凤凰 天桥 向阳 红旗 五一 工农 前进 友谊 丰乐 "
+    "金桥 银杏 玉兰 文峰 青年 健康 铁路 老城 新城 城南 城北 城东 城西 望湖 观澜 景苑 华庭 紫荆 牡丹 芙蓉 "
+    "海棠 紫薇 丁香 月季 百合 松柏 竹园 梅园 兰亭 菊园 园林 东湖 西湖 南湖 北湖 广场 体育路 医院路 "
+    "工业园 开发区 新华街 府后 仓巷 市场街 大十字 小十字 东大街 西大街 南大街 北大街").split()
+SURNAMES = ("王 李 张 刘 陈 杨 赵 黄 周 吴 徐 孙 胡 朱 高 林 何 郭 马 罗 梁 宋 郑 谢 韩 唐 冯 于 董 程 "
+            "曹 袁 邓 许 傅 沈 曾 彭 吕 苏 卢 蒋 蔡 贾 丁 魏 薛 叶 阎 余 潘 杜 戴 夏 钟 汪 田 任 姜 范 "
+            "方 石 姚 谭 邹 金 陆 郝 孔 白 崔 康 毛 邱 秦 史 顾 侯 邵 孟 段 雷 钱 汤 尹 常 武 乔 贺 龚").split()
+PLACE_WORDS = "庄 楼 寨 营 集 屯 湾 岗 店 庙 洼 坡 园 桥 沟 圪垱 河 台".split()
 
 
 def _xy(km: tuple[float, float]) -> tuple[float, float]:
@@ -1288,6 +1316,285 @@ def incidents_for_year(frame: Frame, raster: DensityRaster, edges: gpd.GeoDataFr
     }, geometry=shapely.points(df["x"].to_numpy(), df["y"].to_numpy()), crs=WORKING_CRS)
 
 
+# --- communities, governance grids and police districts from the same atoms ---------------------
+
+def atom_population(atoms: np.ndarray, raster: DensityRaster, t_labels: np.ndarray,
+                    townships: gpd.GeoDataFrame) -> np.ndarray:
+    """Whole people per atom: the raster's people in it, scaled per township to the township's
+    population and rounded by the largest remainder (so atoms add up to their township)."""
+    pts = shapely.points(raster.x, raster.y)
+    ip, ia = shapely.STRtree(atoms).query(pts, predicate="intersects")
+    order = np.lexsort((ia, ip))
+    ip, ia = ip[order], ia[order]
+    first = np.r_[True, ip[1:] != ip[:-1]]
+    raw = np.bincount(ia[first], weights=raster.people[ip[first]], minlength=len(atoms))
+    out = np.zeros(len(atoms), dtype=np.int64)
+    for tid, pop in zip(townships["township_id"], townships["population"]):
+        idx = np.flatnonzero(t_labels == tid)
+        out[idx] = _largest_remainder(raw[idx] * (int(pop) / raw[idx].sum()), int(pop))
+    return out
+
+
+def _weighted_kmeans(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator,
+                     *, iters: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means of points ``xy`` with weights ``w`` (centres drawn in proportion to
+    ``w``); the label of each point and the centres."""
+    k = max(1, min(k, len(xy)))
+    centres = xy[rng.choice(len(xy), size=k, replace=False, p=w / w.sum())]
+    for _ in range(iters):
+        labels = np.argmin(((xy[:, None, :] - centres[None, :, :]) ** 2).sum(-1), axis=1)
+        new = centres.copy()
+        for j in range(k):
+            m = labels == j
+            if m.any():
+                new[j] = (xy[m] * w[m, None]).sum(0) / w[m].sum()
+        if np.allclose(new, centres):
+            break
+        centres = new
+    labels = np.argmin(((xy[:, None, :] - centres[None, :, :]) ** 2).sum(-1), axis=1)
+    return labels, centres
+
+
+def _groups(xy: np.ndarray, w: np.ndarray, adj: list[list[int]], k: int,
+            rng: np.random.Generator) -> np.ndarray:
+    """Split connected units (points ``xy``, weights ``w``, adjacency ``adj``) into about ``k``
+    contiguous groups by weighted k-means; labels 0..m-1 numbered from the north-west."""
+    labels, centres = _weighted_kmeans(xy, w, k, rng)
+    anchors = {}
+    for j in np.unique(labels):
+        idx = np.flatnonzero(labels == j)
+        anchors[int(j)] = int(idx[np.argmin(((xy[idx] - centres[j]) ** 2).sum(1))])
+    labels = _make_contiguous(labels, adj, anchors)
+    uniq = np.unique(labels)
+    cx = np.array([np.average(xy[labels == u, 0], weights=w[labels == u]) for u in uniq])
+    cy = np.array([np.average(xy[labels == u, 1], weights=w[labels == u]) for u in uniq])
+    order = np.lexsort((cx, -np.round(cy / 1000.0)))  # 1 km bands north to south, west to east
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    return rank[np.searchsorted(uniq, labels)]
+
+
+def _local_adjacency(members: np.ndarray, adj: list[list[int]]) -> list[list[int]]:
+    """``adj`` restricted to ``members`` (atom numbers), in positions into ``members``."""
+    local = {int(a): i for i, a in enumerate(members)}
+    return [[local[j] for j in adj[a] if j in local] for a in members]
+
+
+def _components(members: np.ndarray, adj: list[list[int]], same: np.ndarray | None = None) -> np.ndarray:
+    """Connected component (0..) of each of ``members`` (atom numbers) in ``adj`` restricted to
+    them; with ``same`` (a label per atom), only atoms with the same label are connected."""
+    rows, cols = [], []
+    for i, nbrs in enumerate(_local_adjacency(members, adj)):
+        for j in nbrs:
+            if same is None or same[members[i]] == same[members[j]]:
+                rows.append(i)
+                cols.append(j)
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(members), len(members)))
+    return connected_components(graph, directed=False)[1]
+
+
+def _town_centre(members: np.ndarray, adj: list[list[int]], xy: np.ndarray,
+                 centre: tuple[float, float]) -> np.ndarray:
+    """Which of a township's atoms ``members`` form its town centre: those within
+    ``TOWN_CENTRE_M`` of ``centre``, made one piece with the rest one piece too (stray pieces of
+    the centre go to the rest, stray pieces of the rest to the centre)."""
+    d = np.hypot(xy[members, 0] - centre[0], xy[members, 1] - centre[1])
+    zone = d <= TOWN_CENTRE_M
+    zone[np.argmin(d)] = True
+    comp = _components(members[zone], adj)
+    keep = comp == comp[np.argmin(d[zone])]
+    zone[np.flatnonzero(zone)[~keep]] = False
+    comp = _components(members[~zone], adj)
+    largest = np.argmax(np.bincount(comp))
+    zone[np.flatnonzero(~zone)[comp != largest]] = True
+    return zone
+
+
+def _cn(n: int) -> str:
+    """1..99 in Chinese numerals (一, 十二, 二十三)."""
+    digits = "零一二三四五六七八九"
+    tens, ones = divmod(n, 10)
+    if tens == 0:
+        return digits[ones]
+    return (digits[tens] if tens > 1 else "") + "十" + (digits[ones] if ones else "")
+
+
+def _polygonal(geom, min_m2: float = 1000.0):
+    """The polygon parts of ``geom`` of at least ``min_m2`` (slivers a strip cut off dropped)."""
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area >= min_m2]
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def community_labels(atoms: np.ndarray, adj: list[list[int]], t_labels: np.ndarray,
+                     townships: gpd.GeoDataFrame, atom_pop: np.ndarray, frame: Frame,
+                     rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+    """Communities (社区/村) as contiguous groups of atoms inside each township: the seat's 街道
+    are all 社区 (``SEAT_COMMUNITY_PEOPLE`` people each), a town's centre (``TOWN_CENTRE_M``) is a
+    few small 社区 (``TOWN_COMMUNITY_PEOPLE``), the rest rural 村 (``VILLAGE_PEOPLE``, larger in
+    area). Returns the community of each atom and a table (community_id ``T01-01``…, numbered
+    from the north-west, centre first; township_id, kind, population, area_m2, name)."""
+    xy = shapely.get_coordinates(shapely.point_on_surface(atoms))
+    area = shapely.area(atoms)
+    w = atom_pop + DENSITY_FLOOR * area / 1e6
+    comm_of = np.full(len(atoms), -1, dtype=np.int64)
+    rows = []
+    for tid, kind in zip(townships["township_id"], townships["kind"]):
+        members = np.flatnonzero(t_labels == tid)
+        if kind == "街道":
+            zones = [(members, "社区", SEAT_COMMUNITY_PEOPLE)]
+        else:
+            centre = _town_centre(members, adj, xy, frame.towns[tid])
+            zones = [(members[centre], "社区", TOWN_COMMUNITY_PEOPLE),
+                     (members[~centre], "村", VILLAGE_PEOPLE)]
+        n = 0
+        for zone, zone_kind, people in zones:
+            k = max(1, round(int(atom_pop[zone].sum()) / people))
+            labels = _groups(xy[zone], w[zone], _local_adjacency(zone, adj), k, rng)
+            for j in range(int(labels.max()) + 1):
+                idx = zone[labels == j]
+                comm_of[idx] = len(rows)
+                n += 1
+                rows.append({"community_id": f"{tid}-{n:02d}", "township_id": tid,
+                             "kind": zone_kind, "population": int(atom_pop[idx].sum()),
+                             "area_m2": float(area[idx].sum())})
+    table = pd.DataFrame(rows)
+    urban = np.flatnonzero(table["kind"].to_numpy() == "社区")
+    rural = np.flatnonzero(table["kind"].to_numpy() == "村")
+    if len(urban) > len(URBAN_NAMES):
+        raise RuntimeError(f"{len(urban)} urban communities but only {len(URBAN_NAMES)} names")
+    villages = [s + p for p in PLACE_WORDS for s in SURNAMES]
+    names = np.empty(len(table), dtype=object)
+    names[urban] = [URBAN_NAMES[i] + "社区" for i in rng.permutation(len(URBAN_NAMES))[:len(urban)]]
+    names[rural] = [villages[i] + "村" for i in rng.permutation(len(villages))[:len(rural)]]
+    return comm_of, table.assign(name=names)
+
+
+def grid_labels(atoms: np.ndarray, adj: list[list[int]], comm_of: np.ndarray,
+                communities: pd.DataFrame, atom_pop: np.ndarray,
+                rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+    """Governance grids (综治网格): contiguous groups of atoms inside each community, about
+    ``GRID_PEOPLE`` people each (at least one a community). Returns the grid of each atom and a
+    table (grid_id ``T01-01-01``, community_id, township_id, name, population)."""
+    xy = shapely.get_coordinates(shapely.point_on_surface(atoms))
+    w = atom_pop + DENSITY_FLOOR * shapely.area(atoms) / 1e6
+    grid_of = np.full(len(atoms), -1, dtype=np.int64)
+    rows = []
+    for c, row in enumerate(communities.itertuples()):
+        members = np.flatnonzero(comm_of == c)
+        k = max(1, min(len(members), round(row.population / GRID_PEOPLE)))
+        labels = _groups(xy[members], w[members], _local_adjacency(members, adj), k, rng)
+        for j in range(int(labels.max()) + 1):
+            idx = members[labels == j]
+            grid_of[idx] = len(rows)
+            rows.append({"grid_id": f"{row.community_id}-{j + 1:02d}", "community_id": row.community_id,
+                         "township_id": row.township_id, "name": f"{row.name}第{j + 1}网格",
+                         "population": int(atom_pop[idx].sum())})
+    return grid_of, pd.DataFrame(rows)
+
+
+def police_grid_labels(atoms: np.ndarray, adj: list[list[int]], s_labels: np.ndarray,
+                       comm_of: np.ndarray, grid_of: np.ndarray, atom_pop: np.ndarray,
+                       rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame, list[str]]:
+    """Police districts (警务区) inside each station's atoms, made of whole communities (the
+    station's part of a community the station line cuts): contiguous groups of those parts, a
+    few per station (people / ``PGRID_PEOPLE`` + km² / ``PGRID_KM2``, within ``PGRID_RANGE``).
+
+    Then ``DELIBERATE_SPLITS`` communities, each inside one district, lose one border atom to the
+    neighbouring district of the same station (an atom whose governance grid has other atoms, so
+    that grid straddles two districts too). Returns the district of each atom, a table
+    (pgrid_id ``S01-01``, station_id, name, population) and the communities cut on purpose.
+    """
+    xy = shapely.get_coordinates(shapely.point_on_surface(atoms))
+    area = shapely.area(atoms)
+    w = atom_pop + DENSITY_FLOOR * area / 1e6
+    pg_of = np.full(len(atoms), -1, dtype=np.int64)
+    rows = []
+    for sid, name, _target, _officers in STATIONS:
+        members = np.flatnonzero(s_labels == sid)
+        # a part: one connected piece of a community inside the station
+        _, part_of = np.unique(comm_of[members] * len(atoms) + _components(members, adj, comm_of),
+                               return_inverse=True)
+        parts = np.unique(part_of)
+        pw = np.bincount(part_of, weights=w[members])
+        pxy = np.column_stack([np.bincount(part_of, weights=w[members] * xy[members, 0]),
+                               np.bincount(part_of, weights=w[members] * xy[members, 1])]) / pw[:, None]
+        local = _local_adjacency(members, adj)
+        padj = [set() for _ in parts]
+        for i, nbrs in enumerate(local):
+            for j in nbrs:
+                if part_of[i] != part_of[j]:
+                    padj[part_of[i]].add(int(part_of[j]))
+        people, km2 = float(atom_pop[members].sum()), float(area[members].sum()) / 1e6
+        k = int(np.clip(round(people / PGRID_PEOPLE + km2 / PGRID_KM2), *PGRID_RANGE))
+        labels = _groups(pxy, pw, [sorted(s) for s in padj], k, rng)
+        for j in range(int(labels.max()) + 1):
+            pg_of[members[labels[part_of] == j]] = len(rows)
+            rows.append({"pgrid_id": f"{sid}-{j + 1:02d}", "station_id": sid,
+                         "name": f"{name}第{_cn(j + 1)}警务区"})
+    table = pd.DataFrame(rows)
+    # Deliberate mismatches: a border atom of a whole community moves to the next district.
+    comm_area = np.bincount(comm_of, weights=area)
+    cut: list[str] = []
+    used_stations: set[str] = set()
+    for c in rng.permutation(int(comm_of.max()) + 1):
+        if len(cut) == DELIBERATE_SPLITS:
+            break
+        idx = np.flatnonzero(comm_of == c)
+        if len(set(pg_of[idx])) != 1 or len(set(s_labels[idx])) != 1:
+            continue
+        sid, src = s_labels[idx[0]], pg_of[idx[0]]
+        if sid in used_stations:
+            continue
+        for a in idx[rng.permutation(len(idx))]:
+            dest = sorted({int(pg_of[j]) for j in adj[a] if s_labels[j] == sid and pg_of[j] != src})
+            share = area[a] / comm_area[c]
+            if not dest or not 0.05 <= share <= 0.4 or (grid_of == grid_of[a]).sum() < 2:
+                continue
+            trial = pg_of.copy()
+            trial[a] = dest[0]
+            rest = np.flatnonzero(trial == src)
+            if _is_contiguous(trial, adj, src, int(rest[0])):
+                pg_of = trial
+                cut.append(int(c))
+                used_stations.add(sid)
+                break
+    table["population"] = np.bincount(pg_of, weights=atom_pop, minlength=len(table)).astype(np.int64)
+    return pg_of, table, cut
+
+
+def community_layers(atoms: np.ndarray, adj: list[list[int]], t_labels: np.ndarray,
+                     s_labels: np.ndarray, townships: gpd.GeoDataFrame,
+                     jurisdictions: gpd.GeoDataFrame, raster: DensityRaster, frame: Frame,
+                     rng: np.random.Generator) -> dict[str, gpd.GeoDataFrame]:
+    """The layers ``communities``, ``gov_grids`` and ``police_grids`` (see the functions above).
+
+    Communities and grids are unions of atoms, so they tile their townships exactly; a police
+    district is the union of its atoms clipped to its station's jurisdiction (the jurisdictions'
+    gap strip belongs to no district). Governance grids carry the police district and station
+    covering most of each (``geo.overlay.label_by_largest_overlap``, as an import does).
+    """
+    atom_pop = atom_population(atoms, raster, t_labels, townships)
+    comm_of, comm = community_labels(atoms, adj, t_labels, townships, atom_pop, frame, rng)
+    grid_of, grids = grid_labels(atoms, adj, comm_of, comm, atom_pop, rng)
+    pg_of, pgrids, cut = police_grid_labels(atoms, adj, s_labels, comm_of, grid_of, atom_pop, rng)
+    jur = jurisdictions.set_index("station_id").geometry
+    communities = gpd.GeoDataFrame(
+        comm[["community_id", "township_id", "name", "kind", "population"]],
+        geometry=[shapely.union_all(atoms[comm_of == c]) for c in range(len(comm))], crs=WORKING_CRS)
+    police = gpd.GeoDataFrame(
+        pgrids, geometry=[_polygonal(shapely.intersection(shapely.union_all(atoms[pg_of == p]),
+                                                          jur.loc[sid]))
+                          for p, sid in enumerate(pgrids["station_id"])], crs=WORKING_CRS)
+    gov = gpd.GeoDataFrame(grids, geometry=[shapely.union_all(atoms[grid_of == g])
+                                            for g in range(len(grids))], crs=WORKING_CRS)
+    gov["pgrid_id"] = label_by_largest_overlap(gov, police, "pgrid_id").to_numpy()
+    gov["station_id"] = label_by_largest_overlap(gov, jurisdictions, "station_id").to_numpy()
+    log.info("communities: %d (%d 社区), %d gov grids, %d police districts, cut on purpose: %s",
+             len(communities), (communities["kind"] == "社区").sum(), len(gov), len(police),
+             ", ".join(comm["community_id"].iloc[cut]))
+    return {"communities": communities, "gov_grids": gov, "police_grids": police}
+
+
 # --- the workspace ------------------------------------------------------------------------------
 
 def build_demo_county(seed: int = DEFAULT_SEED) -> Workspace:
@@ -1334,6 +1641,9 @@ def build_demo_county(seed: int = DEFAULT_SEED) -> Workspace:
         t = np.array(_xy(km))
         hotspots[name] = tuple(xy[int(np.argmin(np.hypot(*(xy - t).T)))])
     incidents = incidents_for_year(frame, raster, edges, hotspots, rng)
+    # drawn last, so that every layer above comes out as it did before these existed
+    nested = community_layers(atoms, adj, t_labels, s_labels, townships, jurisdictions, raster,
+                              frame, rng)
     cells = cells.assign(population=cell_pop)
     cells = cells_with_attributes(cells, townships=townships, jurisdictions=jurisdictions,
                                   incidents=incidents)
@@ -1341,7 +1651,9 @@ def build_demo_county(seed: int = DEFAULT_SEED) -> Workspace:
                               geometry=[frame.river], crs=WORKING_CRS)
     log.info("done in %.1fs", time.perf_counter() - t0)
     ws = Workspace(crs=CRS.from_user_input(WORKING_CRS), layers={
-        "area": area, "townships": townships, "stations": stations, "jurisdictions": jurisdictions,
+        "area": area, "townships": townships, "communities": nested["communities"],
+        "gov_grids": nested["gov_grids"], "stations": stations, "jurisdictions": jurisdictions,
+        "police_grids": nested["police_grids"],
         "posts": posts, "checkpoints": checkpoints, "incidents": incidents, "cells": cells,
         "road_nodes": nodes[["node_id", "geometry"]], "road_edges": edges, "rivers": rivers,
     }, meta={
