@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import importer, login, state
+from ui import chrome, importer, login, state
 from ui.errors import shown_errors
 from ui.i18n import t
 from ui.pages import PAGES, find_page, page_function
@@ -17,6 +17,7 @@ from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="GridPatrol 网格巡防规划", page_icon="🚓",
                    layout="wide")
+chrome.apply_chrome()  # Streamlit's own words (uploader, input hints) in the UI language
 
 options = state.start_options()
 start = find_page(options.page)

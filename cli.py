@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -36,6 +37,36 @@ def command(name: str, help: str):
 _WARNING_LOGGERS = ("geo", "planning", "gridpatrol", __name__)
 
 
+# Library messages name parameters in backticks ("`minutes` was '5,abc,1' but ..."); the command
+# line says them as its own flags. _PARAMETER_FLAGS holds the parameters whose flag is the same in
+# every command, _COMMAND_FLAGS those that depend on the command (`source_crs` is the CRS of a
+# network file where a command reads one; in import `crs` is a layer source's CRS; `network` is
+# the import's flag, else the import to run).
+_PARAMETER_FLAGS: dict[str, str] = {
+    "minutes": "--minutes", "shift": "--shift", "units": "--units", "dwell_min": "--dwell-min",
+    "speed_kmh": "--speed-kmh", "tolerance_m": "--tolerance-m", "k": "--k", "model": "--model",
+    "weight": "--weight", "max_deviation": "--max-deviation", "working_crs": "--crs",
+    "layer_crs": "--layer-crs", "x_col": "--x-col", "y_col": "--y-col", "attributes": "--attributes",
+    "network_type": "--network-type", "clip_margin_m": "--network-margin",
+    "network": "`gridpatrol import --network NET`",
+}
+_NETWORK_FILE_FLAGS = {"source_crs": "--network-crs"}
+_COMMAND_FLAGS: dict[str, dict[str, str]] = {
+    "coverage": {**_NETWORK_FILE_FLAGS, "id_col": "--id"}, "seal": _NETWORK_FILE_FLAGS,
+    "ring": _NETWORK_FILE_FLAGS, "place-posts": _NETWORK_FILE_FLAGS,
+    "import": {"network": "--network", "crs": "--layer-crs"},
+}
+_PARAMETER = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+def cli_wording(message: str, command: str) -> str:
+    """``message`` of a library error, problem or warning as the command line says it: each
+    parameter named in backticks becomes the flag of ``command`` that gives it (`minutes` ->
+    --minutes); parameters without a flag stay as they are."""
+    flags = {**_PARAMETER_FLAGS, **_COMMAND_FLAGS.get(command, {})}
+    return _PARAMETER.sub(lambda m: flags.get(m.group(1), m.group(0)), str(message))
+
+
 def _merged_warnings(own: object, captured: list[str]) -> list[str]:
     """The command's own ``warnings`` list followed by the captured ones, each once."""
     merged: list[str] = []
@@ -48,7 +79,7 @@ def _merged_warnings(own: object, captured: list[str]) -> list[str]:
 
 def _print_warnings(command: str, messages: list[str]) -> None:
     for message in messages:
-        print(f"gridpatrol {command}: warning: {message}", file=sys.stderr)
+        print(f"gridpatrol {command}: warning: {cli_wording(message, command)}", file=sys.stderr)
 
 
 def _csv_list(text: str) -> list[str]:
@@ -162,6 +193,25 @@ def _column_mapping(text: str) -> dict[str, str]:
     return mapping
 
 
+# The flag naming each layer's id column (and the police grids' station column), for messages.
+_ID_FLAGS = {"townships": "--township-id", "stations": "--station-id",
+             "jurisdictions": "--jurisdiction-id", "posts": "--post-id",
+             "checkpoints": "--checkpoint-id", "incidents": "--incident-id",
+             "communities": "--community-id", "police_grids": "--police-grid-id",
+             "gov_grids": "--gov-grid-id"}
+
+
+def _with_flag(problem):
+    """``problem`` with its fix naming the command-line flag, for a missing id or station column."""
+    from dataclasses import replace
+    if problem.rule == "missing_id_column" and problem.layer in _ID_FLAGS:
+        return replace(problem, fix=f"{problem.fix}: give it as {_ID_FLAGS[problem.layer]} COL")
+    if problem.rule == "missing_station_column":
+        return replace(problem, message=problem.message.replace("`police_grid_station`",
+                                                                "--police-grid-station"))
+    return problem
+
+
 @command("import", help="build a workspace from your layers")
 def _import(p: argparse.ArgumentParser):
     p.add_argument("out", help="the workspace to write (.gpkg)")
@@ -179,6 +229,17 @@ def _import(p: argparse.ArgumentParser):
     p.add_argument("--incidents", help="incidents 警情 (points, or a CSV/Excel export: FILE.xlsx or "
                    "FILE.xlsx:SHEET; coordinates, time, category and priority found from the headers)")
     p.add_argument("--incident-id", help="id column of --incidents (default incident_id)")
+    p.add_argument("--communities", help="communities and villages 社区/村 (polygons; township_id "
+                   "from --townships by largest overlap where the file has none)")
+    p.add_argument("--community-id", help="id column of --communities (default community_id)")
+    p.add_argument("--police-grids", help="police districts 警务区/警格 (polygons; station from "
+                   "--jurisdictions by largest overlap where the file has none)")
+    p.add_argument("--police-grid-id", help="id column of --police-grids (default pgrid_id)")
+    p.add_argument("--police-grid-station", metavar="COL",
+                   help="station id column of --police-grids (default station_id)")
+    p.add_argument("--gov-grids", help="governance grids 综治网格 (polygons; community, township, "
+                   "police grid and station by largest overlap where the file has none)")
+    p.add_argument("--gov-grid-id", help="id column of --gov-grids (default grid_id)")
     p.add_argument("--attributes", action="append", default=[],
                    help="polygons whose --columns are apportioned to cells by area (repeatable)")
     p.add_argument("--columns", action="append", default=[],
@@ -224,17 +285,24 @@ def _import(p: argparse.ArgumentParser):
             return LayerSource(path, id_col=id_col, crs=args.layer_crs, x_col=args.x_col,
                                y_col=args.y_col, source_crs=args.source_crs)
 
-        ws, warns = build_workspace(
-            area=src(args.area), townships=src(args.townships, args.township_id),
-            stations=src(args.stations, args.station_id),
-            jurisdictions=src(args.jurisdictions, args.jurisdiction_id),
-            posts=src(args.posts, args.post_id), checkpoints=src(args.checkpoints, args.checkpoint_id),
-            incidents=src(args.incidents, args.incident_id),
-            attributes=[(src(a), _column_mapping(c)) for a, c in zip(args.attributes, args.columns)],
-            network=LayerSource(args.network, crs=args.layer_crs) if args.network else None,
-            network_type=args.network_type, clip_margin_m=args.network_margin,
-            working_crs=args.crs, cell_size_m=args.cell_size, cell_shape=args.cell_shape,
-            name=args.name)
+        try:
+            ws, warns = build_workspace(
+                area=src(args.area), townships=src(args.townships, args.township_id),
+                stations=src(args.stations, args.station_id),
+                jurisdictions=src(args.jurisdictions, args.jurisdiction_id),
+                posts=src(args.posts, args.post_id), checkpoints=src(args.checkpoints, args.checkpoint_id),
+                incidents=src(args.incidents, args.incident_id),
+                communities=src(args.communities, args.community_id),
+                police_grids=src(args.police_grids, args.police_grid_id),
+                gov_grids=src(args.gov_grids, args.gov_grid_id),
+                police_grid_station=args.police_grid_station,
+                attributes=[(src(a), _column_mapping(c)) for a, c in zip(args.attributes, args.columns)],
+                network=LayerSource(args.network, crs=args.layer_crs) if args.network else None,
+                network_type=args.network_type, clip_margin_m=args.network_margin,
+                working_crs=args.crs, cell_size_m=args.cell_size, cell_shape=args.cell_shape,
+                name=args.name)
+        except ValidationError as exc:  # say which flag names the column
+            raise ValidationError([_with_flag(p) for p in exc.problems]) from None
         author = _writer(args, out, action="build a workspace")
         try:
             write_workspace(ws.with_meta(author=author), out, overwrite_plans=args.overwrite)
@@ -244,7 +312,8 @@ def _import(p: argparse.ArgumentParser):
             raise GridPatrolError(f"OUT {str(out)!r} holds saved plan versions, which replacing it "
                                   "would lose; choose another file, or add --overwrite") from None
         info = workspace_info(read_workspace(out))
-        info["warnings"] = [str(w) for w in warns]
+        # reading warnings (rule "read") reached main's capture in their own words already
+        info["warnings"] = [str(w) for w in warns if w.rule != "read"]
         return info, _info_text(info)  # warnings go to stderr (main)
     return run
 
@@ -261,7 +330,9 @@ def _plans(p: argparse.ArgumentParser):
                  "parent_id": None if pd.isna(r.parent_id) else int(r.parent_id), "note": r.note}
                 for r in table.itertuples(index=False)]
         lines = [f"{len(rows)} plan version(s) in {Path(args.workspace).name}"]
-        lines += [f"  {r['plan_id']:>4d}  {r['created'] or '-':20s}  {r['author'] or '-':12s}  "
+        from geo.times import local_time_text
+        lines += [f"  {r['plan_id']:>4d}  {local_time_text(r['created']) if r['created'] else '-':16s}  "
+                  f"{r['author'] or '-':12s}  "
                   f"{r['name']}" + (f"  (from {r['parent_id']})" if r["parent_id"] is not None else "")
                   for r in rows]
         return {"plans": rows}, "\n".join(lines)
@@ -273,18 +344,29 @@ def _plans(p: argparse.ArgumentParser):
 @command("audit", help="crosswalk and mismatch audit of two partitions (police vs admin units)")
 def _audit(p: argparse.ArgumentParser):
     p.add_argument("police", metavar="POLICE",
-                   help="police units (jurisdictions, police grids, beats); file or ws.gpkg:layer")
+                   help="police units (jurisdictions, police grids, beats); file or ws.gpkg:layer "
+                   "(ws.gpkg:police_grids, ws.gpkg:jurisdictions)")
     p.add_argument("admin", metavar="ADMIN",
-                   help="admin units (townships, governance grids, communities); file or ws.gpkg:layer")
-    p.add_argument("--police-id", required=True, help="id column of POLICE")
-    p.add_argument("--admin-id", required=True, help="id column of ADMIN (may be the same name)")
+                   help="admin units (townships, governance grids, communities; or jurisdictions "
+                   "against police grids); file or ws.gpkg:layer (ws.gpkg:gov_grids)")
+    p.add_argument("--police-id", help="id column of POLICE (required for a plain file; a workspace "
+                   "layer uses its own: pgrid_id, station_id…)")
+    p.add_argument("--admin-id", help="id column of ADMIN (may be the same name; required for a plain "
+                   "file; a workspace layer uses its own: grid_id, township_id, community_id…)")
+    p.add_argument("--police-station", help="column of POLICE naming each unit's station (police "
+                   "grids; default station_id for a workspace's police_grids)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh",
+                   help="language of report.md, report.html and the map (zh)")
     p.add_argument("--min-share", type=float, default=0.05,
                    help="a unit is split when 2+ counterparts each hold at least this share of its weight (0.05)")
     p.add_argument("--weight", choices=["area", "population", "incidents"], default="area",
                    help="what shares are shares of (area)")
-    p.add_argument("--points", help="incident points (for --weight incidents, and severity)")
-    p.add_argument("--population", help="polygons or cells carrying population (default: ADMIN itself)")
-    p.add_argument("--population-col", help="population column (of --population, else of ADMIN)")
+    p.add_argument("--points", help="incident points (for --weight incidents, and severity; default: "
+                   "the incidents of a workspace given as POLICE or ADMIN)")
+    p.add_argument("--population", help="polygons or cells carrying population (default: the cells "
+                   "of a workspace given as POLICE or ADMIN, else ADMIN itself)")
+    p.add_argument("--population-col", help="population column (of --population, else of ADMIN; "
+                   "default population for a workspace's cells)")
     p.add_argument("--area", help="study area polygons for gaps (default: the union of ADMIN)")
     p.add_argument("--crs", help="working CRS, a projected EPSG code in metres (default: UTM zone of ADMIN)")
     p.add_argument("--layer-crs", help="CRS to assume for input files that carry none (EPSG code)")
@@ -292,10 +374,11 @@ def _audit(p: argparse.ArgumentParser):
                    help="pieces smaller than this (m2) are slivers (100)")
     p.add_argument("--sliver-width", type=float, default=5.0,
                    help="pieces narrower than this everywhere (m) are slivers (5)")
-    p.add_argument("--out", help="folder for crosswalk.csv, audit.gpkg, report.md and report.html")
+    p.add_argument("--out", help="folder for crosswalk.csv, units.csv, audit.gpkg, audit_map.png, "
+                   "report.md and report.html")
 
     def run(args: argparse.Namespace) -> Result:
-        from geo.audit import audit_files
+        from geo.audit import audit_files, workspace_layer
         from geo.audit_report import write_audit
         from geo.layers import LayerSource
 
@@ -305,26 +388,42 @@ def _audit(p: argparse.ArgumentParser):
         if args.population and not args.population_col:
             raise GridPatrolError("--population was given without --population-col; name the "
                                   "population column of that layer")
+        for flag, name, spec, given in (("--police-id", "POLICE", args.police, args.police_id),
+                                        ("--admin-id", "ADMIN", args.admin, args.admin_id)):
+            if given is None and workspace_layer(spec) is None:
+                raise GridPatrolError(f"{flag} is required: {name} {spec!r} is not a layer of a "
+                                      "GridPatrol workspace (such as ws.gpkg:police_grids), so its id "
+                                      f"column is not known; give {flag} COLUMN")
         audit = audit_files(src(args.police), src(args.admin), police_id=args.police_id,
                             admin_id=args.admin_id, population=src(args.population),
                             points=src(args.points), area=src(args.area), weight=args.weight,
                             min_share=args.min_share, population_col=args.population_col,
                             working_crs=args.crs, sliver_area_m2=args.sliver_area,
-                            sliver_width_m=args.sliver_width)
+                            sliver_width_m=args.sliver_width, police_station=args.police_station)
         payload = audit.summary()
         if args.out:
-            payload["written"] = [str(p) for p in write_audit(audit, args.out)]
+            payload["written"] = [str(p) for p in write_audit(audit, args.out, lang=args.lang)]
         lines = [f"police units {payload['police_units']:6d}   split {len(payload['split_police']):5d}",
                  f"admin units  {payload['admin_units']:6d}   split {len(payload['split_admin']):5d}",
                  "significant pairs: " + ", ".join(f"{k} {v}" for k, v in payload["classes"].items()),
                  f"gaps {payload['gaps_m2']:,.0f} m2   overlaps {payload['overlaps_m2']:,.0f} m2   "
                  f"slivers {payload['slivers']}",
                  f"weight {payload['weight']}, min share {payload['min_share']:g}, CRS {payload['crs']}"]
+        if audit.container:
+            lines.append(f"{audit.container} units ({payload[audit.container + '_layer']}) are meant to hold "
+                         "whole units of the other side: their spanning several is not ranked")
         if len(audit.severity):
             lines.append("worst splits:")
             for r in audit.severity.head(10).itertuples(index=False):
                 lines.append(f"  {r.side:6s} {r.id!s:>10s}  {r.counterparts} counterparts, main "
                              f"{r.main} {r.main_share:.0%}, minority {r.minority_area_m2:,.0f} m2")
+        held = [u for u in payload["units"] if u.get("station_share") is not None and u["split"]]
+        if held:
+            lines.append(f"split {payload['units_side']} units and their main station (all in "
+                         "units.csv / --json units):")
+            for u in held[:10]:
+                lines.append(f"  {u['id']!s:>10s}  main {u['main']} {u['main_share']:.0%}, "
+                             f"station {u['station']} {u['station_share']:.0%}")
         if payload.get("written"):
             lines.append("wrote " + ", ".join(payload["written"]))
         return payload, "\n".join(lines)  # warnings go to stderr (main)
@@ -979,11 +1078,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gridpatrol {args.command}: {len(exc.problems)} problem(s) in the input, nothing written:",
               file=sys.stderr)
         for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+            print(f"  - {cli_wording(problem, args.command)}", file=sys.stderr)
         return 2
     except GridPatrolError as exc:
         _print_warnings(args.command, notes)
-        print(f"gridpatrol {args.command}: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"gridpatrol {args.command}: {cli_wording(' '.join(str(exc).split()), args.command)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"gridpatrol {args.command}: interrupted", file=sys.stderr)
@@ -994,7 +1094,8 @@ def main(argv: list[str] | None = None) -> int:
               "report it with the command line", file=sys.stderr)
         logging.getLogger(__name__).debug("internal error", exc_info=True)
         return 1
-    messages = _merged_warnings(payload.get("warnings") if isinstance(payload, dict) else None, notes)
+    messages = [cli_wording(m, args.command) for m in
+                _merged_warnings(payload.get("warnings") if isinstance(payload, dict) else None, notes)]
     _print_warnings(args.command, messages)
     if isinstance(payload, dict):
         payload["warnings"] = messages

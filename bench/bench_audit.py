@@ -1,11 +1,21 @@
-"""Benchmark of the boundary audit: city size (real Chicago layers) and national size (synthetic).
+"""Benchmark of the boundary audit: city size (real Chicago layers), national size (synthetic) and
+the grids of one city (synthetic police grids vs governance grids in a workspace).
 
-Each case times ``geo.audit.audit_partitions`` end to end and, in the same run, a straightforward
-baseline (``geopandas.overlay(how="intersection")`` + groupby shares + split counts), and prints
-both with their ratio. Peak memory is the peak resident set size of a forked child process that
-runs one case (it includes the input layers, which are built before the fork).
+Each of the first two cases times ``geo.audit.audit_partitions`` end to end and, in the same run, a
+straightforward baseline (``geopandas.overlay(how="intersection")`` + groupby shares + split
+counts), and prints both with their ratio. Peak memory is the peak resident set size of a forked
+child process that runs one case (it includes the input layers, which are built before the fork).
 
-Run: ``python -m bench.bench_audit [--n 40000] [--skip-national]``.
+The grids case (issue 12: "4,075 governance grids in one city ... in seconds") writes a workspace
+of ~300 police grids in ~20 station jurisdictions and ~4,075 governance grids over a 40 km square
+(Voronoi cells; the governance grids nest in a perturbed copy of the police grids, so those near
+moved boundaries are split), with 500 m cells carrying population and 20,000 incidents, then
+times ``gridpatrol audit ws.gpkg:police_grids ws.gpkg:gov_grids``'s work from the file to the
+result: ``audit_files`` (read, validate, population and incidents from the workspace, audit), the
+crosswalk table of every governance grid, and the Chinese report with its map; and the same for
+police grids vs station jurisdictions.
+
+Run: ``python -m bench.bench_audit [--n 40000] [--skip-national] [--skip-city] [--skip-grids]``.
 """
 from __future__ import annotations
 
@@ -20,6 +30,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -126,18 +137,121 @@ def bench_national(n: int) -> list[str]:
             f"  inputs built before the fork: {rss0:.0f} MiB RSS; goal < 60 s and <= baseline: {goal}"]
 
 
+def _voronoi_in(points: np.ndarray, frame) -> np.ndarray:
+    """Voronoi cells of ``points`` clipped to ``frame``, in the order of the points."""
+    cells = np.asarray(shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points),
+                                                                  extend_to=frame)))
+    hit_point, hit_cell = shapely.STRtree(cells).query(shapely.points(points), predicate="intersects")
+    order = np.empty(len(points), dtype=np.int64)
+    order[hit_point] = hit_cell
+    return shapely.intersection(cells[order], frame)
+
+
+def city_grids(*, n_police: int = 300, n_gov: int = 4_075, n_stations: int = 20,
+               extent_m: float = 40_000.0, moved: float = 0.1, rng: np.random.Generator
+               ) -> dict[str, gpd.GeoDataFrame]:
+    """Synthetic layers of one city: ``police_grids`` (pgrid_id, station_id), ``jurisdictions``
+    (the police grids of a perturbed copy dissolved by station, so some police grids cross
+    stations), ``gov_grids`` (nested in the perturbed copy, so those near moved boundaries are
+    split between police grids), 500 m ``cells`` with population and 20,000 ``incidents``."""
+    x0, y0 = 400_000.0, 3_000_000.0
+    frame = shapely.box(x0, y0, x0 + extent_m, y0 + extent_m)
+    pts = rng.uniform(0, extent_m, size=(n_police, 2)) + [x0, y0]
+    police = _voronoi_in(pts, frame)
+    shifted = pts.copy()
+    k = rng.choice(n_police, int(moved * n_police), replace=False)
+    shifted[k] += rng.normal(0, 0.3 * extent_m / np.sqrt(n_police), size=(len(k), 2))
+    shifted = np.clip(shifted, [x0 + 1, y0 + 1], [x0 + extent_m - 1, y0 + extent_m - 1])
+    perturbed = _voronoi_in(shifted, frame)
+    seeds = rng.uniform(0, extent_m, size=(n_stations, 2)) + [x0, y0]
+    station = np.argmin(((pts[:, None, :] - seeds[None, :, :]) ** 2).sum(-1), axis=1)
+    counts = rng.multinomial(n_gov - n_police, shapely.area(perturbed) / shapely.area(perturbed).sum()) + 1
+    gov = []
+    for cell, c in zip(perturbed, counts):
+        if c == 1:
+            gov.append(cell)
+            continue
+        minx, miny, maxx, maxy = cell.bounds
+        found = np.empty((0, 2))
+        while len(found) < c:
+            cand = rng.uniform([minx, miny], [maxx, maxy], size=(4 * c, 2))
+            found = np.vstack([found, cand[shapely.contains_xy(cell, cand[:, 0], cand[:, 1])]])
+        gov.extend(_voronoi_in(found[:c], cell))
+    ids = [f"S{i:02d}" for i in station]
+    pg = gpd.GeoDataFrame({"pgrid_id": [f"PG{i:03d}" for i in range(n_police)], "station_id": ids},
+                          geometry=police, crs=METRIC)
+    juris = gpd.GeoDataFrame({"station_id": ids}, geometry=perturbed, crs=METRIC) \
+        .dissolve("station_id", as_index=False)
+    gg = gpd.GeoDataFrame({"grid_id": [f"G{i:04d}" for i in range(len(gov))]}, geometry=gov, crs=METRIC)
+    side = 500.0
+    xs, ys = np.meshgrid(np.arange(x0, x0 + extent_m, side), np.arange(y0, y0 + extent_m, side))
+    boxes = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + side, ys.ravel() + side)
+    cells = gpd.GeoDataFrame({"cell_id": [f"C{i}" for i in range(len(boxes))],
+                              "population": rng.gamma(2.0, 150.0, len(boxes)).round()},
+                             geometry=boxes, crs=METRIC)
+    inc = rng.uniform(0, extent_m, size=(20_000, 2)) + [x0, y0]
+    incidents = gpd.GeoDataFrame({"incident_id": [f"I{i}" for i in range(len(inc))]},
+                                 geometry=shapely.points(inc), crs=METRIC)
+    return {"police_grids": pg, "jurisdictions": juris, "gov_grids": gg, "cells": cells,
+            "incidents": incidents}
+
+
+def bench_grids() -> list[str]:
+    """Police grids vs governance grids (and vs stations) of one city, workspace file to result."""
+    import tempfile
+
+    from geo.audit_map import audit_map_png
+    from geo.audit_report import report_html
+    from geo.audit_tables import unit_table
+    from geo.workspace import Workspace, write_workspace
+
+    layers = city_grids(rng=np.random.default_rng(20261206))
+    n_p, n_g = len(layers["police_grids"]), len(layers["gov_grids"])
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = write_workspace(Workspace(crs=CRS(METRIC), layers=layers, meta={"name": "grids"}),
+                             Path(tmp) / "grids.gpkg")
+
+        def case(admin: str):
+            def run():
+                t0 = time.perf_counter()
+                a = audit_files(f"{ws}:police_grids", f"{ws}:{admin}")
+                t1 = time.perf_counter()
+                table = unit_table(a, lang="zh")
+                html = report_html(a, lang="zh", map_png=audit_map_png(a, lang="zh"))
+                t2 = time.perf_counter()
+                return (len(a.split_police), len(a.split_admin), len(table), len(html) // 1024,
+                        round(t1 - t0, 2), round(t2 - t1, 2))
+            return run
+
+        for admin, what in (("gov_grids", f"{n_p} police grids x {n_g:,} governance grids"),
+                            ("jurisdictions", f"{n_p} police grids x {len(layers['jurisdictions'])} "
+                                              "station jurisdictions")):
+            wall, cpu, peak, r = measured(case(admin))
+            goal = "met" if wall < 10.0 else "NOT met"
+            out.append(f"grids ({what}, 40 km square, workspace file to result): {wall:.2f} s wall / "
+                       f"{cpu:.2f} s CPU, peak {peak:.0f} MiB | audit_files {r[4]:.2f} s, crosswalk "
+                       f"table + zh report with map {r[5]:.2f} s | split police {r[0]}, split civil "
+                       f"{r[1]}, crosswalk rows {r[2]}, report {r[3]} KiB | goal 'seconds' (< 10 s "
+                       f"wall): {goal}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=40_000, help="polygons per synthetic partition (40000)")
     p.add_argument("--skip-national", action="store_true")
+    p.add_argument("--skip-city", action="store_true")
+    p.add_argument("--skip-grids", action="store_true")
     args = p.parse_args(argv)
     print(f"machine: {machine()}, "
           f"shapely {shapely.__version__}, geopandas {gpd.__version__}")
-    for line in bench_city():
-        print(line, flush=True)
-    if not args.skip_national:
-        for line in bench_national(args.n):
-            print(line, flush=True)
+    cases = [(args.skip_city, bench_city), (args.skip_grids, bench_grids),
+             (args.skip_national, lambda: bench_national(args.n))]
+    for skip, case in cases:
+        if not skip:
+            for line in case():
+                print(line, flush=True)
     return 0
 
 

@@ -23,11 +23,18 @@ Definitions (also in docs/audit.md):
   smaller than ``sliver_area_m2`` or narrower than ``sliver_width_m`` everywhere (it vanishes
   under an inward buffer of half that width). Gaps and overlaps smaller than ``defect_min_m2``
   are numerical noise and are dropped.
+- **container**: for layers where one side is meant to hold whole units of the other (警网融合: a
+  police grid holds whole governance grids, a station whole police grids; ``CONTAINERS``), that
+  side spanning many counterparts is the design. Its units stay in ``split_police`` /
+  ``split_admin`` but are left out of the severity ranking, which then lists only the mismatches.
+- **station** of a police unit (police grids): read from a column of the police layer; a unit
+  of the other side belongs to the station whose police units hold most of its weight.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -39,18 +46,30 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.crs import choose_working_crs, to_crs
 from geo.errors import GridPatrolError, InputError, Problem
+from geo.ids import normalise_ids
 from geo.layers import LayerSource, read_layer, split_layer_spec
 from geo.overlay import apportion_by_area, count_points, intersection_table
 from geo.validate import LAYERS, Checked, check_layer, raise_if_problems
+from geo.workspace import Workspace, is_workspace, read_workspace
 
-__all__ = ["BoundaryAudit", "WEIGHTS", "CLASSES", "audit_partitions", "audit_files",
-           "crosswalk_pieces", "find_relations", "find_defects", "rank_splits"]
+__all__ = ["BoundaryAudit", "WEIGHTS", "CLASSES", "CONTAINERS", "audit_partitions", "audit_files",
+           "audit_workspace", "workspace_layer", "unit_crosswalk", "crosswalk_pieces",
+           "find_relations", "find_defects", "rank_splits"]
 
 log = logging.getLogger(__name__)
 
 WEIGHTS = ("area", "population", "incidents")
 CLASSES = ("one_to_one", "police_spans_many", "admin_split_among_many", "many_to_many")
 _POLYGON_KINDS = tuple(n for n, s in LAYERS.items() if s.geometry == "polygon" and s.id_col)
+SIDES = ("police", "admin")
+# (police layer, admin layer) -> the side meant to hold whole units of the other (警网融合).
+CONTAINERS: dict[tuple[str, str], str] = {
+    ("police_grids", "gov_grids"): "police",
+    ("jurisdictions", "gov_grids"): "police",
+    ("jurisdictions", "communities"): "police",
+    ("jurisdictions", "police_grids"): "police",
+    ("police_grids", "jurisdictions"): "admin",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,16 @@ class BoundaryAudit:
         ``police`` and ``admin`` (ids involved, comma-separated), polygon.
     severity : the split units, worst first: ``side``, ``id``, ``counterparts``, ``main``,
         ``main_share`` and the minority (everything outside ``main``) as ``minority_area_m2``,
-        ``minority_population``, ``minority_incidents`` where known.
+        ``minority_population``, ``minority_incidents`` where known. The ``container`` side's
+        units are not listed.
+    police_layer, admin_layer : the workspace layer kinds compared (``police_grids``…).
+    container : ``"police"`` or ``"admin"`` when that side is meant to hold whole units of the
+        other (see ``CONTAINERS``), else None.
+    params : the sliver and noise rule (``sliver_area_m2``, ``sliver_width_m``,
+        ``defect_min_m2``) and ``study_area`` (True when a study area was given).
+
+    ``police`` also has a ``station`` column (the unit's station, None when unknown) when a
+    station column was named.
     """
 
     police: gpd.GeoDataFrame
@@ -86,6 +114,10 @@ class BoundaryAudit:
     crs: CRS
     rules: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    police_layer: str = "jurisdictions"
+    admin_layer: str = "townships"
+    container: str | None = None
+    params: dict = field(default_factory=dict)
 
     @property
     def split_police(self) -> list[str]:
@@ -153,6 +185,12 @@ class BoundaryAudit:
             "rules": dict(self.rules),
             "severity": [{k: _plain(v) for k, v in r.items()}
                          for r in self.severity.head(50).to_dict("records")],
+            "police_layer": self.police_layer,
+            "admin_layer": self.admin_layer,
+            "container": self.container,
+            "units_side": _finer_side(self),
+            "units": [{k: _plain(v) for k, v in r.items()}
+                      for r in unit_crosswalk(self).to_dict("records")],
             "warnings": [str(w) for w in self.warnings],
         }
 
@@ -216,6 +254,34 @@ def _population_checked(layer: gpd.GeoDataFrame, column: str, *, source: str | N
             {"population": pd.to_numeric(g[column], errors="coerce").fillna(0.0).to_numpy(float)},
             geometry=g.geometry.values, crs=g.crs)
     return checked
+
+
+def _stations_of(police: gpd.GeoDataFrame, *, id_col: str, station_col: str, layer: str,
+                 source: str | None) -> tuple[dict[str, str], list[Problem], list[Problem]]:
+    """Police unit id -> its station, from the column ``station_col`` of the police layer as read,
+    with the problems (no such column) and warnings (units with no station, or several)."""
+    src = str(source or police.attrs.get("source", "<police>"))
+    if station_col not in police.columns or id_col not in police.columns:
+        if station_col in police.columns:
+            return {}, [], []  # the missing id column is reported by check_layer
+        cols = [c for c in police.columns if c != police.geometry.name]
+        return {}, [Problem(src, layer, "missing_column", f"no station column {station_col!r}",
+                            f"name the column holding each unit's station (one of {cols})")], []
+    frame = pd.DataFrame({"id": normalise_ids(police[id_col]).to_numpy(),
+                          "station": normalise_ids(police[station_col]).to_numpy()}).dropna(subset=["id"])
+    known = frame.dropna(subset=["station"]).drop_duplicates()
+    several = known.groupby("id")["station"].nunique()
+    several = several[several > 1].index.tolist()
+    missing = sorted(set(frame["id"]) - set(known["id"]), key=str)
+    warnings = []
+    if missing:
+        warnings.append(Problem(src, layer, "no_station", f"{len(missing)} police units name no "
+                                f"station in {station_col!r}", "fill in their station", tuple(missing)))
+    if several:
+        warnings.append(Problem(src, layer, "several_stations", f"{len(several)} police units name "
+                                f"more than one station in {station_col!r}; the first is used",
+                                "give each unit one station", tuple(several)))
+    return dict(known.drop_duplicates("id")[["id", "station"]].itertuples(index=False)), [], warnings
 
 
 def _check_options(weight: str, min_share: float, population_col: str | None,
@@ -472,16 +538,19 @@ def find_defects(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, pieces: gpd.
 
 
 def rank_splits(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame, *,
-                weight: str = "area") -> pd.DataFrame:
+                weight: str = "area", sides: tuple[str, ...] = SIDES) -> pd.DataFrame:
     """The split units, worst first, with what lies outside their main counterpart.
 
     For each split unit the *minority* is everything of it (within the other layer) outside the
     counterpart that holds most of it: its area (m²), population and incidents where known.
-    Sorted by the minority of ``weight``, then by minority area.
+    Sorted by the minority of ``weight``, then by minority area. Only the split units of
+    ``sides`` (``"police"``, ``"admin"`` or both) are listed.
     """
     measures = ["area_m2"] + [c for c in ("population", "incidents") if c in pieces.columns]
     rows = []
     for side, frame, idx, other in (("police", police, "_p", "admin"), ("admin", admin, "_a", "police")):
+        if side not in sides:
+            continue
         split = np.flatnonzero(frame["split"].to_numpy())
         if not len(split):
             continue
@@ -522,6 +591,7 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
                      working_crs: object | None = None, sliver_area_m2: float = 100.0,
                      sliver_width_m: float = 5.0, defect_min_m2: float = 1.0,
                      police_layer: str = "jurisdictions", admin_layer: str = "townships",
+                     police_station: str | None = None, container: str | None = None,
                      _problems: list[Problem] | None = None) -> BoundaryAudit:
     """Audit a police partition against an admin partition.
 
@@ -541,12 +611,28 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
     sliver_area_m2, sliver_width_m : the sliver rule (pieces smaller, or narrower everywhere).
     defect_min_m2 : gaps and overlaps up to this area are numerical noise and dropped.
     police_layer, admin_layer : workspace layer names used for validation rules and messages.
+    police_station : a column of ``police`` naming each unit's station (police grids:
+        ``station_id``); the audit's police units then carry it in ``station``.
+    container : ``"police"`` or ``"admin"``: the side meant to hold whole units of the other
+        (its spanning many is not ranked as a mismatch); default ``CONTAINERS`` for the two
+        layer names, else None.
 
     Raises ValidationError with every problem of every input at once, InputError for options.
     """
     _check_options(weight, min_share, population_col, incidents, sliver_area_m2, sliver_width_m)
+    if container is None:
+        container = CONTAINERS.get((police_layer, admin_layer))
+    elif container not in SIDES:
+        raise InputError(f"`container` was {container!r} but is expected to be one of "
+                         f"{list(SIDES)} or None")
     problems = list(_problems or [])
     warnings: list[Problem] = []
+    stations: dict[str, str] | None = None
+    if police_station is not None:
+        stations, more_problems, more_warnings = _stations_of(
+            police, id_col=police_id, station_col=police_station, layer=police_layer, source=None)
+        problems += more_problems
+        warnings += more_warnings
     cp = _check_partition(police, kind=police_layer, id_col=police_id, role="police", source=None)
     ca = _check_partition(admin, kind=admin_layer, id_col=admin_id, role="admin", source=None)
     checks = [cp, ca]
@@ -595,8 +681,12 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
     pieces["sliver_rule"] = rule
     police_r, admin_r, pieces_r = find_relations(police_t, admin_t, pieces, weight=weight,
                                                  min_share=min_share)
+    if stations is not None:
+        police_r["station"] = police_r["police"].map(stations).astype(object)
+        police_r["station"] = police_r["station"].where(police_r["station"].notna(), None)
     defects = find_defects(police_r, admin_r, pieces_r, study=study, defect_min_m2=defect_min_m2)
-    severity = rank_splits(police_r, admin_r, pieces_r, weight=weight)
+    severity = rank_splits(police_r, admin_r, pieces_r, weight=weight,
+                           sides=tuple(s for s in SIDES if s != container))
     empty_p = np.flatnonzero(police_r["weight"].to_numpy() <= 0)
     if weight != "area" and len(empty_p):
         warnings.append(Problem("police", "police", "zero_weight",
@@ -613,11 +703,18 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
         "overlap": "part of an admin unit inside two or more police units",
         "noise": f"gaps and overlaps of at most {defect_min_m2:g} m2 are ignored",
     }
+    if container is not None:
+        rules["container"] = (f"{container} units ({police_layer if container == 'police' else admin_layer}) "
+                              "are meant to hold whole units of the other side: their spanning "
+                              "several is not ranked")
     return BoundaryAudit(
         police=police_r, admin=admin_r,
         pieces=pieces_r.drop(columns=["sliver_rule"]),
         defects=defects, severity=severity, weight=weight, min_share=float(min_share), crs=crs,
-        rules=rules, warnings=warnings)
+        rules=rules, warnings=warnings, police_layer=police_layer, admin_layer=admin_layer,
+        container=container,
+        params={"sliver_area_m2": float(sliver_area_m2), "sliver_width_m": float(sliver_width_m),
+                "defect_min_m2": float(defect_min_m2), "study_area": study is not None})
 
 
 def _layer_kind(path: str, default: str) -> str:
@@ -626,16 +723,140 @@ def _layer_kind(path: str, default: str) -> str:
     return layer if layer in _POLYGON_KINDS else default
 
 
-def audit_files(police: str | LayerSource, admin: str | LayerSource, *, police_id: str,
-                admin_id: str, population: str | LayerSource | None = None,
+def _spec_path(spec: str | Path | LayerSource) -> str:
+    return str(spec.path) if isinstance(spec, LayerSource) else str(spec)
+
+
+def workspace_layer(spec: str | Path | LayerSource) -> str | None:
+    """The polygon layer named by ``spec`` (``ws.gpkg:police_grids``) when its file is a GridPatrol
+    workspace, else None (a plain file, or a layer that is no polygon layer of a workspace)."""
+    path, layer = split_layer_spec(_spec_path(spec))
+    return layer if layer in _POLYGON_KINDS and is_workspace(path) else None
+
+
+def _finer_side(audit: BoundaryAudit) -> str:
+    """The side whose units are looked up in the other (the non-container side; admin if none)."""
+    return "police" if audit.container == "admin" else "admin"
+
+
+def unit_crosswalk(audit: BoundaryAudit, *, side: str | None = None) -> pd.DataFrame:
+    """Which unit each unit of ``side`` belongs to: which grid lies in which police grid and station.
+
+    Parameters
+    ----------
+    audit : a boundary audit.
+    side : ``"admin"`` or ``"police"``; default the side held by the other (``audit.container``),
+        else ``"admin"``.
+
+    Returns
+    -------
+    DataFrame, one row per unit of ``side`` in layer order: ``id``, ``main`` (the counterpart
+    holding most of its weight; None without any), ``main_share`` (0..1), ``counterparts`` (how
+    many hold at least ``min_share``), ``split`` and ``area_m2``. When the police units carry a
+    station (``audit.police["station"]``): for ``side="admin"`` the ``station`` whose police
+    units hold most of its weight and that ``station_share``; for ``side="police"`` the unit's
+    own ``station``.
+    """
+    side = side or _finer_side(audit)
+    if side not in SIDES:
+        raise InputError(f"`side` was {side!r} but is expected to be one of {list(SIDES)}")
+    frame = audit.admin if side == "admin" else audit.police
+    out = pd.DataFrame({"id": frame[side].to_numpy(), "main": frame["main"].to_numpy(),
+                        "main_share": frame["main_share"].to_numpy(float),
+                        "counterparts": frame["counterparts"].to_numpy(),
+                        "split": frame["split"].to_numpy(bool),
+                        "area_m2": frame["area_m2"].to_numpy(float)})
+    if "station" not in audit.police.columns:
+        return out
+    if side == "police":
+        out["station"] = audit.police["station"].to_numpy()
+        return out
+    pieces = audit.pieces
+    by = pd.DataFrame({"_a": pieces["_a"].to_numpy(),
+                       "station": audit.police["station"].to_numpy()[pieces["_p"].to_numpy()],
+                       "share": np.nan_to_num(pieces["share_of_admin"].to_numpy(float))})
+    by = by.dropna(subset=["station"]).groupby(["_a", "station"], sort=False)["share"].sum().reset_index()
+    best = by.sort_values(["_a", "share"], ascending=[True, False], kind="stable").drop_duplicates("_a")
+    station = np.full(len(out), None, dtype=object)
+    share = np.full(len(out), np.nan)
+    station[best["_a"].to_numpy()] = best["station"].to_numpy()
+    share[best["_a"].to_numpy()] = best["share"].to_numpy()
+    out["station"] = station
+    out["station_share"] = share
+    return out
+
+
+def _workspace_extras(ws: Workspace) -> dict:
+    """Population (cells) and incidents of a workspace, as ``audit_partitions`` keywords."""
+    extras: dict = {}
+    if ws.has("cells") and "population" in ws.layer("cells").columns:
+        extras.update(population=ws.layer("cells"), population_col="population")
+    if ws.has("incidents"):
+        extras["incidents"] = ws.layer("incidents")
+    return extras
+
+
+def _default_station(police: gpd.GeoDataFrame | None, police_layer: str) -> str | None:
+    """The station column of a police grids layer (``station_id``) when it has one."""
+    col = LAYERS["jurisdictions"].id_col
+    if police is not None and police_layer == "police_grids" and col in police.columns:
+        return col
+    return None
+
+
+def audit_workspace(ws: Workspace, *, police_layer: str, admin_layer: str, weight: str = "area",
+                    min_share: float = 0.05, sliver_area_m2: float = 100.0,
+                    sliver_width_m: float = 5.0, defect_min_m2: float = 1.0) -> BoundaryAudit:
+    """Audit two polygon layers of one workspace (``police_grids`` vs ``gov_grids``…).
+
+    Ids are the layers' id columns (``LAYERS``), the working CRS is the workspace's, population
+    comes from the cells' ``population`` and incidents from the ``incidents`` layer when the
+    workspace has them, police grids carry their ``station_id``, and the container side is
+    taken from ``CONTAINERS``. Other parameters as in ``audit_partitions``.
+    """
+    for name, role in ((police_layer, "police_layer"), (admin_layer, "admin_layer")):
+        if name not in _POLYGON_KINDS:
+            raise InputError(f"`{role}` was {name!r} but is expected to be one of "
+                             f"{list(_POLYGON_KINDS)}; choose a polygon layer with ids")
+    police = ws.layer(police_layer)
+    return audit_partitions(police, ws.layer(admin_layer), police_id=LAYERS[police_layer].id_col,
+                            admin_id=LAYERS[admin_layer].id_col, weight=weight, min_share=min_share,
+                            working_crs=ws.crs, sliver_area_m2=sliver_area_m2,
+                            sliver_width_m=sliver_width_m, defect_min_m2=defect_min_m2,
+                            police_layer=police_layer, admin_layer=admin_layer,
+                            police_station=_default_station(police, police_layer),
+                            **_workspace_extras(ws))
+
+
+def audit_files(police: str | LayerSource, admin: str | LayerSource, *,
+                police_id: str | None = None, admin_id: str | None = None,
+                population: str | LayerSource | None = None,
                 points: str | LayerSource | None = None, area: str | LayerSource | None = None,
-                **options) -> BoundaryAudit:
+                weight: str = "area", min_share: float = 0.05, population_col: str | None = None,
+                working_crs: object | None = None, sliver_area_m2: float = 100.0,
+                sliver_width_m: float = 5.0, defect_min_m2: float = 1.0,
+                police_station: str | None = None) -> BoundaryAudit:
     """Read the layers (paths may be ``file.gpkg:layer``) and run ``audit_partitions``.
 
-    Unreadable files are collected with the validation problems and raised together.
-    ``options`` are passed on (weight, min_share, population_col, working_crs, sliver rule…).
+    A layer of a GridPatrol workspace (``ws.gpkg:police_grids``, see ``workspace_layer``) needs no
+    id column (its ``LAYERS`` id column is used) and brings the workspace along: its cells'
+    population and its incidents (unless ``population``/``population_col`` or ``points`` are
+    given), its working CRS (unless ``working_crs``) and, for police grids, their
+    ``station_id`` (unless ``police_station``). Plain files need ``police_id`` / ``admin_id``.
+    Unreadable files are collected with the validation problems and raised together. Other
+    parameters as in ``audit_partitions``.
     """
     problems: list[Problem] = []
+    p_path, a_path = _spec_path(police), _spec_path(admin)
+    p_ws, a_ws = workspace_layer(police), workspace_layer(admin)
+    ids = {}
+    for role, given, kind, path in (("police_id", police_id, p_ws, p_path),
+                                    ("admin_id", admin_id, a_ws, a_path)):
+        if given is None and kind is None:
+            raise InputError(f"`{role}` is needed: {path!r} is not a layer of a GridPatrol "
+                             "workspace (such as ws.gpkg:police_grids), so its id column is not "
+                             "known; name the id column")
+        ids[role] = given if given is not None else LAYERS[kind].id_col
 
     def read(src, layer):
         if src is None:
@@ -643,7 +864,7 @@ def audit_files(police: str | LayerSource, admin: str | LayerSource, *, police_i
         try:
             return read_layer(src)
         except GridPatrolError as exc:
-            path = str(src.path if isinstance(src, LayerSource) else src)
+            path = _spec_path(src)
             text = str(exc).rstrip(".")
             for prefix in (path + ": ", str(split_layer_spec(path)[0]) + ": "):
                 text = text[len(prefix):] if text.startswith(prefix) else text
@@ -651,20 +872,35 @@ def audit_files(police: str | LayerSource, admin: str | LayerSource, *, police_i
                                     "give a GeoPackage, GeoJSON, zipped Shapefile or CSV layer"))
             return None
 
-    p_path = police.path if isinstance(police, LayerSource) else str(police)
-    a_path = admin.path if isinstance(admin, LayerSource) else str(admin)
     frames = {"police": read(police, "police"), "admin": read(admin, "admin"),
               "population": read(population, "population"), "points": read(points, "incidents"),
               "area": read(area, "area")}
+    p_kind, a_kind = _layer_kind(p_path, "jurisdictions"), _layer_kind(a_path, "townships")
     if problems:
         # Validate what could be read, so that every problem is reported at once.
-        for key, kind, col in (("police", _layer_kind(p_path, "jurisdictions"), police_id),
-                               ("admin", _layer_kind(a_path, "townships"), admin_id)):
+        for key, kind, col in (("police", p_kind, ids["police_id"]), ("admin", a_kind, ids["admin_id"])):
             if frames[key] is not None:
                 problems += check_layer(frames[key], kind, id_col=col).problems
         raise_if_problems(problems)
-    return audit_partitions(frames["police"], frames["admin"], police_id=police_id,
-                            admin_id=admin_id, population=frames["population"],
-                            incidents=frames["points"], area=frames["area"],
-                            police_layer=_layer_kind(p_path, "jurisdictions"),
-                            admin_layer=_layer_kind(a_path, "townships"), **options)
+    extras: dict = {}
+    ws_path = split_layer_spec(p_path)[0] if p_ws else split_layer_spec(a_path)[0] if a_ws else None
+    if ws_path is not None:
+        ws = read_workspace(ws_path, layers=["cells", "incidents"])
+        found = _workspace_extras(ws)
+        if population is None and population_col is None:
+            extras.update({k: found[k] for k in ("population", "population_col") if k in found})
+        if points is None and "incidents" in found:
+            extras["incidents"] = found["incidents"]
+        if working_crs is None:
+            working_crs = ws.crs
+    if police_station is None and p_ws == "police_grids":
+        police_station = _default_station(frames["police"], p_ws)
+    return audit_partitions(frames["police"], frames["admin"], police_id=ids["police_id"],
+                            admin_id=ids["admin_id"],
+                            population=extras.get("population", frames["population"]),
+                            incidents=extras.get("incidents", frames["points"]), area=frames["area"],
+                            weight=weight, min_share=min_share,
+                            population_col=extras.get("population_col", population_col),
+                            working_crs=working_crs, sliver_area_m2=sliver_area_m2,
+                            sliver_width_m=sliver_width_m, defect_min_m2=defect_min_m2,
+                            police_layer=p_kind, admin_layer=a_kind, police_station=police_station)

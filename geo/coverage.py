@@ -32,10 +32,10 @@ def parse_bands(text: str | Sequence[float]) -> tuple[float, ...]:
         values = [float(t) for t in (text.split(",") if isinstance(text, str) else text)
                   if str(t).strip()]
     except ValueError:
-        raise InputError(f"--minutes was {text!r} but must be comma-separated minutes such as "
+        raise InputError(f"`minutes` was {text!r} but must be comma-separated minutes such as "
                          "1,3,5") from None
     if not values or any(not (v > 0) or not np.isfinite(v) for v in values):
-        raise InputError(f"--minutes was {text!r} but needs one or more minutes > 0, e.g. 1,3,5")
+        raise InputError(f"`minutes` was {text!r} but needs one or more minutes > 0, e.g. 1,3,5")
     return tuple(sorted(set(values)))
 
 
@@ -218,7 +218,7 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
     dup = fac.index[fac.index.duplicated()].unique()
     if len(dup):
         raise InputError(f"facility ids are used more than once: {list(dup)[:12]}; give every "
-                         "facility its own id (--id COL)")
+                         "facility its own id, or name the id column (`id_col`)")
     delays = None
     if turnout_min is not None:
         delays = float(turnout_min)

@@ -26,7 +26,7 @@ MAP_CRS = "EPSG:4326"
 SOURCE_SYSTEMS = ("wgs84", "gcj02", "bd09")
 
 
-def parse_crs(value: object, *, what: str = "--crs") -> CRS:
+def parse_crs(value: object, *, what: str = "`crs`") -> CRS:
     """Return a pyproj CRS from an EPSG code (``4547``, ``"EPSG:4547"``), WKT or PROJ string.
 
     Raises CRSError naming ``what`` and the value when pyproj does not know it.
@@ -74,7 +74,7 @@ def choose_working_crs(area: gpd.GeoDataFrame | gpd.GeoSeries, *,
     """The projected working CRS: ``requested`` if given (must be metric), else the UTM zone
     estimated from the area's centroid."""
     if requested is not None:
-        return require_projected(requested, what="the working CRS (--crs)")
+        return require_projected(requested, what="the working CRS (`working_crs`)")
     if area.crs is None:
         raise CRSError("the study area has no CRS; give one so that a working CRS can be chosen")
     return utm_crs_for(area)
@@ -203,7 +203,7 @@ def to_wgs84_from(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
     """
     system = system.lower().replace("-", "").replace("_", "")
     if system not in SOURCE_SYSTEMS:
-        raise CRSError(f"--source-crs was {system!r} but is expected to be one of "
+        raise CRSError(f"`source_crs` was {system!r} but is expected to be one of "
                        f"{list(SOURCE_SYSTEMS)}")
     if gdf.crs is not None and not CRS(gdf.crs).equals(CRS(MAP_CRS)):
         raise CRSError(f"a {system.upper()} layer must be in lon/lat degrees, but this one is in "

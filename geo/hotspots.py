@@ -86,11 +86,11 @@ def shift_from_text(text: str) -> Shift:
     """Parse ``HH:MM-HH:MM`` (``08:00-16:00``, ``22:00-06:00``; ``24:00`` means midnight)."""
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", str(text))
     if not m:
-        raise InputError(f"--shift was {text!r} but is expected as HH:MM-HH:MM, e.g. 08:00-16:00 "
+        raise InputError(f"`shift` was {text!r} but is expected as HH:MM-HH:MM, e.g. 08:00-16:00 "
                          "or 22:00-06:00")
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59 or (h1 == 24 and m1) or (h2 == 24 and m2):
-        raise InputError(f"--shift was {text!r}, which is not a time of day; hours are 00-24, "
+        raise InputError(f"`shift` was {text!r}, which is not a time of day; hours are 00-24, "
                          "minutes 00-59")
     return Shift((h1 * 60 + m1) % 1440, (h2 * 60 + m2) % 1440)
 

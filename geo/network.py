@@ -191,7 +191,7 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
                 "name the node id column node_id")
     if len(nodes) and getattr(nodes, "crs", None) is None:
         problem("road_nodes", "no_crs", "the node layer has no coordinate reference system",
-                "say which CRS it is in (--network-crs EPSG code)")
+                "say which CRS it is in (`source_crs`, an EPSG code)")
     if problems:
         raise ValidationError(problems)
 
@@ -259,7 +259,7 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
 
     # Everything below is column arithmetic; networkx is filled in two bulk calls at the end.
     if speed_kmh is not None and not (speed_kmh > 0):
-        raise InputError(f"--speed-kmh was {speed_kmh!r} but must be a speed in km/h > 0, e.g. 60")
+        raise InputError(f"`speed_kmh` was {speed_kmh!r} but must be a speed in km/h > 0, e.g. 60")
     table = {**SPEED_DEFAULTS_KMH, **(speeds or {})}
     bad = {k: s for k, s in table.items() if not (s > 0)}
     if bad:
@@ -383,7 +383,7 @@ def graph_with_speeds(G: nx.MultiDiGraph, *, speed_kmh: float | None = None,
     ``speeds`` {road class: km/h} (remembered in ``graph["speeds"]``), ``SPEED_DEFAULTS_KMH``, ``DEFAULT_SPEED_KMH``.
     """
     if speed_kmh is not None and not (speed_kmh > 0):
-        raise InputError(f"--speed-kmh was {speed_kmh!r} but must be a speed in km/h > 0, e.g. 60")
+        raise InputError(f"`speed_kmh` was {speed_kmh!r} but must be a speed in km/h > 0, e.g. 60")
     table = {**SPEED_DEFAULTS_KMH, **G.graph.get("speeds", {}), **(speeds or {})}
     bad = {k: s for k, s in table.items() if not (s > 0)}
     if bad:
@@ -490,7 +490,7 @@ def _tables_from_tntp(net: Path, crs: object | None) -> tuple[gpd.GeoDataFrame, 
         raise InputError(f"{net}: no node file {node_path.name} beside it; a TNTP network needs "
                          "both *_net.tntp and *_node.tntp")
     if crs is None:
-        raise CRSError(f"{net}: TNTP files carry no CRS; give it (--network-crs, e.g. 26771 for "
+        raise CRSError(f"{net}: TNTP files carry no CRS; give it (`source_crs`, e.g. 26771 for "
                        "the Chicago networks)")
     lines = net.read_text().splitlines()
     start = next((i for i, l in enumerate(lines) if l.strip().startswith("~")), None)
@@ -503,7 +503,7 @@ def _tables_from_tntp(net: Path, crs: object | None) -> tuple[gpd.GeoDataFrame, 
     nodes.columns = ["node_id", "x", "y"]
     nodes = gpd.GeoDataFrame({"node_id": nodes["node_id"]},
                              geometry=gpd.points_from_xy(nodes["x"], nodes["y"]),
-                             crs=parse_crs(crs, what="--network-crs"))
+                             crs=parse_crs(crs, what="`source_crs`"))
     speed_mph = links.get("speed", pd.Series(0.0, index=links.index))
     edges = pd.DataFrame({
         "u": links["init_node"], "v": links["term_node"],
@@ -573,7 +573,7 @@ def _tables_from_graphml(G0: nx.Graph, crs: object | None, source: str) -> tuple
         return _graph_from_osmnx(nx.MultiDiGraph(G0), crs, source)
     gcrs = G0.graph.get("crs", crs)
     if gcrs is None:
-        raise CRSError(f"{source}: the GraphML graph carries no CRS; give one (--network-crs)")
+        raise CRSError(f"{source}: the GraphML graph carries no CRS; give one (`source_crs`)")
     ids, xs, ys = [], [], []
     for n, d in G0.nodes(data=True):
         if "x" not in d or "y" not in d:
@@ -635,7 +635,7 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
             ws = read_workspace(p, layers=["road_nodes", "road_edges"])
             if not (ws.has("road_nodes") and ws.has("road_edges")):
                 raise InputError(f"{p}: the workspace has no road network (road_nodes/road_edges); "
-                                 "import one with `gridpatrol import --network NET`")
+                                 "build the workspace with a road network (`network`)")
             nodes, edges = ws.layer("road_nodes"), ws.layer("road_edges")
     elif is_osm_file(p) and not p.is_dir():
         nodes, edges = tables_from_osm(p, network_type=network_type, clip_zone=zone)
@@ -650,7 +650,7 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
                          "is a .gpkg (road_nodes/road_edges, nodes/links, or a workspace), .osm, "
                          ".osm.bz2, .pbf, .graphml, *_net.tntp or *edges.csv file")
     if nodes.crs is None and source_crs is not None:
-        nodes = nodes.set_crs(parse_crs(source_crs, what="--network-crs"))
+        nodes = nodes.set_crs(parse_crs(source_crs, what="`source_crs`"))
     if zone is not None:
         nodes, edges = _clipped(nodes, edges, zone, name)
     nodes.attrs["source"] = edges.attrs["source"] = name
@@ -738,8 +738,8 @@ def graph_from_workspace(ws, *, speed_kmh: float | None = None,
                          speeds: Mapping[str, float] | None = None) -> nx.MultiDiGraph:
     """The road graph of a workspace (layers ``road_nodes``/``road_edges``) in its working CRS."""
     if not (ws.has("road_nodes") and ws.has("road_edges")):
-        raise InputError("the workspace has no road network (road_nodes/road_edges); import one "
-                         "with `gridpatrol import --network NET`")
+        raise InputError("the workspace has no road network (road_nodes/road_edges); build it with "
+                         "a road network (`network`)")
     return graph_from_tables(ws.layer("road_nodes"), ws.layer("road_edges"), crs=ws.crs,
                              speed_kmh=speed_kmh, speeds=speeds, source=str(ws.path or ws.name))
 

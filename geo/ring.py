@@ -166,7 +166,7 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     sealed county where nothing was checked.
     """
     if not (tolerance_m >= 0):
-        raise InputError(f"--tolerance-m was {tolerance_m!r} but must be metres >= 0, e.g. 50")
+        raise InputError(f"`tolerance_m` was {tolerance_m!r} but must be metres >= 0, e.g. 50")
     poly = ring_polygon(ring, G)
     inside = inside_nodes(G, poly)
     boundary = poly.boundary

@@ -15,20 +15,25 @@ Recognised forms:
 - Unix epochs in seconds or milliseconds (UTC, converted to local time).
 
 A date without a time of day is midnight; ``parse_times`` can add a separate time-of-day column.
+
+Stamps the workspace stores in UTC (plans' ``created``) are shown as local wall-clock time by
+``local_time_text``, in ``local_zone()`` ($GRIDPATROL_TZ, default ``LOCAL_TZ``).
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 import unicodedata
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["LOCAL_TZ", "parse_times", "parse_time_of_day"]
+__all__ = ["LOCAL_TZ", "TZ_ENV", "parse_times", "parse_time_of_day", "local_zone", "local_time_text"]
 
 LOCAL_TZ = "Asia/Shanghai"
+TZ_ENV = "GRIDPATROL_TZ"  # the zone stored UTC stamps are shown in (an IANA name), default LOCAL_TZ
 
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 1 = 1900-01-01 (with Excel's 1900 leap bug)
 _YEARS = (1900, 2100)
@@ -281,3 +286,38 @@ def parse_time_of_day(series: pd.Series) -> tuple[pd.Series, list]:
         values.append(pd.NaT if t is None else t)
     return pd.Series(pd.to_timedelta(pd.Series(values, dtype=object)).to_numpy(),
                      index=series.index).astype("timedelta64[ns]"), bad
+
+
+def local_zone() -> str:
+    """The IANA time zone in which stored UTC stamps are shown: ``$GRIDPATROL_TZ`` when set
+    (e.g. ``Asia/Urumqi``), else ``LOCAL_TZ`` (Asia/Shanghai). Raises InputError naming the
+    variable when it is not a known zone."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from geo.errors import InputError
+    zone = os.environ.get(TZ_ENV, "").strip() or LOCAL_TZ
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"{TZ_ENV} was {zone!r}, which is not a time zone; give an IANA name such "
+                         f"as {LOCAL_TZ}, or leave it unset") from None
+    return zone
+
+
+def local_time_text(stamp: object, *, zone: str | None = None) -> str:
+    """An ISO 8601 stamp as local wall-clock time to the minute, ``"2026-12-06 11:05"``.
+
+    ``stamp`` is what the workspace stores (``2026-12-06T03:05:00+00:00``, UTC); a stamp
+    without an offset is taken as UTC. ``zone`` defaults to ``local_zone()``. Missing values
+    give ``""``; text that is not a time is returned as it is.
+    """
+    if stamp is None or (not isinstance(stamp, str) and pd.isna(stamp)) or not str(stamp).strip():
+        return ""
+    try:
+        moment = pd.Timestamp(stamp)
+    except (ValueError, TypeError):
+        return str(stamp)
+    if moment is pd.NaT:
+        return ""
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
+    return moment.tz_convert(zone or local_zone()).strftime("%Y-%m-%d %H:%M")

@@ -144,7 +144,7 @@ def check_layer(gdf: gpd.GeoDataFrame, layer: str, *, id_col: str | None = None,
     # CRS.
     if gdf.crs is None:
         problem("no_crs", "the layer has no coordinate reference system",
-                "add the .prj file, or say which CRS the file is in (--layer-crs EPSG code on the command line, e.g. 4326 for lon/lat)")
+                "add the .prj file, or say which CRS the file is in (`layer_crs`, an EPSG code, e.g. 4326 for lon/lat)")
     else:
         crs = CRS(gdf.crs)
         if not (crs.is_geographic or crs.is_projected):
@@ -154,7 +154,7 @@ def check_layer(gdf: gpd.GeoDataFrame, layer: str, *, id_col: str | None = None,
             if not crs_chosen:
                 unit = crs.axis_info[0].unit_name if crs.axis_info else "?"
                 warn("reprojected", f"reprojected from {crs.to_string()} ({unit}) to the working "
-                     f"CRS {working_crs.to_string()}", "none needed; give --crs to choose the working CRS")
+                     f"CRS {working_crs.to_string()}", "none needed; give `working_crs` to choose the working CRS")
             try:
                 gdf = gdf.to_crs(working_crs)
             except Exception as exc:  # pyproj cannot build a transformation
@@ -240,7 +240,7 @@ def check_layer(gdf: gpd.GeoDataFrame, layer: str, *, id_col: str | None = None,
             if len(outside):
                 problem("outside_area", f"{len(outside)} points lie more than {tol:g} m outside the "
                         "study area", "check their coordinates and CRS (lon/lat swapped? wrong "
-                        "--source-crs?) or correct the area", (gdf[want] if want else labels).iloc[outside])
+                        "`source_crs`?) or correct the area", (gdf[want] if want else labels).iloc[outside])
                 return out
     out.gdf = gdf
     return out
@@ -284,7 +284,7 @@ def check_stations_in_jurisdictions(stations: gpd.GeoDataFrame, jurisdictions: g
     if unknown:
         out.problems.append(Problem(src_s, "stations", "station_without_jurisdiction",
                                     f"{len(unknown)} stations have a station_id that no jurisdiction in {src_j} carries",
-                                    "use the same ids in both layers (--station-id / --jurisdiction-id)",
+                                    "use the same station ids in both layers, or name the id column of each (`id_col`)",
                                     tuple(unknown)))
     if outside:
         out.problems.append(Problem(src_s, "stations", "station_outside_jurisdiction",

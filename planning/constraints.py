@@ -146,7 +146,7 @@ def explain_infeasibility(graph: DistrictGraph, *, max_deviation: float | None =
             problems.append(Problem("plan", "cells", "cell_over_share",
                                     f"{len(heavy)} cells alone carry more than the allowed "
                                     f"district workload ({1 + max_deviation:.0%} of the mean)",
-                                    "allow a larger --max-deviation or use smaller cells",
+                                    "allow a larger `max_deviation` or use smaller cells",
                                     tuple(g.cell_ids[heavy][:50])))
         if locked is not None and baseline is not None and locked.any():
             held = baseline.assignment.copy()
@@ -162,7 +162,7 @@ def explain_infeasibility(graph: DistrictGraph, *, max_deviation: float | None =
                                         "locked cells alone give stations more workload than "
                                         f"the allowed {1 + max_deviation:.0%} of the mean ({detail})",
                                         "unlock some of these cells or allow a larger "
-                                        "--max-deviation",
+                                        "`max_deviation`",
                                         tuple(g.station_ids[s] for s in over)))
             whole = [s for s in range(g.n_stations)
                      if np.all(locked[baseline.assignment == s]) and fixed[s] < lo - 1e-12]
@@ -170,13 +170,13 @@ def explain_infeasibility(graph: DistrictGraph, *, max_deviation: float | None =
                 problems.append(Problem("plan", "cells", "locked_under_share",
                                         "districts locked whole carry less than the allowed "
                                         f"{1 - max_deviation:.0%} of the mean",
-                                        "unlock them or allow a larger --max-deviation",
+                                        "unlock them or allow a larger `max_deviation`",
                                         tuple(g.station_ids[s] for s in whole)))
         # Pigeonhole: more stations than the total allows (every district needs >= lo).
         if g.workload.sum() < lo * g.n_stations - 1e-9:
             problems.append(Problem("plan", "stations", "too_many_stations",
                                     "the total workload cannot give every station its minimum",
-                                    "allow a larger --max-deviation"))
+                                    "allow a larger `max_deviation`"))
     if max_cost_limit is not None:
         far = np.flatnonzero(g.cost.min(axis=1) > max_cost_limit)
         if len(far):

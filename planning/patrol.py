@@ -137,7 +137,7 @@ class PatrolProblem:
         starts = np.asarray(starts, dtype=np.int64).ravel()
         K = len(starts)
         if K == 0:
-            raise InputError("--units was 0; give at least one patrol unit")
+            raise InputError("`starts` was empty; give at least one patrol unit")
         ends = starts.copy() if ends is None else np.asarray(ends, dtype=np.int64).ravel()
         if len(ends) != K:
             raise InputError(f"{len(ends)} ends for {K} units; give one end per unit")
@@ -149,7 +149,7 @@ class PatrolProblem:
             raise InputError(f"the shift must be longer than 0 minutes; got {budget.tolist()}")
         dwell = np.broadcast_to(np.asarray(dwell_min, dtype=float), (H,)).copy()
         if np.any(~(dwell >= 0)):
-            raise InputError("--dwell-min must be >= 0 minutes")
+            raise InputError("`dwell_min` must be >= 0 minutes")
         mode = np.zeros(K, dtype=np.int64) if unit_mode is None else np.asarray(unit_mode, dtype=np.int64)
         if len(mode) != K or (K and (mode.min() < 0 or mode.max() >= T.shape[0])):
             raise InputError(f"unit_mode must give one of 0..{T.shape[0] - 1} per unit")
@@ -982,7 +982,7 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
     from geo.traveltime import engine_from_graph, minutes_matrix
 
     if not isinstance(units, (int, np.integer)) or units < 1:
-        raise InputError(f"--units was {units!r}; give at least one patrol unit (a whole number >= 1)")
+        raise InputError(f"`units` was {units!r}; give at least one patrol unit (a whole number >= 1)")
     if isinstance(shift, str):
         shift = shift_from_text(shift)
     shift_len = float(shift.minutes if isinstance(shift, Shift) else shift)
@@ -1216,10 +1216,10 @@ def plan_for_workspace(ws, *, station: object, units: int, shift: Shift | str, d
     from geo.network import graph_from_workspace
 
     if not isinstance(units, (int, np.integer)) or units < 1:
-        raise InputError(f"--units was {units!r}; give at least one patrol unit (a whole number >= 1)")
+        raise InputError(f"`units` was {units!r}; give at least one patrol unit (a whole number >= 1)")
     sh = shift_from_text(shift) if isinstance(shift, str) else shift
     if not (dwell_min >= 0):
-        raise InputError(f"--dwell-min was {dwell_min!r}; give minutes >= 0")
+        raise InputError(f"`dwell_min` was {dwell_min!r}; give minutes >= 0")
     for name in ("stations", "cells", "incidents"):
         ws.layer(name)  # InputError naming the missing layer
     stations = ws.layer("stations")

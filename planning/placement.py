@@ -152,7 +152,7 @@ def maximal_covering(cover: csr_matrix, weights: np.ndarray, *, k: int,
     cand = list(candidate_ids) if candidate_ids is not None else list(range(n_cand))
     dem = list(demand_ids) if demand_ids is not None else list(range(n_dem))
     if not (isinstance(k, (int, np.integer)) and k >= 1):
-        raise InputError(f"--k was {k!r} but must be a whole number of new sites >= 1")
+        raise InputError(f"`k` was {k!r} but must be a whole number of new sites >= 1")
     if len(weights) != n_dem or (weights < 0).any() or np.isnan(weights).any():
         raise InputError("demand weights must be one number >= 0 per demand point")
     covered = np.zeros(n_dem, bool) if covered is None else np.asarray(covered, bool)
@@ -256,11 +256,11 @@ def iter_place_posts(engine: TravelEngine, demand: pd.Series, *, minutes: float,
     delays_min : turnout delay (minutes) of the existing sites (new sites: none).
     """
     if model not in ("max_cover", "set_cover"):
-        raise InputError(f"--model was {model!r} but is expected to be one of ['max_cover', 'set_cover']")
+        raise InputError(f"`model` was {model!r} but is expected to be one of ['max_cover', 'set_cover']")
     if not (minutes > 0):
-        raise InputError(f"--minutes was {minutes!r} but must be minutes > 0")
+        raise InputError(f"`minutes` was {minutes!r} but must be minutes > 0")
     if model == "max_cover" and k is None:
-        raise InputError("maximal covering needs --k, the number of new sites")
+        raise InputError("maximal covering needs `k`, the number of new sites")
     existing = pd.Series(dtype=object) if existing is None else pd.Series(existing)
     existing.index = existing.index.map(id_str)
     demand = pd.Series(demand, dtype=float)

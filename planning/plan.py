@@ -55,13 +55,13 @@ def parse_weights(text: str | Mapping[str, float] | Sequence[str]) -> dict[str, 
         try:
             value = float(w)
         except (TypeError, ValueError):
-            raise InputError(f"--weight item {col}={w!r}: the weight is not a number; write "
+            raise InputError(f"`weight` item {col}={w!r}: the weight is not a number; write "
                              "COL=W with W >= 0, e.g. incidents=2,population=1") from None
         if not (value >= 0) or not math.isfinite(value):
-            raise InputError(f"--weight item {col}={w!r}: the weight must be a number >= 0")
+            raise InputError(f"`weight` item {col}={w!r}: the weight must be a number >= 0")
         out[col] = out.get(col, 0.0) + value
     if not out or sum(out.values()) <= 0:
-        raise InputError(f"--weight was {text!r} but names no column with a positive weight; "
+        raise InputError(f"`weight` was {text!r} but names no column with a positive weight; "
                          "give e.g. incidents or incidents=2,population=1")
     return out
 
@@ -333,7 +333,7 @@ def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
             if raw.isna().all() or float(raw.fillna(0).abs().sum()) == 0.0:
                 problems.append(Problem("cells", "cells", "empty_weight_column",
                                         f"weight column {col!r} is empty (all zero or missing)",
-                                        "fill it (e.g. re-import with --attributes) or weight "
+                                        "fill it (e.g. rebuild the workspace with population polygons, `attributes`) or weight "
                                         "another column"))
                 continue
             if (raw < 0).any():

@@ -389,7 +389,7 @@ def test_every_key_used_in_the_code_is_defined():
 # ----------------------------------------------------------------------------------------------
 # The sidebar form end to end: uploads (a zipped shapefile stays zipped), id picker, build.
 
-def _upload_files(folder: Path, *, duplicate_post: bool = False) -> dict[str, tuple[str, bytes, str]]:
+def _upload_files(folder: Path, *, post_outside: bool = False) -> dict[str, tuple[str, bytes, str]]:
     import zipfile
 
     ws = _tiny_workspace()
@@ -404,8 +404,8 @@ def _upload_files(folder: Path, *, duplicate_post: bool = False) -> dict[str, tu
             zf.write(part, part.name)
     posts = ws.layer("posts").to_crs(4326)
     frame = posts.drop(columns="geometry").assign(lon=posts.geometry.x, lat=posts.geometry.y)
-    if duplicate_post:
-        frame.loc[1, "post_id"] = "P1"
+    if post_outside:  # 50 km east of the county: a problem only the build finds
+        frame.loc[1, "lon"] = 114.5
     people = folder / "人口.geojson"
     ws.layer("townships").rename(columns={"population": "人口"}).to_crs(4326).to_file(people, driver="GeoJSON")
     return {"attributes": (people.name, people.read_bytes(), "application/geo+json"),
@@ -439,21 +439,21 @@ def test_building_from_uploaded_layers_opens_the_new_workspace(tmp_path, tiny_pa
     ws = read_workspace(opened)
     assert sorted(ws.layer("stations")["station_id"]) == ["S1", "S2"]
     assert ws.has("cells") and ws.has("posts")
-    assert at.sidebar.selectbox(key="gp_attr_population").value == "人口"
+    assert at.sidebar.selectbox(key="gp_attr_population_0").value == "人口"
     assert abs(ws.layer("cells")["population"].sum() - 20_000) < 5, "population apportioned to cells"
     assert {m.label: m.value for m in at.metric}["派出所"] == "2"
 
 
 def test_upload_problems_are_listed_with_the_uploaded_file_name(tmp_path, tiny_path, on_workspace):
     on_workspace(tiny_path)
-    at = _fill_form(_run_app(), _upload_files(tmp_path, duplicate_post=True))
+    at = _fill_form(_run_app(), _upload_files(tmp_path, post_outside=True))
     at.sidebar.selectbox(key="gp_id_stations").set_value("SUO_ID")
     at.sidebar.button(key="gp_build_go").click().run()
     assert not at.exception
     assert at.error, "the problems are shown with st.error"
-    table = at.dataframe[0].value
-    row = table[table["规则"] == "duplicate_ids"].iloc[0]
-    assert row["文件"] == "posts.csv" and "P1" in row["涉及编号"]
+    table = at.main.dataframe[0].value
+    row = table[table["规则"] == "outside_area"].iloc[0]
+    assert row["文件"] == "posts.csv" and "P2" in row["涉及编号"]
     assert at.session_state["gp_workspace_path"] == str(tiny_path), "the open workspace is kept"
 
 

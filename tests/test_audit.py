@@ -242,7 +242,8 @@ def test_cli_json_contract_and_outputs(files, capsys):
                                     "many_to_many"}
     assert all(isinstance(p["police"], str) for p in data["pairs"])
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["audit.gpkg", "crosswalk.csv", "report.html", "report.md"]
+    assert names == ["audit.gpkg", "audit_map.png", "crosswalk.csv", "report.html", "report.md",
+                     "units.csv"]
     assert "P1" in (out / "crosswalk.csv").read_text()
     import pyogrio
     assert {n for n, _ in pyogrio.list_layers(out / "audit.gpkg")} >= {"defects", "split_pieces"}

@@ -160,7 +160,8 @@ def test_plan_before_after(ws):
 
 
 def test_missing_cjk_font_fails_clearly(ws, monkeypatch):
-    monkeypatch.setattr(briefing, "CJK_FONT_FAMILIES", ("No Such CJK Font",))
+    import geo.fonts
+    monkeypatch.setattr(geo.fonts, "CJK_FONT_FAMILIES", ("No Such CJK Font",))
     with pytest.raises(GridPatrolError, match=r"apt-get install fonts-noto-cjk"):
         briefing.find_cjk_font()
     with pytest.raises(GridPatrolError, match="no CJK font"):
@@ -172,7 +173,7 @@ def test_bad_arguments_raise_before_any_work(ws):
         briefing.build_briefing(ws, sections="maps")
     with pytest.raises(InputError, match="--lang was 'fr'"):
         briefing.build_briefing(ws, lang="fr")
-    with pytest.raises(InputError, match="--shift"):
+    with pytest.raises(InputError, match="`shift` was"):
         briefing.build_briefing(ws, sections="patrol", shift="8-16")
     with pytest.raises(InputError, match="holds no saved plans"):
         briefing.build_briefing(ws, plan="A")
@@ -209,7 +210,8 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, extra):
 def test_cli_wrong_suffix_and_font_missing(tmp_path, capsys, monkeypatch):
     assert cli.main(["brief", str(DEMO), "--out", str(tmp_path / "b.txt")]) == 2
     assert ".html" in capsys.readouterr().err
-    monkeypatch.setattr(briefing, "CJK_FONT_FAMILIES", ("No Such CJK Font",))
+    import geo.fonts
+    monkeypatch.setattr(geo.fonts, "CJK_FONT_FAMILIES", ("No Such CJK Font",))
     assert cli.main(["brief", str(DEMO), "--out", str(tmp_path / "b.html")]) == 2
     assert "fonts-noto-cjk" in capsys.readouterr().err
     assert not (tmp_path / "b.html").exists()

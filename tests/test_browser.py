@@ -172,3 +172,40 @@ def test_every_page_opens_without_exception(app, context, spec):
     if SCREENSHOTS:
         page.screenshot(path=str(SCREENSHOTS / f"{spec.url_path}.png"), full_page=False)
     page.close()
+
+
+# Streamlit's own texts as drawn: what each replaced element shows (its ::after) and whether
+# Streamlit's English is hidden (font size 0).
+_UPLOADER_WORDS = """z => [z.querySelector('[data-testid=stBaseButton-secondary] p'),
+                           z.querySelector('[data-testid=stFileUploaderDropzoneInstructions] span')]
+    .map(e => [getComputedStyle(e, '::after').content.replace(/^"|"$/g, ''), getComputedStyle(e).fontSize])"""
+
+
+def test_streamlit_own_words_follow_the_language(app, context):
+    """The file uploader (ui.chrome) says 浏览文件 and its limit in Chinese, English in English;
+    the hint under a text field is Chinese too."""
+    page = context.new_page()
+    page.goto(f"{app}/data")
+    page.locator("h1, h2").filter(has_text=text("page.data", "zh")).first.wait_for(timeout=TIMEOUT_S * 1000)
+    _settle(page)
+    page.locator("[data-testid='stSidebar'] label").filter(has_text=text("sb.build", "zh")).first.click()
+    dropzone = page.locator("[data-testid='stFileUploaderDropzone']").nth(1)  # the first is in a closed expander
+    dropzone.wait_for(timeout=TIMEOUT_S * 1000)
+    _settle(page)
+    assert dropzone.evaluate(_UPLOADER_WORDS) == [["浏览文件", "0px"], ["每个文件不超过 200 MB", "0px"]]
+    name = page.locator("[data-testid='stSidebar'] [data-testid='stTextInput'] input").first
+    name.click()
+    name.press_sequentially("abc")  # typed, not applied: Streamlit's "Press Enter to apply" shows
+    hint = page.locator("[data-testid='InputInstructions'] > span").first
+    hint.wait_for(state="attached", timeout=10_000)  # its own text is hidden (size 0)
+    assert hint.evaluate("e => getComputedStyle(e, '::after').content") == '"按回车键确认"'
+    dropzone.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "uploader_zh.png"))
+    page.locator("[data-testid='stSidebar'] label").filter(has_text="English").first.click()
+    page.locator("h1, h2").filter(has_text=text("page.data", "en")).first.wait_for(timeout=TIMEOUT_S * 1000)
+    _settle(page)
+    dropzone = page.locator("[data-testid='stFileUploaderDropzone']").nth(1)
+    assert dropzone.evaluate(_UPLOADER_WORDS) == [["Browse files", "0px"], ["At most 200 MB per file", "0px"]]
+    dropzone.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "uploader_en.png"))
+    page.close()

@@ -99,7 +99,7 @@ def test_bands_parsing():
     assert parse_bands("5,1,3") == (1, 3, 5)
     assert np.isnan(band_of([6.0], (1, 3, 5))[0]) and band_of([3.0, 0.5], (1, 3, 5)).tolist() == [3, 1]
     for bad in ("", "1,x", "0,3", "-1"):
-        with pytest.raises(InputError, match="--minutes"):
+        with pytest.raises(InputError, match="`minutes` was"):
             parse_bands(bad)
 
 

@@ -57,7 +57,7 @@ def test_speeds_by_class_defaults_overrides_and_speed_flag():
     assert G2["B"]["C"][0]["speed_kmh"] == 45  # input untouched
     G4 = graph_with_speeds(G2, overrides={("A", "B"): 10})
     assert G4["A"]["B"][0]["speed_kmh"] == 10 and G4["B"]["A"][0]["speed_kmh"] == 80
-    with pytest.raises(InputError, match="speed-kmh"):
+    with pytest.raises(InputError, match="`speed_kmh` was"):
         graph_with_speeds(G2, speed_kmh=0)
 
 

@@ -1,7 +1,9 @@
 """The Boundary audit page: a click on the audit map picks the township or station whose counterparts
-are listed (pure helper on a tiny literal audit), and the page end to end with a simulated click."""
+are listed (pure helper on a tiny literal audit), the page end to end with a simulated click, and
+the page with police grids against governance grids and against stations (tables in zh and en)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -123,12 +125,18 @@ def _open(monkeypatch, path: Path, click: dict | None = None) -> AppTest:
     return at
 
 
+SHARE_OF_TOWNSHIP = "占该街道/乡镇的比例 (%)"
+
+
 def _table(at: AppTest):
+    """The counterparts table (headers in Chinese), with the columns the tests read renamed."""
     from ui.i18n import text
     heads = [s.value for s in at.subheader]
     assert text("audit.counterparts", "zh") in heads
     # the counterparts table: the dataframe with share columns whose rows name the chosen unit
-    return [d.value for d in at.dataframe if "share_of_admin" in d.value.columns]
+    return [d.value.rename(columns={"派出所辖区": "police", "街道/乡镇": "admin",
+                                    SHARE_OF_TOWNSHIP: "share_of_admin"})
+            for d in at.dataframe if SHARE_OF_TOWNSHIP in d.value.columns]
 
 
 def test_page_renders_with_the_map_asking_for_clicks(monkeypatch, tiny):
@@ -148,7 +156,7 @@ def test_a_map_click_lists_the_clicked_units_counterparts(monkeypatch, tiny):
     assert at.selectbox(key="gp_au_unit").value == "T2"
     (table,) = _table(at)
     assert set(table["admin"]) == {"T2"} and set(table["police"]) == {"S1", "S2"}
-    assert table["share_of_admin"].sum() == pytest.approx(1.0, abs=0.01)
+    assert table["share_of_admin"].sum() == pytest.approx(100.0, abs=1.0)  # percent
 
     # the side chosen with the radio decides what a click picks: the station there
     at.radio(key="gp_au_side").set_value("police").run()
@@ -197,3 +205,91 @@ def test_audit_maps_are_cached_until_what_they_show_changes(monkeypatch, tiny):
     at.sidebar.radio(key="lang").set_value("en")  # layer names in English
     spy.run(at)
     assert_rebuilt(spy, cells, changed=maps)
+
+
+# ----------------------------------------------------------------------------------------------
+# Police grids (警务区) against governance grids (综治网格) and against stations: the synthetic city
+# of tests/test_audit_grids.py, whose answer is known by construction.
+
+RAW_HEADER = re.compile(r"[a-z]+_[a-z0-9]+|^[uv]$")
+
+
+def _has_cjk(s: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in s)
+
+
+@pytest.fixture
+def grids(tmp_path) -> Path:
+    import shapely
+    from pyproj import CRS
+
+    from geo.workspace import Workspace
+    from tests.test_audit_grids import METRIC as GRID_CRS, city
+
+    layers = city()
+    area = gpd.GeoDataFrame({"name": ["城区"]}, geometry=[shapely.union_all(layers["police_grids"].geometry)],
+                            crs=GRID_CRS)
+    ws = Workspace(crs=CRS(GRID_CRS), layers={"area": area, **layers}, meta={"name": "grids"})
+    return write_workspace(ws, tmp_path / "grids.gpkg")
+
+
+def _frames(at: AppTest) -> list:
+    return [d.value for d in at.dataframe]
+
+
+def _frame_with(at: AppTest, column: str):
+    (frame,) = [f for f in _frames(at) if column in f.columns]
+    return frame
+
+
+def _choose(at: AppTest, police: str, admin: str) -> AppTest:
+    at.selectbox(key="gp_au_police").set_value(police).run()
+    at.selectbox(key="gp_au_admin").set_value(admin).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _headers_in(at: AppTest, lang: str) -> None:
+    frames = _frames(at)
+    assert len(frames) >= 4  # ranked, defects, counterparts, belonging (+ workload)
+    for frame in frames:
+        for col in frame.columns:
+            assert not RAW_HEADER.search(str(col)), col
+            assert _has_cjk(str(col)) == (lang == "zh"), col
+
+
+def test_page_police_grids_vs_gov_grids(monkeypatch, grids):
+    from tests.test_audit_grids import A, C
+    at = _choose(_open(monkeypatch, grids), "police_grids", "gov_grids")
+    assert at.selectbox(key="gp_au_admin").options == ["综治网格", "分析网格", "派出所辖区"]
+    _headers_in(at, "zh")
+    ranked = _frame_with(at, "主要对应单元占比 (%)")  # only the split grids, worst first
+    assert ranked["编号"].tolist() == [A, C] and set(ranked["单元类型"]) == {"综治网格"}
+    belongs = _frame_with(at, "主要所属派出所").set_index("综治网格")
+    assert len(belongs) == 48
+    assert belongs.loc[A, "主要所属警务区/警格"] == "P10" and belongs.loc[A, "主要所属派出所"] == "S1"
+    assert belongs.loc[A, "在其中的比例 (%)"] == pytest.approx(71.4)
+    at.checkbox(key="gp_au_only_split").check().run()
+    assert set(_frame_with(at, "主要所属派出所")["综治网格"]) == {A, C}
+    labels = [b.label for b in at.get("download_button")]
+    assert "下载归属对照表 (CSV)" in labels and "下载报告 (Markdown 和地图, ZIP)" in labels
+    assert ("gp_au_after", ()) in at.calls  # the alignment proposal: each grid in one police grid
+
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    _headers_in(at, "en")
+    belongs = _frame_with(at, "Main station").set_index("Governance grids")
+    assert belongs.loc[A, "Main police grids"] == "P10"
+
+
+def test_page_police_grids_crossing_stations(monkeypatch, grids):
+    at = _choose(_open(monkeypatch, grids), "police_grids", "jurisdictions")
+    _headers_in(at, "zh")
+    ranked = _frame_with(at, "主要对应单元占比 (%)")
+    assert ranked["编号"].tolist() == ["P21"] and ranked["主要对应单元"].tolist() == ["S2"]
+    assert ranked["主要对应单元占比 (%)"].tolist() == [60.0]
+    belongs = _frame_with(at, "登记的派出所").set_index("警务区/警格")
+    assert belongs.loc["P21", "主要所属派出所辖区"] == "S2" and belongs.loc["P21", "是否拆分"] == "是"
+    at.calls.clear()
+    at.run()
+    assert at.calls and not [c for c in at.calls if c[0] == "gp_au_after"]  # no owner per station

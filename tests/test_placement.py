@@ -70,11 +70,11 @@ def test_progress_is_yielded_and_bad_options():
     steps = list(iter_place_posts(E, demand, minutes=1, k=1, chunk=2))
     assert [s["stage"] for s in steps] == ["travel times"] * 3 + ["solving", "done"]
     assert steps[-1]["result"].chosen
-    with pytest.raises(InputError, match="--k"):
+    with pytest.raises(InputError, match="`k` was"):
         maximal_covering(csr_matrix(np.ones((2, 2))), np.ones(2), k=0)
-    with pytest.raises(InputError, match="--model"):
+    with pytest.raises(InputError, match="`model` was"):
         place_posts(E, demand, minutes=1, model="p_median")
-    with pytest.raises(InputError, match="needs --k"):
+    with pytest.raises(InputError, match="needs `k`"):
         place_posts(E, demand, minutes=1)
 
 

@@ -64,7 +64,7 @@ def test_duplicate_polygon_ids_are_dissolved_with_a_warning():
 
 def test_no_crs_says_how_to_fix(raises_problem):
     gdf = pts(["A"], [(0, 0)], crs=None)
-    with raises_problem("no_crs", match=r"no coordinate reference system.*--layer-crs"):
+    with raises_problem("no_crs", match=r"no coordinate reference system.*`layer_crs`"):
         validate_layer(gdf, "stations", source="s.shp")
 
 

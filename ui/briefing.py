@@ -23,7 +23,6 @@ import base64
 import datetime as _dt
 import io
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,6 @@ import matplotlib
 import matplotlib.image
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -43,6 +41,7 @@ from matplotlib.patches import Patch, Rectangle
 from geo.ids import id_str, normalise_ids
 from geo.atomic import write_bytes_atomic
 from geo.errors import GridPatrolError, InputError
+from geo.fonts import CJK_FONT_FAMILIES, FONT_FIX, find_cjk_font  # noqa: F401 (re-exported)
 from geo.markup import escape_html
 from geo.workspace import Workspace
 from ui.colors import natural_key, workspace_station_colors
@@ -56,16 +55,6 @@ log = logging.getLogger(__name__)
 
 SECTIONS = ("jurisdictions", "audit", "coverage", "ring", "patrol", "plan")
 # Families tried in order; the first one matplotlib can load is used for every text.
-CJK_FONT_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
-    "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Source Han Sans",
-    "Noto Serif CJK SC", "Noto Serif CJK JP", "Source Han Serif SC",
-    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN",
-    "AR PL UKai CN", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB",
-)
-_CJK_FILE_HINTS = ("cjk", "wqy", "wenquanyi", "sourcehan", "droidsansfallback", "uming", "ukai",
-                   "msyh", "simhei", "pingfang", "notosanssc", "notoserifsc")
-FONT_FIX = "install a CJK font: `apt-get install fonts-noto-cjk` (Debian/Ubuntu; `make setup` does it as root)"
 
 DEFAULT_SHIFT = "08:00-16:00"
 BANDS_MIN = (1.0, 3.0, 5.0)
@@ -77,41 +66,6 @@ _BEYOND = "#d73027"
 _GAP = "#e31a1c"
 _OVERLAP = "#7b3294"
 _UNIT_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628")
-
-
-# --- fonts --------------------------------------------------------------------------------------
-
-def _font_files() -> list[str]:
-    files = set(font_manager.findSystemFonts())
-    for folder in ("/usr/share/fonts", "/usr/local/share/fonts", str(Path.home() / ".fonts"),
-                   str(Path.home() / ".local/share/fonts")):
-        if os.path.isdir(folder):
-            files.update(font_manager.findSystemFonts(fontpaths=[folder]))
-    return sorted(f for f in files if any(h in Path(f).name.lower().replace("-", "").replace("_", "")
-                                          for h in _CJK_FILE_HINTS))
-
-
-def find_cjk_font() -> str:
-    """The family name of a CJK font matplotlib can use (registering font files it has not seen
-    yet, e.g. ones installed after matplotlib built its cache).
-
-    Raises GridPatrolError with the fix when the machine has none.
-    """
-    known = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FONT_FAMILIES:
-        if family in known:
-            return family
-    for path in _font_files():
-        try:
-            font_manager.fontManager.addfont(path)
-        except Exception:  # an unreadable font file: try the next one
-            log.debug("cannot load font %s", path, exc_info=True)
-    known = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FONT_FAMILIES:
-        if family in known:
-            return family
-    raise GridPatrolError("no CJK font found for the briefing's Chinese text (looked for "
-                          f"{', '.join(CJK_FONT_FAMILIES[:4])}, WenQuanYi, Source Han…); {FONT_FIX}")
 
 
 # --- small helpers ------------------------------------------------------------------------------

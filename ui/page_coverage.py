@@ -31,7 +31,7 @@ from ui.i18n import current_language, layer_name, road_class_label, t, text
 from ui.cell_raster import CellRaster, cell_ids
 from ui.maps import FieldsTooltip, TextTooltip, field_labels, layer_for_display, symbol_marker
 from ui.mapview import show_map
-from ui.tables import csv_bytes, geojson_bytes
+from ui.tables import csv_bytes, download_help, geojson_bytes, show_table
 
 __all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "facilities_from_workspace", "band_colours",
            "band_table", "turnout_by_kind", "exits_from", "seal_lines", "coverage_map", "ring_map",
@@ -190,7 +190,7 @@ def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
             f'line-height:17px"><b>{escape_html(title)}</b>{rows}</div>').add_to(m)
 
 
-def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str) -> None:
+def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str, lang: str = "zh") -> None:
     if len(facilities) == 0:
         return
     group = folium.FeatureGroup(name=name)
@@ -198,7 +198,7 @@ def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str) ->
         colour = _UNIT_COLOUR.get(r.unit, "#333333")
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6 if r.unit == "station" else 4, color="#ffffff",
                             weight=1.2, fill=True, fill_color=colour, fill_opacity=1.0,
-                            tooltip=TextTooltip(f"{r.name} ({r.facility_id}) {r.kind}, {r.turnout_min:g} min")
+                            tooltip=TextTooltip(f"{r.name} ({r.facility_id}) {r.kind}, {fmt_minutes(r.turnout_min, lang)}")
                             ).add_to(group)
     group.add_to(m)
 
@@ -231,7 +231,7 @@ def coverage_map(cov: Coverage, areas: gpd.GeoDataFrame | None, facilities: gpd.
     if area is not None and len(area):
         folium.GeoJson(layer_for_display(area, []), name=layer_name("area", lang),
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 3.0}).add_to(m)
-    _facility_markers(m, facilities, text("cv.layer.facilities", lang))
+    _facility_markers(m, facilities, text("cv.layer.facilities", lang), lang)
     items = [(c, text("cv.within", lang, m=b) if b != "beyond" else text("cv.beyond", lang, m=f"{cov.bands[-1]:g}"))
              for b, c in colours.items()]
     _legend(m, text("cv.legend.bands", lang), items)
@@ -250,7 +250,8 @@ def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame
     for covered, colour, key in ((True, COVERED_COLOUR, "cv.layer.covered"), (False, UNCOVERED_COLOUR, "cv.layer.uncovered")):
         group = folium.FeatureGroup(name=text(key, lang))
         for r in cross[cross["covered"] == covered].itertuples():
-            tip = f"{r.crossing_id} {road_class_label(r.road_class, lang) or '-'} ({r.direction})" + (f" · {r.checkpoint_id}" if covered else "")
+            way = text(f"col.value.direction.{r.direction}", lang) if r.direction in ("in", "out", "both") else r.direction
+            tip = f"{r.crossing_id} {road_class_label(r.road_class, lang) or '-'} ({way})" + (f" · {r.checkpoint_id}" if covered else "")
             folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if not covered else 5, color="#000000",
                                 weight=1, fill=True, fill_color=colour, fill_opacity=0.95,
                                 tooltip=TextTooltip(tip)).add_to(group)
@@ -291,7 +292,8 @@ def seal_map(lines: gpd.GeoDataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDat
                   f'text-shadow:0 0 3px #fff,0 0 3px #fff">{escape_html(fmt_minutes(float(r.minutes), lang))}</div>'))
                       ).add_to(m)
     used = set(normalise_ids(L["unit"]))
-    _facility_markers(m, units[normalise_ids(units["facility_id"]).isin(used)], text("cv.layer.facilities", lang))
+    _facility_markers(m, units[normalise_ids(units["facility_id"]).isin(used)], text("cv.layer.facilities", lang),
+                      lang)
     for r in X.itertuples():
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6, color="#000000", weight=1, fill=True,
                             fill_color=UNCOVERED_COLOUR, fill_opacity=0.9, tooltip=TextTooltip(r.exit_id)).add_to(m)
@@ -307,10 +309,10 @@ def placement_map(chosen: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, area: 
     if area is not None and len(area):
         folium.GeoJson(layer_for_display(area, []), name=layer_name("area", lang),
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 2.5}).add_to(m)
-    _facility_markers(m, facilities, text("cv.layer.facilities", lang))
+    _facility_markers(m, facilities, text("cv.layer.facilities", lang), lang)
     for r in chosen.to_crs("EPSG:4326").itertuples():
         symbol_marker(r.geometry.y, r.geometry.x, colour="#f28e2b", symbol="★",
-                      tooltip=f"{text('cv.place.new', lang)} {r.site} (node {r.node})").add_to(m)
+                      tooltip=f"{text('cv.place.new', lang)} {r.site} ({text('col.node', lang)} {r.node})").add_to(m)
     return m
 
 
@@ -378,8 +380,10 @@ def _seal(path: str, mtime: float, units: str, entries: str, speed_kmh: float | 
 
 def _downloads(items: list[tuple[str, bytes, str, str]], key: str) -> None:
     cols = st.columns(len(items))
+    help_text = download_help(current_language())  # files keep the data's column names and units
     for col, (label, data, name, mime) in zip(cols, items):
-        col.download_button(label, data, name, mime, key=f"gp_cv_dl_{key}_{name}", on_click="ignore")
+        col.download_button(label, data, name, mime, key=f"gp_cv_dl_{key}_{name}", on_click="ignore",
+                            help=help_text)
 
 
 def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
@@ -393,8 +397,8 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
     turnout = c[3].checkbox(t("cv.turnout"), value=True, key="gp_cv_turnout", help=t("cv.turnout_help"))
     try:
         bands = parse_bands(bands_text)
-    except GridPatrolError as exc:
-        st.error(str(exc))
+    except GridPatrolError:  # a typing slip: said in the UI language, the default bands used
+        st.error(t("cv.err.bands", value=escape_markdown(bands_text)))
         bands = DEFAULT_BANDS_MIN
     opts = {"units": units, "speed": None if speed is None else float(speed), "turnout": bool(turnout)}
     if not ws.has("cells"):
@@ -430,7 +434,7 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
         st.dataframe(band_table(cov, lang), hide_index=True, width="stretch")
     with right:
         st.markdown(f"**{t('cv.turnout_table')}**")
-        st.dataframe(turnout_by_kind(fac), hide_index=True, width="stretch")
+        show_table(turnout_by_kind(fac), lang=lang)
     by_fac = pd.DataFrame([{"facility": f, "nodes": d["nodes"], "workload": d["weight"]}
                            for f, d in cov.by_facility.items()])
     by_fac.insert(1, "name", by_fac["facility"].map(dict(zip(fac["facility_id"], fac["name"]))))
@@ -439,7 +443,7 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
         by_fac = by_fac.merge(extra[[c for c in ("facility", "cells", "population") if c in extra]],
                               on="facility", how="left")
     st.markdown(f"**{t('cv.by_facility')}**")
-    st.dataframe(by_fac, hide_index=True, width="stretch", height=240)
+    show_table(by_fac, lang=lang, height=240)
     beyond = cov.cells[~(cov.cells["minutes"].to_numpy() <= bands[-1])]
     if len(beyond):
         st.warning(t("cv.uncovered_places", n=f"{len(beyond):,}", m=f"{bands[-1]:g}",
@@ -481,9 +485,7 @@ def _ring_section(ws: Workspace, key: tuple[str, float], lang: str):
     show_map(lambda: ring_map(ring, ws.layer("area"), cps, lang=lang), height=480, key="gp_cv_ring_map",
              cache_key=_map_key(ws, "ring", lang, (float(tol),), ring.crossings))
     table = pd.DataFrame(ring.crossings.drop(columns="geometry"))
-    shown = table.assign(road_class=table["road_class"].map(lambda c: road_class_label(c, lang))) \
-        if "road_class" in table.columns else table  # the CSV keeps the data's values
-    st.dataframe(shown, hide_index=True, width="stretch", height=240)
+    show_table(table, lang=lang, height=240)  # road classes in words; the CSV keeps the data's values
     _downloads([(t("cv.dl.crossings_csv"), csv_bytes(table), "ring_crossings.csv", "text/csv"),
                 (t("cv.dl.crossings_geojson"), geojson_bytes(ring.crossings), "ring_crossings.geojson",
                  "application/geo+json")], "ring")
@@ -521,7 +523,7 @@ def _seal_section(ws: Workspace, key: tuple[str, float], opts: dict, tolerance_m
              cache_key=_map_key(ws, "seal", lang, (units, entries, opts["speed"], tolerance_m), lines, fac, exits))
     table = seal.assignment.copy()
     table["minutes"] = table["minutes"].round(2)
-    st.dataframe(table, hide_index=True, width="stretch", height=220)
+    show_table(table, lang=lang, height=220)
     _downloads([(t("cv.dl.seal_csv"), csv_bytes(table), "seal_assignment.csv", "text/csv"),
                 (t("cv.dl.seal_geojson"), geojson_bytes(lines.dropna(subset=["geometry"])), "seal_lines.geojson",
                  "application/geo+json")], "seal")
@@ -564,8 +566,8 @@ def _placement_section(ws: Workspace, key: tuple[str, float], opts: dict, lang: 
     show_map(lambda: placement_map(chosen, fac, area, lang=lang), height=420, key="gp_cv_place_map",
              cache_key=_map_key(ws, "placement", lang, run_key, chosen, fac))
     figures = pd.DataFrame([{"": t("cv.place.row_before"), **b}, {"": t("cv.place.row_after"), **a}])
-    st.dataframe(pd.DataFrame(chosen.drop(columns="geometry")), hide_index=True, width="stretch")
-    st.dataframe(figures, hide_index=True, width="stretch")
+    show_table(chosen, lang=lang)
+    show_table(figures, lang=lang)
     _downloads([(t("cv.dl.sites_csv"), csv_bytes(chosen), "new_posts.csv", "text/csv"),
                 (t("cv.dl.sites_geojson"), geojson_bytes(chosen), "new_posts.geojson", "application/geo+json"),
                 (t("cv.dl.figures"), csv_bytes(figures), "new_posts_before_after.csv", "text/csv")], "place")

@@ -9,7 +9,7 @@ from geo.workspace import Workspace, workspace_info
 from ui import state
 from ui.errors import show_problems
 from ui.i18n import current_language, layer_name, t
-from ui.tables import attribute_table, csv_bytes, geojson_bytes, layer_table
+from ui.tables import attribute_table, csv_bytes, download_help, geojson_bytes, layer_table, show_table
 
 __all__ = ["render"]
 
@@ -40,18 +40,19 @@ def _recheck(ws: Workspace) -> None:
 def _downloads(ws: Workspace, chosen: str) -> None:
     st.subheader(t("data.downloads"))
     cols = st.columns(3)
+    files = download_help(current_language())  # files keep the data's column names and units
     if ws.path is not None and ws.path.exists():
         path = ws.path
         cols[0].download_button(t("data.dl_gpkg"), data=path.read_bytes, file_name=path.name,
-                                mime="application/geopackage+sqlite3", key="gp_dl_gpkg")
+                                mime="application/geopackage+sqlite3", key="gp_dl_gpkg", help=files)
     frame = ws.layer(chosen)
     label = layer_name(chosen)
     if isinstance(frame, gpd.GeoDataFrame):
         cols[1].download_button(t("data.dl_geojson", layer=label), data=lambda: geojson_bytes(frame),
                                 file_name=f"{chosen}.geojson", mime="application/geo+json",
-                                key="gp_dl_geojson")
+                                key="gp_dl_geojson", help=files)
     cols[2].download_button(t("data.dl_csv", layer=label), data=lambda: csv_bytes(frame),
-                            file_name=f"{chosen}.csv", mime="text/csv", key="gp_dl_csv")
+                            file_name=f"{chosen}.csv", mime="text/csv", key="gp_dl_csv", help=files)
 
 
 def render() -> None:
@@ -64,8 +65,9 @@ def render() -> None:
         return
     info = workspace_info(ws)
     st.subheader(t("data.summary"))
+    area = "—" if info["area_km2"] is None else f"{info['area_km2']:,.1f}"
     st.markdown(f"**{escape_markdown(ws.name)}**  \n{t('data.crs')}: `{info['crs']}` · {t('ov.metric.area')}: "
-                f"{info['area_km2'] if info['area_km2'] is not None else '—'}  \n"
+                f"{area}  \n"
                 f"{t('data.path')}: `{ws.path.name if ws.path else '—'}`")
     st.subheader(t("data.layers"))
     st.dataframe(layer_table(ws, lang=current_language()), hide_index=True, width="stretch")
@@ -76,5 +78,5 @@ def render() -> None:
                           format_func=lambda n: f"{layer_name(n)} ({n})")
     table = attribute_table(ws.layer(chosen))
     st.caption(t("ov.rows", n=f"{len(table):,}"))
-    st.dataframe(table, hide_index=True, width="stretch", height=360)
+    show_table(table, lang=current_language(), height=360)
     _downloads(ws, chosen)

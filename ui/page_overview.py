@@ -8,7 +8,7 @@ from geo.workspace import Workspace
 from ui.mapview import show_map
 from ui import maps, state
 from ui.i18n import current_language, layer_name, t
-from ui.tables import attribute_table, csv_bytes, workspace_metrics
+from ui.tables import attribute_table, csv_bytes, download_help, show_table, workspace_metrics
 
 __all__ = ["render"]
 
@@ -57,6 +57,6 @@ def render() -> None:
                           format_func=lambda n: f"{layer_name(n)} ({n})")
     table = attribute_table(ws.layer(chosen))
     st.caption(t("ov.rows", n=f"{len(table):,}"))
-    st.dataframe(table, hide_index=True, width="stretch", height=320)
+    show_table(table, lang=lang, height=320)
     st.download_button(t("ov.download_csv"), csv_bytes(ws.layer(chosen)), file_name=f"{chosen}.csv",
-                       mime="text/csv", key="gp_ov_table_csv")
+                       mime="text/csv", key="gp_ov_table_csv", help=download_help(lang))

@@ -15,11 +15,14 @@ import numpy as np
 import shapely
 import streamlit as st
 
+from geo.errors import InputError
+from geo.hotspots import shift_from_text
 from geo.ids import normalise_ids
-from geo.markup import escape_html, escape_markdown, spreadsheet_safe
+from geo.markup import escape_html, escape_markdown
 from ui import state
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
+from ui.tables import csv_bytes, download_help, show_table
 from ui.maps import TextTooltip, symbol_marker
 from ui.mapview import show_map
 
@@ -124,6 +127,11 @@ def render() -> None:
             st.info(t("pt.need_time"))
             return
         opts = _options(ws)
+        try:
+            shift_from_text(opts["shift"])
+        except InputError:  # a typing slip: said in the UI language, nothing planned
+            st.error(t("pt.err.shift", value=escape_markdown(opts["shift"])))
+            return
         b = st.columns([1, 1, 4])
         if _SEED_KEY not in st.session_state:
             st.session_state[_SEED_KEY] = None
@@ -164,16 +172,15 @@ def render() -> None:
         with right:
             st.markdown(f"**{t('pt.timetable')}**")
             tt = routes.timetable()[["unit", "order", "hotspot", "arrive", "depart", "risk"]]
-            tt = tt.rename(columns={c: t(f"pt.col.{c}") for c in tt.columns})
-            st.dataframe(tt, hide_index=True, width="stretch", height=520)
+            show_table(tt, lang=current_language(), keys="pt.col", height=520)
         for note in routes.notes:
             st.warning(escape_markdown(note))
         d = st.columns(3)
         from planning.patrol import routes_to_geojson, routes_to_gpx
+        files = download_help(current_language())  # files keep the data's column names
         d[0].download_button(t("pt.dl_geojson"), json.dumps(routes_to_geojson(routes), ensure_ascii=False),
-                             "patrol_routes.geojson", "application/geo+json", key="gp_pt_dl_gj")
+                             "patrol_routes.geojson", "application/geo+json", key="gp_pt_dl_gj", help=files)
         d[1].download_button(t("pt.dl_gpx"), routes_to_gpx(routes), "patrol_routes.gpx",
-                             "application/gpx+xml", key="gp_pt_dl_gpx")
-        timetable_csv = spreadsheet_safe(routes.timetable()).to_csv(index=False).encode("utf-8")
-        d[2].download_button(t("pt.dl_csv"), timetable_csv,
-                             "patrol_timetable.csv", "text/csv", key="gp_pt_dl_csv")
+                             "application/gpx+xml", key="gp_pt_dl_gpx", help=files)
+        d[2].download_button(t("pt.dl_csv"), csv_bytes(routes.timetable()),
+                             "patrol_timetable.csv", "text/csv", key="gp_pt_dl_csv", help=files)

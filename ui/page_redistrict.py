@@ -20,8 +20,8 @@ import shapely
 import streamlit as st
 from shapely.geometry import shape
 
-from geo.errors import InputError
-from geo.ids import normalise_ids
+from geo.errors import InputError, format_ids
+from geo.ids import id_str, normalise_ids
 from geo.markup import escape_markdown
 from geo.workspace import latest_draft
 from planning.editing import (History, cells_in_polygon, compare_plans, history_from_draft,
@@ -35,7 +35,7 @@ from ui.errors import shown_errors
 from ui.i18n import current_language, t
 from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display
 from ui.mapview import array_digest, show_map
-from ui.tables import csv_bytes
+from ui.tables import csv_bytes, download_help, show_table
 
 __all__ = ["render", "weight_spec", "weight_columns", "parse_ids",
            "workload_table", "deviation_chart", "lasso_polygon", "plan_map", "plan_choices"]
@@ -237,7 +237,10 @@ def _export(plan: Plan, suffix: str) -> bytes:
 def _weights(ws) -> str:
     cells = ws.layer("cells")
     options = weight_columns(cells)
-    default = [c for c in ("incidents",) if c in options] or options[:1]
+    # Preselect a weight the workspace has (incidents, else population, with a positive total);
+    # else area: an empty weight would fail the page's first view.
+    default = [next((col for col in ("incidents", "population") if col in options
+                     and float(pd.to_numeric(cells[col], errors="coerce").sum()) > 0), "area")]
     c = st.columns([3, 5])
     chosen = c[0].multiselect(t("rd.weight_cols"), options, default=default, key="gp_rd_wcols",
                               help=t("rd.weight_help"), placeholder=t("ui.choose"))
@@ -429,12 +432,12 @@ def _workload(current: Plan | None, plan: Plan) -> None:
     st.subheader(t("rd.workload"))
     table = workload_table(current, plan)
     left, right = st.columns([3, 2])
-    left.dataframe(table, hide_index=True, width="stretch", height=360,
-                   column_config={c: st.column_config.NumberColumn(format="%.1f")
-                                  for c in table.columns if c.startswith(("workload", "deviation"))})
+    show_table(table, lang=current_language(), kinds={"workload": "percent", "deviation": "percent"},
+               container=left, height=360)  # workload_table gives both in % already
     with right:
         st.caption(t("rd.chart"))
-        st.bar_chart(deviation_chart(current, plan), stack=False, y_label="%", height=340)
+        chart = deviation_chart(current, plan).rename(columns=lambda c: t(f"rd.series.{c}"))
+        st.bar_chart(chart, stack=False, x_label=t("col.station_id"), y_label="%", height=340)
 
 
 def _set_history(hist: History, msg: str | None = None, *, action: str = "push") -> None:
@@ -445,6 +448,24 @@ def _set_history(hist: History, msg: str | None = None, *, action: str = "push")
             _record(before, hist, action)
     if msg:
         st.session_state[_MSG] = ("success", msg)
+
+
+def _typed_cells(graph: DistrictGraph, typed: str) -> list[str]:
+    """The cell ids a planner typed; none after saying in the UI language what is wrong with
+    them (not understood, or not cells of the plan)."""
+    try:
+        ids = parse_ids(typed)
+    except InputError:
+        ids = []
+    if not ids:
+        st.error(t("rd.err.ids", value=escape_markdown(typed)))
+        return []
+    known = {id_str(c) for c in graph.cell_ids}
+    missing = [i for i in ids if id_str(i) not in known]
+    if missing:
+        st.error(t("rd.err.unknown_ids", n=len(missing), ids=escape_markdown(format_ids(missing))))
+        return []
+    return ids
 
 
 def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
@@ -477,9 +498,9 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
         c = st.columns([3, 2, 1])
         text = c[0].text_input(t("rd.ids"), key="gp_rd_ids", placeholder="12, 13, 40-45")
         station = c[1].selectbox(t("rd.to_station"), list(graph.station_ids), key="gp_rd_ids_st", format_func=fmt)
-        if c[2].button(t("rd.apply"), key="gp_rd_apply_ids"):
+        if c[2].button(t("rd.apply"), key="gp_rd_apply_ids") and (typed := _typed_cells(graph, text)):
             with shown_errors():
-                apply(parse_ids(text), station, f"ids→{station}")
+                apply(typed, station, f"ids→{station}")
     with tabs[1]:
         st.caption(t("rd.lasso_help"))
         poly = lasso_polygon((map_out or {}).get("last_active_drawing"), graph.cells.crs)
@@ -510,14 +531,14 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
         st.caption(t("rd.lock_help"))
         c = st.columns([3, 1, 1])
         text = c[0].text_input(t("rd.ids"), key="gp_rd_lock_ids", placeholder="12, 13, 40-45")
-        if c[1].button(t("rd.lock"), key="gp_rd_lock"):
+        if c[1].button(t("rd.lock"), key="gp_rd_lock") and (typed := _typed_cells(graph, text)):
             with shown_errors():
-                ids = graph.cell_ids[graph.positions(parse_ids(text))].tolist()
+                ids = graph.cell_ids[graph.positions(typed)].tolist()
                 _set_history(hist.lock(ids), t("rd.locked", n=len(ids)), action="lock")
                 st.rerun()
-        if c[2].button(t("rd.unlock"), key="gp_rd_unlock"):
+        if c[2].button(t("rd.unlock"), key="gp_rd_unlock") and (typed := _typed_cells(graph, text)):
             with shown_errors():
-                ids = graph.cell_ids[graph.positions(parse_ids(text))].tolist()
+                ids = graph.cell_ids[graph.positions(typed)].tolist()
                 _set_history(hist.unlock(ids), t("rd.unlocked", n=len(ids)), action="unlock")
                 st.rerun()
         if hist.locked:
@@ -563,11 +584,12 @@ def _history(ws, graph: DistrictGraph, hist: History, versions: pd.DataFrame) ->
     devs = []
     for pid in table["plan_id"]:
         try:
-            devs.append(f"{plan_from_workspace(ws, graph, int(pid)).max_deviation:.2%}")
+            devs.append(plan_from_workspace(ws, graph, int(pid)).max_deviation)
         except InputError:
-            devs.append("-")
+            devs.append(np.nan)
     table["max_deviation"] = devs
-    st.dataframe(table, hide_index=True, width="stretch")
+    # created (UTC) in local time; the draft columns are the edit log's bookkeeping
+    show_table(table, lang=current_language(), drop=("draft", "draft_seq"))
     c = st.columns([3, 1])
     ids = pd.to_numeric(versions["plan_id"]).astype(int).tolist()
     pick = c[0].selectbox(t("rd.load_plan"), ids, key="gp_rd_load_id",
@@ -607,7 +629,7 @@ def _compare(ws, key: tuple, graph: DistrictGraph, current: Plan | None, hist: H
         m[0].metric(t("rd.cmp.cells"), diff["cells_moved"])
         m[1].metric(t("rd.cmp.population"), f"{diff['moved'].get('population', 0):,.0f}")
         m[2].metric(t("rd.cmp.incidents"), f"{diff['moved'].get('incidents', 0):,.0f}")
-        m[3].metric(t("rd.cmp.area"), f"{diff['moved']['area_km2']:,.2f} km²")
+        m[3].metric(t("rd.cmp.area"), f"{diff['moved']['area_km2']:,.1f} km²")
         left, right = st.columns([3, 2])
         with left:
             stations, bounds = _stations(key)
@@ -616,21 +638,24 @@ def _compare(ws, key: tuple, graph: DistrictGraph, current: Plan | None, hist: H
                                       changed=_changed(key, a_before.tobytes(), a_after.tobytes())),
                      key="gp_rd_map_cmp", height=420,
                      cache_key=_map_key(ws, key, "compare", a_before, a_after))
-        right.dataframe(diff["stations"].reset_index(), hide_index=True, width="stretch", height=420)
+        show_table(diff["stations"].reset_index(), lang=current_language(), container=right, height=420,
+                   kinds={"workload": "share", "deviation": "deviation"})  # compare_plans: fractions
         if diff["cells_moved"]:
             st.download_button(t("rd.dl_changed"), csv_bytes(diff["changed"]),
-                               "changed_cells.csv", "text/csv", key="gp_rd_dl_changed")
+                               "changed_cells.csv", "text/csv", key="gp_rd_dl_changed",
+                               help=download_help(current_language()))
 
 
 def _exports(plan: Plan) -> None:
     st.subheader(t("rd.export"))
     d = st.columns(3)
+    files = download_help(current_language())  # files keep the data's column names
     d[0].download_button(t("rd.dl_gpkg"), lambda: _export(plan, ".gpkg"), "plan.gpkg",
-                         "application/geopackage+sqlite3", key="gp_rd_dl_gpkg")
+                         "application/geopackage+sqlite3", key="gp_rd_dl_gpkg", help=files)
     d[1].download_button(t("rd.dl_geojson"), lambda: _export(plan, ".geojson"), "jurisdictions.geojson",
-                         "application/geo+json", key="gp_rd_dl_geojson")
+                         "application/geo+json", key="gp_rd_dl_geojson", help=files)
     d[2].download_button(t("rd.dl_cells"), csv_bytes(plan.labels.rename("station_id").rename_axis("cell_id").reset_index()),
-                         "plan_cells.csv", "text/csv", key="gp_rd_dl_csv")
+                         "plan_cells.csv", "text/csv", key="gp_rd_dl_csv", help=files)
 
 
 def render() -> None:
