@@ -7,6 +7,12 @@ names by preference: the first header present wins.
 
 ``with_incident_columns`` adds the ``time``, ``category`` and ``priority`` columns that
 ``geo.hotspots`` reads, from whatever the police export called them.
+
+``guess_roles`` says what each column of a layer probably is (id, name, population, x, y, time,
+category, priority) from its header and its values, so that an import form can preselect and
+preview; ``id_column_problem`` and ``population_problem`` say why a column cannot serve (an id
+column that is constant or mostly empty, a population column that is text), and
+``column_preview`` is the compact table of columns, sample values and guessed roles.
 """
 from __future__ import annotations
 
@@ -14,16 +20,22 @@ import logging
 import re
 import unicodedata
 import warnings
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import pandas as pd
 
 from geo.errors import GridPatrolWarning, format_ids
+from geo.ids import normalise_ids
 from geo.times import LOCAL_TZ, parse_time_of_day, parse_times
 
 __all__ = ["header_key", "LON_NAMES", "LAT_NAMES", "X_NAMES", "Y_NAMES", "TIME_NAMES",
            "DATE_NAMES", "CLOCK_NAMES", "CATEGORY_NAMES", "PRIORITY_NAMES", "find_column",
-           "coordinate_columns", "web_map_hint", "with_incident_columns", "normalise_priority"]
+           "coordinate_columns", "web_map_hint", "with_incident_columns", "normalise_priority",
+           "ROLES", "ID_NAMES", "GENERIC_ID_NAMES", "NAME_NAMES", "POPULATION_NAMES", "ColumnProblem",
+           "id_column_problem", "population_problem", "is_numeric_column", "column_total",
+           "units_from_ids", "guess_id_column", "guess_population_column", "guess_roles",
+           "column_preview"]
 
 log = logging.getLogger(__name__)
 
@@ -211,3 +223,293 @@ def with_incident_columns(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
         if col is not None:
             out["priority"] = out[col].map(normalise_priority)
     return out
+
+
+# --- column roles: what a column of an uploaded layer probably is -----------------------------
+
+ROLES = ("id", "name", "population", "x", "y", "time", "category", "priority")
+
+# Id headers by layer, by preference (the canonical id column first).
+ID_NAMES: dict[str, tuple[str, ...]] = {
+    "townships": ("townshipid", "街道编号", "街道代码", "街道编码", "乡镇编号", "乡镇代码", "乡镇编码",
+                  "街乡编号", "街乡代码", "行政区划代码", "区划代码", "xzqdm", "xzqhdm"),
+    "communities": ("communityid", "社区编号", "社区代码", "社区编码", "村编号", "村代码", "村编码",
+                    "村居编号", "村居代码", "居委会代码", "村委会代码"),
+    "gov_grids": ("gridid", "网格编号", "网格编码", "网格代码", "综治网格编号", "综治网格编码"),
+    "stations": ("stationid", "派出所编号", "派出所代码", "派出所编码", "所编号", "所代码",
+                 "单位编号", "单位代码", "机构代码", "机构编号"),
+    "jurisdictions": ("stationid", "派出所编号", "派出所代码", "派出所编码", "辖区编号", "辖区代码",
+                      "所编号", "所代码", "单位代码", "机构代码"),
+    "police_grids": ("pgridid", "警务区编号", "警务区代码", "警务区编码", "警格编号", "警格编码",
+                     "警格代码"),
+    "posts": ("postid", "警务站编号", "警务站代码", "警务站编码", "岗亭编号", "站点编号"),
+    "checkpoints": ("checkpointid", "卡口编号", "卡口编码", "卡口代码", "检查站编号", "检查站代码"),
+    "incidents": ("incidentid", "警情编号", "接警编号", "接警单号", "警情单号", "案件编号", "事件编号",
+                  "警情id", "接警单编号"),
+}
+# Id headers of any layer.
+GENERIC_ID_NAMES = ("id", "编号", "代码", "编码", "code", "objectid", "gid", "uid", "bh", "dm", "bm",
+                    "no", "number", "num")
+# Endings and parts of id headers (``AREA_NUMBE``, ``DIST_NUM``, ``zone_id``, ``网格编号``).
+_ID_ENDINGS = ("id", "编号", "代码", "编码", "code", "no", "号", "bh", "dm")
+_ID_PARTS = ("num", "编号", "代码", "编码")
+NAME_NAMES = ("name", "名称", "名字", "mc", "单位名称", "派出所名称", "所名", "街道名称", "乡镇名称",
+              "社区名称", "村名称", "村名", "网格名称", "警务区名称", "警格名称", "卡口名称",
+              "警务站名称", "label", "community", "districtname")
+_NAME_PARTS = ("name", "名称", "名字")
+POPULATION_NAMES = ("population", "pop", "人口", "总人口", "常住人口", "户籍人口", "实有人口",
+                    "人口数", "人口总数", "人数", "totalpop", "poptotal", "totpop", "poptot")
+_POPULATION_PARTS = ("population", "pop", "人口")
+# Headers that hold shares, densities or changes of a population, never a head count.
+_NOT_A_COUNT = ("pct", "percent", "perc", "rate", "ratio", "density", "dens", "change", "share",
+                "率", "比", "密度", "增", "变化", "占")
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+@dataclass(frozen=True)
+class ColumnProblem:
+    """Why a column cannot play the role asked of it.
+
+    ``rule`` is ``constant`` (one value in every row: ``value``), ``mostly_empty`` (``count`` of
+    ``total`` rows empty), ``not_numeric`` (text where numbers are needed; ``value`` one of
+    them), ``negative`` (``count`` negative values) or ``no_total`` (the numbers add up to 0).
+    """
+
+    rule: str
+    column: str
+    value: object = None
+    count: int = 0
+    total: int = 0
+
+    @property
+    def message(self) -> str:
+        """The problem in words (English; front ends phrase it in their language from the fields)."""
+        c = repr(self.column)
+        return {
+            "constant": f"{c} holds the same value {self.value!r} in every row; an id must tell the "
+                        "features apart: choose another column",
+            "mostly_empty": f"{c} is empty in {self.count} of {self.total} rows; an id must be given "
+                            "for every feature: choose another column",
+            "not_numeric": f"{c} holds text (e.g. {self.value!r}), not numbers: choose a numeric column",
+            "negative": f"{c} holds {self.count} negative values; a head count cannot be negative: "
+                        "choose another column",
+            "no_total": f"{c} adds up to 0: choose a column with the head counts",
+        }[self.rule]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _data_columns(frame: pd.DataFrame) -> list:
+    geometry = getattr(frame, "_geometry_column_name", None)
+    return [c for c in frame.columns if c != geometry]
+
+
+def id_column_problem(values: pd.Series) -> ColumnProblem | None:
+    """Why ``values`` cannot be a layer's id column, or None when they can.
+
+    A column whose values are empty in more than half of the rows, or the same in every row
+    (of two or more; ``0.0`` everywhere, as the ``AREA`` column of Chicago's community areas)
+    is refused: used as ids it would leave most features without an id, or dissolve them all
+    into one unit. Ids compare as text (``geo.ids``): ``7`` and ``7.0`` are one value.
+    Duplicates short of that are not a problem here (polygons with one id are parts of one
+    unit; ``units_from_ids`` counts the units).
+    """
+    ids = normalise_ids(values)
+    total = len(ids)
+    empty = int(ids.isna().sum())
+    name = str(values.name)
+    if total and 2 * empty > total:
+        return ColumnProblem("mostly_empty", name, count=empty, total=total)
+    present = ids.dropna()
+    if len(present) > 1 and present.nunique() == 1:
+        return ColumnProblem("constant", name, value=present.iloc[0], count=len(present), total=total)
+    return None
+
+
+def units_from_ids(values: pd.Series) -> int:
+    """How many units features with these ids make (distinct ids, compared as text; features
+    that share an id are dissolved into one unit, those without one are not counted)."""
+    return int(normalise_ids(values).dropna().nunique())
+
+
+def is_numeric_column(values: pd.Series) -> bool:
+    """True for numbers (not booleans); text, even of digits, is not numeric."""
+    dtype = values.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def column_total(values: pd.Series) -> float:
+    """The sum of a numeric column, missing values left out (0.0 for an empty column)."""
+    return float(pd.to_numeric(values, errors="coerce").sum(min_count=1) or 0.0)
+
+
+def population_problem(values: pd.Series) -> ColumnProblem | None:
+    """Why ``values`` cannot be apportioned as population (head counts), or None when they can:
+    text columns, negative values and a total of 0 are refused."""
+    name = str(values.name)
+    if not is_numeric_column(values):
+        sample = next((v for v in values if not pd.isna(v)), None)
+        return ColumnProblem("not_numeric", name, value=sample, total=len(values))
+    numbers = pd.to_numeric(values, errors="coerce")
+    negative = int((numbers < 0).sum())
+    if negative:
+        return ColumnProblem("negative", name, count=negative, total=len(values))
+    if column_total(values) <= 0:
+        return ColumnProblem("no_total", name, total=len(values))
+    return None
+
+
+def _is_id_like(values: pd.Series) -> bool:
+    """Whole numbers or text: the kinds of values ids are (not fractions such as areas)."""
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return False
+    if is_numeric_column(values):
+        numbers = pd.to_numeric(values, errors="coerce").dropna()
+        return bool(len(numbers)) and bool((numbers == numbers.round()).all())
+    return True
+
+
+def guess_id_column(frame: pd.DataFrame, *, layer: str, exclude: Iterable[object] = ()) -> object | None:
+    """The column of ``frame`` most likely to hold ``layer``'s unit ids, or None.
+
+    By preference: the layer's id headers (``ID_NAMES``: ``station_id``, ``派出所编号``…), then
+    ``GENERIC_ID_NAMES`` (``id``, ``编号``, ``code``…), then headers ending in an id word or
+    holding ``num`` (``zone_id``, ``DIST_NUM``, ``AREA_NUMBE``), each in column order; failing
+    those, the first column of whole numbers with a distinct value in every row (e.g.
+    ``DISTRICT``; text columns are names or kinds more often than ids). A column for which ``id_column_problem`` finds a problem is never guessed,
+    nor columns in ``exclude`` (those with another role). Layers without ids (``area``,
+    ``attributes``) get None.
+    """
+    if layer not in ID_NAMES:
+        return None
+    skip = set(exclude)
+    columns = [c for c in _data_columns(frame) if c not in skip]
+    keys = {c: header_key(c) for c in columns}
+
+    def usable(c: object) -> bool:
+        return id_column_problem(frame[c]) is None and _is_id_like(frame[c])
+
+    tiers = (
+        lambda k: k in ID_NAMES[layer],
+        lambda k: k in GENERIC_ID_NAMES,
+        lambda k: k.endswith(_ID_ENDINGS) or any(p in k for p in _ID_PARTS),
+    )
+    for tier in tiers:
+        ranked = sorted((c for c in columns if tier(keys[c])),
+                        key=lambda c: (ID_NAMES[layer].index(keys[c]) if keys[c] in ID_NAMES[layer] else 0,
+                                       columns.index(c)))
+        for c in ranked:
+            if usable(c):
+                return c
+    n = len(frame)
+    for c in columns:
+        if not is_numeric_column(frame[c]) or not _is_id_like(frame[c]):
+            continue
+        ids = normalise_ids(frame[c])
+        if n > 1 and ids.notna().all() and ids.nunique() == n:
+            return c
+    return None
+
+
+def guess_population_column(frame: pd.DataFrame, *, exclude: Iterable[object] = ()) -> object | None:
+    """The numeric column of ``frame`` most likely to hold population (head counts), or None.
+
+    Only columns without a ``population_problem`` (numbers, none negative, a positive total) are
+    considered, never text. By preference: ``POPULATION_NAMES`` (``population``, ``人口``,
+    ``常住人口``…), then headers containing ``pop`` or ``人口`` (the latest year first:
+    ``POP2010`` before ``POP2000``), leaving out shares, densities, changes and 0/1 flags.
+    """
+    skip = set(exclude)
+    columns = [c for c in _data_columns(frame) if c not in skip]
+    keys = {c: header_key(c) for c in columns}
+
+    def usable(c: object) -> bool:
+        if population_problem(frame[c]) is not None or any(w in keys[c] for w in _NOT_A_COUNT):
+            return False
+        numbers = pd.to_numeric(frame[c], errors="coerce").dropna()
+        return not numbers.isin([0, 1]).all()
+
+    exact = [c for c in columns if keys[c] in POPULATION_NAMES]
+    exact.sort(key=lambda c: POPULATION_NAMES.index(keys[c]))
+    for c in exact:
+        if usable(c):
+            return c
+
+    def year(c: object) -> int:
+        found = _YEAR.search(keys[c])
+        return int(found.group(0)) if found else 0
+
+    partial = [c for c in columns if c not in exact and any(w in keys[c] for w in _POPULATION_PARTS)]
+    partial.sort(key=lambda c: (-year(c), columns.index(c)))
+    return next((c for c in partial if usable(c)), None)
+
+
+def _guess_name_column(frame: pd.DataFrame, columns: list) -> object | None:
+    text = [c for c in columns if not is_numeric_column(frame[c])
+            and not pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
+    found = find_column(text, NAME_NAMES)
+    if found is not None:
+        return found
+    return next((c for c in text if any(p in header_key(c) for p in _NAME_PARTS)), None)
+
+
+def guess_roles(frame: pd.DataFrame, *, layer: str) -> dict[object, str]:
+    """The guessed role (one of ``ROLES``) of the columns of ``frame``, a layer as read for
+    ``layer`` (``townships``, ``incidents``, ``attributes``…): {column: role}, only columns
+    with a role, each column one role.
+
+    Coordinates (``x``/``y``), ``time``, ``category`` and ``priority`` come from the header
+    tables above (as ``geo.layers.read_layer`` finds them); ``population`` from
+    ``guess_population_column`` (numbers only, never text); ``id`` from ``guess_id_column``
+    (never a constant or mostly empty column; only for layers with ids); ``name`` from
+    ``NAME_NAMES`` among the text columns.
+    """
+    columns = _data_columns(frame)
+    roles: dict[object, str] = {}
+
+    def give(column: object | None, role: str) -> None:
+        if column is not None and column not in roles:
+            roles[column] = role
+
+    x, y, _ = coordinate_columns(columns)
+    if x is not None and y is not None:
+        give(x, "x")
+        give(y, "y")
+    give(find_column(columns, TIME_NAMES) or find_column(columns, DATE_NAMES), "time")
+    give(find_column([c for c in columns if c not in roles], CATEGORY_NAMES), "category")
+    give(find_column([c for c in columns if c not in roles], PRIORITY_NAMES), "priority")
+    give(guess_population_column(frame, exclude=roles), "population")
+    give(guess_id_column(frame, layer=layer, exclude=roles), "id")
+    give(_guess_name_column(frame, [c for c in columns if c not in roles]), "name")
+    return roles
+
+
+def _sample_text(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ", timespec="minutes" if value.second == 0 else "seconds")
+    if isinstance(value, float):
+        return f"{value:.6g}" if not value.is_integer() else str(int(value)) if abs(value) < 1e15 else f"{value:g}"
+    text = " ".join(str(value).split())
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def column_preview(frame: pd.DataFrame, *, layer: str, samples: int = 3,
+                   roles: dict[object, str] | None = None) -> pd.DataFrame:
+    """A compact table of ``frame``'s columns: one row per column with ``column`` (its name as
+    text), ``samples`` (the first ``samples`` non-empty values, as text joined by `` · ``),
+    ``role`` (the guessed role, ``guess_roles``, or "") and ``total`` (the sum of a numeric
+    column with the population role, else None). ``roles`` replaces the guess (e.g. after the
+    user chose). The index is a RangeIndex."""
+    roles = guess_roles(frame, layer=layer) if roles is None else roles
+    rows = []
+    for c in _data_columns(frame):
+        values = frame[c]
+        present = values[values.notna()]
+        if present.dtype == object:
+            present = present[present.map(lambda v: str(v).strip() != "")]
+        shown = " · ".join(_sample_text(v) for v in present.iloc[:samples])
+        role = roles.get(c, "")
+        total = column_total(values) if role == "population" and is_numeric_column(values) else None
+        rows.append({"column": str(c), "samples": shown, "role": role, "total": total})
+    return pd.DataFrame(rows, columns=["column", "samples", "role", "total"])

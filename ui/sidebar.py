@@ -129,8 +129,8 @@ def render_sidebar() -> importer.BuildRequest | None:
             return None
         _add_upload()
         _manage()
-        # A toggle, not an expander: a collapsed expander still draws its eleven file
-        # uploaders, which slowed every page's first draw by ~0.2 s.
+        # A toggle, not an expander: a collapsed expander still draws its twelve file
+        # uploaders (and the previews of files given), which slowed every page's first draw.
         if not st.toggle(t("sb.build"), key="gp_show_build"):
             return None
         with st.container(border=True):

@@ -29,7 +29,7 @@ from ui.report import recheck_workspace
 
 __all__ = ["APP_DIR", "DEMO_WORKSPACE", "ENV_WORKSPACE", "ENV_PAGE", "StartOptions",
            "start_options", "init_session", "open_workspace", "close_workspace", "workspace_path", "current_workspace",
-           "display_layers_of", "map_cache_key", "layers_key", "recheck_of", "layer_columns", "ImportReport", "library", "local_file",
+           "display_layers_of", "map_cache_key", "layers_key", "recheck_of", "ImportReport", "library", "local_file",
            "open_library_workspace", "uploaded_files", "upload_folder_root", "safe_file_name",
            "set_report", "last_report"]
 
@@ -245,15 +245,6 @@ def recheck_of(ws: Workspace) -> tuple[list[Problem], list[Problem]]:
     if ws.path is None:
         return recheck_workspace(ws)
     return _recheck(str(ws.path), _mtime(ws.path))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def layer_columns(name: str, data: bytes) -> list[str]:
-    """The attribute columns of an uploaded layer file: written to a temporary folder, read with
-    ``geo.layers.read_layer`` and deleted at once (uploads are never kept on the server)."""
-    with uploaded_files({name: data}) as paths:
-        gdf = read_layer(LayerSource(str(paths[name])))
-    return [str(c) for c in gdf.columns if c != gdf.geometry.name]
 
 
 @contextmanager
