@@ -17,7 +17,6 @@ import streamlit as st
 from pyproj import CRS
 
 from geo.errors import Problem
-from geo.layers import LayerSource, read_layer
 from geo.workspace import (TABLE_LAYERS, Workspace, layers_version, read_plan_cells, read_plans,
                            read_workspace)
 from server import DEFAULT_DATA_DIR, data_dir
