@@ -33,6 +33,7 @@ from pyogrio.errors import DataSourceError
 from pyproj import CRS
 
 from geo.atomic import atomic_path, clean_stale_temps
+from geo.dbfile import BUSY_TIMEOUT_S, connect, write_transaction
 from geo.errors import InputError
 from geo.validate import LAYERS
 
@@ -48,7 +49,7 @@ TABLE_LAYERS = ("plans", "plan_cells")
 # Tables of the plan history, appended to in transactions; plan_edits is not read as a layer.
 PLAN_TABLES = ("plans", "plan_cells", "plan_edits")
 LAYER_ORDER = tuple(LAYERS) + TABLE_LAYERS
-_BUSY_TIMEOUT_S = 60.0
+_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _PLAN_COLUMNS = {
@@ -132,7 +133,7 @@ def is_workspace(path: str | Path) -> bool:
         with open(p, "rb") as fh:
             if fh.read(16) != _SQLITE_MAGIC:
                 return False
-        con = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_S)
+        con = connect(p, readonly=True)
         try:
             return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
                                (META_TABLE,)).fetchone() is not None
@@ -143,26 +144,16 @@ def is_workspace(path: str | Path) -> bool:
 
 
 def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with a generous busy timeout; autocommit (transactions are explicit)."""
-    uri = f"file:{path}?mode={'ro' if readonly else 'rw'}"
-    con = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-    con.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-    return con
+    return connect(path, readonly=readonly)
 
 
 @contextmanager
 def _transaction(path: Path) -> Iterator[sqlite3.Connection]:
-    """One write transaction on the workspace: BEGIN IMMEDIATE takes the write lock at once
-    (other writers wait for it), COMMIT on success, ROLLBACK on any error."""
+    """One write transaction on the workspace (``geo.dbfile.write_transaction``)."""
     con = _connect(path)
     try:
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(con):
             yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
     finally:
         con.close()
 

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from geo.dbfile import connect, write_transaction
 from geo.errors import GridPatrolError, InputError
 
 __all__ = ["ROLES", "Account", "LOCAL_ACCOUNT", "PermissionDenied", "AuthError", "require",
@@ -179,9 +180,7 @@ class AccountStore:
     # --- storage --------------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000, isolation_level=None)
-        con.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-        return con
+        return connect(self.path, timeout_s=_BUSY_MS / 1000)
 
     def _create(self) -> None:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -198,15 +197,10 @@ class AccountStore:
             self._create()
         con = self._open()
         try:
-            con.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                con.execute(statement)
-            try:
+            with write_transaction(con):
+                for statement in _SCHEMA:
+                    con.execute(statement)
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
         finally:
             con.close()
 

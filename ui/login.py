@@ -1,7 +1,6 @@
 """Sign-in before any page, the signed-in account for this run, and the sidebar account box."""
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Callable
 
@@ -9,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import GridPatrolError
+from server.serve import is_loopback
 from server.accounts import (LOCAL_ACCOUNT, ROLES, Account, AccountStore, AuthError,
                              PermissionDenied, require)
 from ui.i18n import language_switch, t
@@ -46,15 +46,7 @@ def _client_is_local() -> bool:
     if headers & set(_PROXY_HEADERS):
         return False
     address = _client_address()
-    if address is None:
-        return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
+    return True if address is None else is_loopback(address)
 
 
 def _store() -> AccountStore:
