@@ -454,6 +454,9 @@ def _guess_name_column(frame: pd.DataFrame, columns: list) -> object | None:
     return next((c for c in text if any(p in header_key(c) for p in _NAME_PARTS)), None)
 
 
+_DERIVED = ("time", "category", "priority")
+
+
 def guess_roles(frame: pd.DataFrame, *, layer: str) -> dict[object, str]:
     """The guessed role (one of ``ROLES``) of the columns of ``frame``, a layer as read for
     ``layer`` (``townships``, ``incidents``, ``attributes``…): {column: role}, only columns
@@ -476,9 +479,21 @@ def guess_roles(frame: pd.DataFrame, *, layer: str) -> dict[object, str]:
     if x is not None and y is not None:
         give(x, "x")
         give(y, "y")
-    give(find_column(columns, TIME_NAMES) or find_column(columns, DATE_NAMES), "time")
-    give(find_column([c for c in columns if c not in roles], CATEGORY_NAMES), "category")
-    give(find_column([c for c in columns if c not in roles], PRIORITY_NAMES), "priority")
+    # read_layer adds ``time``/``category``/``priority`` copies: name the user's own column.
+    own = [c for c in columns if c not in _DERIVED]
+
+    def pick(names: Sequence[str], *more: Sequence[str]) -> object | None:
+        for pool in (own, columns):
+            free = [c for c in pool if c not in roles]
+            for table in (names, *more):
+                hit = find_column(free, table)
+                if hit is not None:
+                    return hit
+        return None
+
+    give(pick(TIME_NAMES, DATE_NAMES), "time")
+    give(pick(CATEGORY_NAMES), "category")
+    give(pick(PRIORITY_NAMES), "priority")
     give(guess_population_column(frame, exclude=roles), "population")
     give(guess_id_column(frame, layer=layer, exclude=roles), "id")
     give(_guess_name_column(frame, [c for c in columns if c not in roles]), "name")

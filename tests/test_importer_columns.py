@@ -124,3 +124,19 @@ def test_preview_table_has_three_samples_roles_and_the_population_total():
 def test_every_problem_has_words(rule, fields):
     text = ColumnProblem(rule, "col", **fields).message
     assert "'col'" in text and "choose" in text
+
+
+def test_roles_name_the_users_own_columns_not_the_copies_read_layer_adds():
+    import pandas as pd
+    from geo.columns import guess_roles
+    frame = pd.DataFrame({"警情编号": ["a", "b", "c"], "报警时间": ["2024-01-01 01:00"] * 3,
+                          "经度": [113.8, 113.9, 114.0], "纬度": [34.2, 34.3, 34.4],
+                          "警情类别": ["盗窃", "诈骗", "其他"], "警情级别": ["一级", "二级", "三级"],
+                          # what geo.layers.read_layer adds from the columns above
+                          "time": pd.to_datetime(["2024-01-01 01:00"] * 3),
+                          "category": ["盗窃", "诈骗", "其他"], "priority": ["1", "2", "3"]})
+    assert guess_roles(frame, layer="incidents") == {
+        "经度": "x", "纬度": "y", "报警时间": "time", "警情类别": "category", "警情级别": "priority",
+        "警情编号": "id"}
+    own_time = pd.DataFrame({"incident_id": ["a", "b"], "time": ["2024-01-01 01:00"] * 2})
+    assert guess_roles(own_time, layer="incidents")["time"] == "time"
