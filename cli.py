@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import logging
 import re
 import sys
@@ -1099,10 +1100,14 @@ def main(argv: list[str] | None = None) -> int:
     _print_warnings(args.command, messages)
     if isinstance(payload, dict):
         payload["warnings"] = messages
-    if args.json:
-        print(json.dumps(payload, ensure_ascii=False, default=_json_default))
-    else:
-        print(text)
+    try:
+        if args.json:
+            print(json.dumps(payload, ensure_ascii=False, default=_json_default))
+        else:
+            print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `gridpatrol ... --json | head`: the reader left; end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return int(payload.get("exit_code", 0)) if args.command == "serve" else 0  # the app's own
 
 

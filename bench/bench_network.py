@@ -128,10 +128,16 @@ def bench_demo() -> None:
               f"status {res.status}, gap {res.gap:.2%}, solve {res.seconds:.2f} s, total {t:.2f} s")
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """Run the network benchmarks (Coquimbo when ../shared/data is there, then the demo county)."""
     print(machine())
     if DATA.is_dir():
         bench_coquimbo()
     else:
         print(f"{DATA} not found: Coquimbo benchmark skipped")
     bench_demo()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

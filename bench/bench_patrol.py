@@ -224,12 +224,12 @@ def street_bench(G, n_segments: int = 2000) -> None:
             print(f"  postman_problems failed to run here ({type(exc).__name__}: {exc})")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours-seconds", type=float, default=10.0)
     ap.add_argument("--ortools-seconds", type=float, default=30.0)
     ap.add_argument("--skip-demo", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     print("machine:", machine())
     if not args.skip_demo and (ROOT / "data" / "boundaries" / "demo_county.gpkg").exists():
         for p in demo_instance():
@@ -239,7 +239,8 @@ def main() -> None:
         compare("Coquimbo", p, args.ours_seconds, args.ortools_seconds)
     mip_yardstick()
     street_bench(G)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -116,12 +116,12 @@ def exact_vs_local(mip_seconds: float) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--peer-seconds", type=float, default=120)
     ap.add_argument("--mip-seconds", type=float, default=60)
     ap.add_argument("--skip-exact", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     print("machine:", machine())
     data = (ROOT / ".." / "shared" / "data").resolve()
     cells, stations = chicago_instance(data)
@@ -151,7 +151,8 @@ def main() -> None:
                   f"in {r['mip_s']:.1f} s; local {r['local_value_m']:.1f} m, max dev "
                   f"{r['local_max_dev']:.1%}, in {r['local_s']:.2f} s; local vs MIP {gap}; "
                   f"time ratio MIP/local {r['time_ratio']:.1f}x")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -114,3 +114,19 @@ def test_demo_writes_the_embedded_workspace_and_info_reads_it(capsys, tmp_path):
     info = json.loads(stdout)
     assert set(info) >= {"crs", "area_km2", "layers"} and 600 <= info["area_km2"] <= 900
     assert info["layers"] == payload["layers"]
+
+
+def test_json_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`gridpatrol ... --json | head -c 10`: the reader leaves early; no BrokenPipeError trace."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    demo = root / "data" / "boundaries" / "demo_county.gpkg"
+    cmd = (f"{sys.executable} -c 'import sys, cli; sys.exit(cli.main(sys.argv[1:]))' audit "
+           f"{demo}:police_grids {demo}:gov_grids --json | head -c 10")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=root, capture_output=True,
+                          text=True, timeout=300)
+    assert done.stdout.startswith("{") and len(done.stdout) == 10
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 0
