@@ -136,6 +136,7 @@ def test_xlsx_incidents_with_a_cover_sheet(tmp_path):
     assert at.selectbox(key="gp_id_incidents").value == "警情编号"
     preview = _preview(at)
     assert preview.loc["警情编号", "猜测用途"] == "编号" and preview.loc["经度", "猜测用途"] == "经度/X"
+    assert preview.loc["报警时间", "猜测用途"] == "时间" and preview.loc["警情类别", "猜测用途"] == "类别"
     assert preview.loc["time", "示例值"] == "2024-03-05 20:15 · 2024-03-05 21:40"
     assert any("1 of 3 rows cannot be placed" in w.value for w in at.warning)
     ws = _build(at)
@@ -150,7 +151,8 @@ def test_gbk_csv_with_chinese_headers_and_dates(tmp_path):
     _clean(at)
     assert at.selectbox(key="gp_id_incidents").value == "序号"
     preview = _preview(at)
-    assert preview.loc["东经", "猜测用途"] == "经度/X" and preview.loc["time", "猜测用途"] == "时间"
+    # the user's own column is named as the time, not the `time` copy the reader adds
+    assert preview.loc["东经", "猜测用途"] == "经度/X" and preview.loc["接警时间", "猜测用途"] == "时间"
     assert preview.loc["案件类别", "示例值"] == "盗窃 · 纠纷 · 诈骗"
     assert at.radio(key="gp_src_incidents").value == "wgs84"
     ws = _build(at)
