@@ -874,8 +874,9 @@ def _patrol(p: argparse.ArgumentParser):
 @command("brief", help="the map briefing of a workspace: self-contained HTML, and a PDF with --pdf")
 def _brief(p: argparse.ArgumentParser):
     p.add_argument("workspace", metavar="WORKSPACE", help="the workspace (.gpkg)")
-    p.add_argument("--out", required=True, help="the HTML file to write (.html); the PDF goes beside it")
-    p.add_argument("--pdf", action="store_true", help="also write the PDF (same name, .pdf)")
+    p.add_argument("--out", required=True, help="the file to write, by its suffix: .html (self-contained "
+                   "page) or .pdf; with --pdf both, the other beside it")
+    p.add_argument("--pdf", action="store_true", help="write both the HTML and the PDF (same name)")
     p.add_argument("--lang", default="zh", help="zh (default) or en")
     p.add_argument("--sections", help="comma-separated: jurisdictions,audit,coverage,ring,patrol,plan (all)")
     p.add_argument("--plan", help="name or id of the saved plan for the before/after section (latest)")
@@ -885,29 +886,36 @@ def _brief(p: argparse.ArgumentParser):
     p.add_argument("--date", help="date printed on the briefing (today)")
 
     def run(args: argparse.Namespace) -> Result:
+        from geo.atomic import write_bytes_atomic
         from geo.workspace import read_workspace
         from ui.briefing import build_briefing
         out = Path(args.out)
-        if out.suffix.lower() not in (".html", ".htm"):
-            raise GridPatrolError(f"--out was {str(out)!r} but the briefing is an HTML file; give a "
-                                  "path ending in .html (the PDF is written beside it with --pdf)")
+        suffix = out.suffix.lower()
+        if suffix not in (".html", ".htm", ".pdf"):
+            raise GridPatrolError(f"--out was {str(out)!r} but the briefing is written as HTML or PDF "
+                                  "by the file's suffix; give a path ending in .html or .pdf")
         if out.exists() and out.is_dir():
-            raise GridPatrolError(f"--out was {str(out)!r}, which is a folder; give a file name ending in .html")
+            raise GridPatrolError(f"--out was {str(out)!r}, which is a folder; give a file name "
+                                  "ending in .html or .pdf")
+        html_path = None if suffix == ".pdf" and not args.pdf else out.with_suffix(".html") \
+            if suffix == ".pdf" else out
+        pdf_path = out if suffix == ".pdf" else (out.with_suffix(".pdf") if args.pdf else None)
         ws = read_workspace(args.workspace)
         brief = build_briefing(ws, sections=args.sections, lang=args.lang, plan=args.plan,
                                shift=args.shift, station=args.station, units=args.units, date=args.date)
-        pdf_bytes = brief.pdf_bytes() if args.pdf else None  # everything is made before writing
-        payload = {"path": str(brief.write_html(out)),
-                   "sections": [s.key for s in brief.sections], "skipped": brief.skipped,
+        pdf_bytes = brief.pdf_bytes() if pdf_path is not None else None  # all made before writing
+        payload = {"sections": [s.key for s in brief.sections], "skipped": brief.skipped,
                    "key_figures": {k.key: k.value for k in brief.key_figures}}
-        lines = [f"wrote {out} ({len(brief.sections)} sections)"]
+        lines = []
+        if html_path is not None:
+            payload["path"] = payload["html"] = str(brief.write_html(html_path))
+            lines.append(f"wrote {html_path} ({len(brief.sections)} sections)")
         if pdf_bytes is not None:
-            pdf = out.with_suffix(".pdf")
-            from geo.atomic import write_bytes_atomic
-            write_bytes_atomic(pdf, pdf_bytes)
-            payload["pdf"] = str(pdf)
+            write_bytes_atomic(pdf_path, pdf_bytes)
+            payload["pdf"] = str(pdf_path)
+            payload.setdefault("path", str(pdf_path))
             payload["pdf_pages"] = brief.pdf_pages
-            lines.append(f"wrote {pdf} ({brief.pdf_pages} pages)")
+            lines.append(f"wrote {pdf_path} ({brief.pdf_pages} pages)")
         lines += [f"  {k.label}: {k.value}" for k in brief.key_figures]
         lines += [f"  left out {k}: {v}" for k, v in brief.skipped.items()]
         return payload, "\n".join(lines)

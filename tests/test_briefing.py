@@ -198,6 +198,22 @@ def test_cli_brief_writes_html_and_pdf(tmp_path, capsys):
     assert pdf_page_count(out.with_suffix(".pdf")) == 3
 
 
+def test_cli_brief_chooses_the_format_by_suffix(tmp_path, capsys):
+    """`--out b.pdf` writes the PDF alone (as patrol --out decides by suffix); with --pdf both."""
+    import json
+    only = tmp_path / "only" / "b.pdf"
+    assert cli.main(["brief", str(DEMO), "--out", str(only), "--sections", "jurisdictions", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["pdf"] == payload["path"] == str(only) and "html" not in payload
+    assert sorted(p.name for p in only.parent.iterdir()) == ["b.pdf"] and pdf_page_count(only) == 2
+    both = tmp_path / "both" / "b.pdf"
+    assert cli.main(["brief", str(DEMO), "--out", str(both), "--pdf", "--sections", "jurisdictions",
+                     "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["html"] == str(both.with_suffix(".html")) and payload["pdf"] == str(both)
+    assert sorted(p.name for p in both.parent.iterdir()) == ["b.html", "b.pdf"]
+
+
 @pytest.mark.parametrize("extra", [["--sections", "maps"], ["--lang", "fr"], ["--shift", "25:00-26:00"],
                                    ["--plan", "A"], ["--station", "S999"]])
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, extra):
