@@ -49,6 +49,7 @@ _PARAMETER_FLAGS: dict[str, str] = {
     "weight": "--weight", "max_deviation": "--max-deviation", "working_crs": "--crs",
     "layer_crs": "--layer-crs", "x_col": "--x-col", "y_col": "--y-col", "attributes": "--attributes",
     "network_type": "--network-type", "clip_margin_m": "--network-margin",
+    "police_grid_station": "--police-grid-station",
     "network": "`gridpatrol import --network NET`",
 }
 _NETWORK_FILE_FLAGS = {"source_crs": "--network-crs"}
@@ -203,13 +204,11 @@ _ID_FLAGS = {"townships": "--township-id", "stations": "--station-id",
 
 
 def _with_flag(problem):
-    """``problem`` with its fix naming the command-line flag, for a missing id or station column."""
+    """``problem`` with its fix naming the layer's id flag, for a missing id column (parameters
+    named in backticks, such as `police_grid_station`, become flags in ``cli_wording``)."""
     from dataclasses import replace
     if problem.rule == "missing_id_column" and problem.layer in _ID_FLAGS:
         return replace(problem, fix=f"{problem.fix}: give it as {_ID_FLAGS[problem.layer]} COL")
-    if problem.rule == "missing_station_column":
-        return replace(problem, message=problem.message.replace("`police_grid_station`",
-                                                                "--police-grid-station"))
     return problem
 
 

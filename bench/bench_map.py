@@ -52,6 +52,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_healthy(url: str, proc: subprocess.Popen, *, timeout_s: float = 90.0,
+                 log: Path | None = None) -> None:
+    """Wait until the Streamlit server at ``url`` answers its health check; RuntimeError when
+    ``proc`` stops first or nothing answers within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app stopped at start (exit {proc.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the app did not answer on {url} within {timeout_s:.0f} s")
+        time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def app_server(workspace: Path | None, *, port: int | None = None, timeout_s: float = 90.0,
                log: Path | None = None, script: Path = ROOT / "app.py") -> Iterator[str]:
@@ -69,19 +88,7 @@ def app_server(workspace: Path | None, *, port: int | None = None, timeout_s: fl
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the app stopped at start (exit {proc.returncode}); see {log}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not answer on {url} within {timeout_s:.0f} s")
-            time.sleep(0.3)
+        wait_healthy(url, proc, timeout_s=timeout_s, log=log)
         yield url
     finally:
         proc.terminate()

@@ -49,7 +49,6 @@ TABLE_LAYERS = ("plans", "plan_cells")
 # Tables of the plan history, appended to in transactions; plan_edits is not read as a layer.
 PLAN_TABLES = ("plans", "plan_cells", "plan_edits")
 LAYER_ORDER = tuple(LAYERS) + TABLE_LAYERS
-_BUSY_TIMEOUT_S = BUSY_TIMEOUT_S
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _PLAN_COLUMNS = {
@@ -201,7 +200,7 @@ def check_workspace(path: str | Path) -> Path:
     return path
 
 
-def _retry_locked(fn, *, timeout_s: float = _BUSY_TIMEOUT_S):
+def _retry_locked(fn, *, timeout_s: float = BUSY_TIMEOUT_S):
     """Call ``fn`` again while GDAL reports the database locked (a save commits meanwhile)."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -161,24 +160,8 @@ def test_serve_runs_streamlit_and_returns_its_exit_code(tmp_path, capsys, monkey
 
 # --- a real server in a real browser -------------------------------------------------------------
 
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"gridpatrol serve stopped at start (exit {proc.returncode})")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer within {timeout_s:.0f} s")
-        time.sleep(0.3)
-
-
 def test_served_app_asks_for_a_sign_in_in_a_browser(tmp_path):
-    from bench.bench_map import browser, free_port
+    from bench.bench_map import browser, free_port, wait_healthy
     from ui.i18n import text
 
     workspace = tmp_path / "county.gpkg"
@@ -193,7 +176,7 @@ def test_served_app_asks_for_a_sign_in_in_a_browser(tmp_path):
                              "--port", str(port), "--workspace", str(workspace)],
                             cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc, timeout_s=120.0, log=tmp_path / "serve.log")
         try:
             ctx_manager = browser()
             ctx = ctx_manager.__enter__()

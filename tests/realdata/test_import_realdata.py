@@ -7,6 +7,7 @@ import geopandas as gpd
 import pytest
 
 import cli
+from tests.realdata.chicago import chicago_import_args
 from geo.layers import LayerSource, read_layer
 from geo.validate import check_layer, validate_layer
 
@@ -16,13 +17,7 @@ CHICAGO_POP_2010 = 2_695_598  # sum of POP2010 over the 77 community areas (Cens
 def test_chicago_import_in_one_command(shared_data, tmp_path, capsys):
     d = shared_data / "chicago"
     out = tmp_path / "chicago.gpkg"
-    code = cli.main([
-        "import", str(out), "--area", str(d / "community_areas.zip"),
-        "--townships", str(d / "community_areas.zip"), "--township-id", "AREA_NUMBE",
-        "--stations", str(d / "crime_counts_and_stations" / "Police_Stations.csv"), "--station-id", "DISTRICT",
-        "--jurisdictions", str(d / "police_districts.zip.geojson"), "--jurisdiction-id", "DIST_NUM",
-        "--attributes", str(d / "population" / "chicago_commpop.zip"), "--columns", "POP2010=population",
-        "--name", "Chicago", "--json"])
+    code = cli.main(chicago_import_args(d, out))
     stdout, err = capsys.readouterr()
     assert code == 0, err
     info = json.loads(stdout)

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cli
+from tests.realdata.chicago import chicago_import_args
 from geo.workspace import read_workspace, workspace_info
 from server.library import Library
 from ui.i18n import text
@@ -67,13 +68,7 @@ def _chosen(page, key: str) -> str:
 
 def _cli_chicago(d: Path, out: Path, capsys) -> dict:
     """The README's Chicago command (with --name Chicago), as JSON."""
-    code = cli.main([
-        "import", str(out), "--area", str(d / "community_areas.zip"),
-        "--townships", str(d / "community_areas.zip"), "--township-id", "AREA_NUMBE",
-        "--stations", str(d / "crime_counts_and_stations" / "Police_Stations.csv"), "--station-id", "DISTRICT",
-        "--jurisdictions", str(d / "police_districts.zip.geojson"), "--jurisdiction-id", "DIST_NUM",
-        "--attributes", str(d / "population" / "chicago_commpop.zip"), "--columns", "POP2010=population",
-        "--name", "Chicago", "--json"])
+    code = cli.main(chicago_import_args(d, out))
     stdout, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(stdout)
