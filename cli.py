@@ -739,8 +739,8 @@ def _redistrict(p: argparse.ArgumentParser):
         import numpy as np
         from geo.workspace import read_workspace
         from planning.editing import save_plan, write_plan
-        from planning.plan import Plan, district_graph
         from planning.redistrict import ScoreWeights, grown_plan, optimize, repaired_plan
+        from planning.study import current_plan, workspace_graph
 
         started = time.perf_counter()
         if not (0 < args.max_deviation < 1):
@@ -754,14 +754,11 @@ def _redistrict(p: argparse.ArgumentParser):
                                   "--save-plan 2027调整方案")
         author = _writer(args, args.workspace, action="save a plan") if args.save_plan else None
         ws = read_workspace(args.workspace)
-        cells, stations = ws.layer("cells"), ws.layer("stations")
-        graph = district_graph(cells, stations, weights=args.weight)
-        has_current = "station_id" in cells.columns and cells["station_id"].notna().any()
-        if args.start == "current" and not has_current:
+        graph = workspace_graph(ws, weights=args.weight)
+        current = current_plan(ws, graph)
+        if args.start == "current" and current is None:
             raise GridPatrolError("the cells carry no station_id (no jurisdictions were "
                                   "imported); use --from scratch")
-        current = (Plan.from_labels(graph, cells.set_index("cell_id")["station_id"], name="current")
-                   if has_current else None)
         start = repaired_plan(current) if args.start == "current" else grown_plan(graph)
         change = args.min_change if args.min_change is not None else (
             0.05 if args.start == "current" else 0.0)

@@ -27,7 +27,8 @@ from geo.workspace import latest_draft
 from planning.editing import (History, cells_in_polygon, compare_plans, history_from_draft,
                               plan_from_workspace, plan_versions, reassign_unlocked,
                               rebased_history, record_step, save_plan, start_draft, write_plan)
-from planning.plan import DistrictGraph, Plan, district_graph
+from planning.plan import DistrictGraph, Plan
+from planning.study import current_plan
 from server.accounts import require
 from ui import login, state
 from ui.colors import workspace_station_colors
@@ -182,8 +183,9 @@ def plan_map(districts: dict, stations: dict, colours: Mapping[str, str], *,
 def _graph(path: str, mtime: tuple, weights: str) -> DistrictGraph:
     """The district graph of a workspace file (shared read-only: never mutate it)."""
     from geo.workspace import read_workspace
-    ws = read_workspace(path, layers=["cells", "stations"])
-    return district_graph(ws.layer("cells"), ws.layer("stations"), weights=weights)
+    from planning.study import STUDY_LAYERS, workspace_graph
+    ws = read_workspace(path, layers=STUDY_LAYERS)
+    return workspace_graph(ws, weights=weights)
 
 
 def _plan_of(key: tuple, assignment: bytes) -> Plan:
@@ -670,11 +672,8 @@ def render() -> None:
         key = (*state.layers_key(ws), spec)
         with st.spinner(t("rd.building")):
             graph = _graph(*key)
-        cells = ws.layer("cells")
-        current = None
-        if "station_id" in cells.columns and cells["station_id"].notna().any():
-            current = Plan.from_labels(graph, cells.set_index("cell_id")["station_id"], name="current")
-        else:
+        current = current_plan(ws, graph)
+        if current is None:
             st.info(t("rd.no_current"))
         hist = _session(ws, graph, current)
         _optimiser(graph, current, hist)
