@@ -37,7 +37,8 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from geo.errors import InputError, format_ids
-from planning.patrol import PatrolInfeasible, _path_line, leg_paths
+from planning.patrol.problem import PatrolInfeasible
+from planning.patrol.routes import _path_line, leg_paths
 
 __all__ = ["StreetTour", "StreetSplit", "undirected_lengths", "postman_tour", "split_tour",
            "tour_lines"]
