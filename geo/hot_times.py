@@ -18,14 +18,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from geo.errors import InputError
 from geo.hotspots import Shift, shift_from_text
 
-__all__ = ["DAYS_EN", "DAYS_ZH", "HotTimes", "ShiftPlan", "hot_times", "hour_of_week_counts",
-           "parse_shifts", "propose_shifts", "shifts_load"]
+__all__ = ["DAYS_EN", "DAYS_ZH", "HOT_TIME_LAYERS", "HotTimes", "ShiftPlan", "hot_times",
+           "hour_of_week_counts", "parse_shifts", "propose_shifts", "shifts_load",
+           "workspace_hot_times"]
 
 WEEK_MIN = 7 * 24 * 60
 DAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -164,6 +166,64 @@ def hot_times(incidents: pd.DataFrame, *, time_col: str = "time", end_col: str |
                     without_time=int(len(rows) - len(known)),
                     first=known.min() if len(known) else None,
                     last=known.max() if len(known) else None, scope=scope, spread=spread)
+
+
+HOT_TIME_LAYERS = ["incidents", "jurisdictions", "townships"]  # what workspace_hot_times reads
+
+
+def _ids(series: pd.Series) -> np.ndarray:
+    from geo.ids import normalise_ids
+    return normalise_ids(series).to_numpy()
+
+
+def _within(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    """The ``column`` of the polygon holding each point (None outside every polygon)."""
+    joined = gpd.sjoin(points[[points.geometry.name]], polygons[[column, polygons.geometry.name]],
+                       how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined[column].reindex(points.index).to_numpy()
+
+
+def workspace_hot_times(ws, *, station: str | None = None, township: str | None = None,
+                        end_col: str | None = None) -> HotTimes:
+    """``hot_times`` of a workspace's incidents: the county, one ``station`` (its incidents'
+    ``station_id``, else the points inside its jurisdiction) and/or one ``township`` (points
+    inside it). Raises InputError naming the parameter and the choices when a station or
+    township is unknown, and when the incidents have no times."""
+    if not ws.has("incidents"):
+        raise InputError("the workspace has no incidents layer; import incidents with their times")
+    inc = ws.layer("incidents")
+    if "time" not in inc.columns:
+        raise InputError("the incidents have no time column; import them with their times (a "
+                         "column such as 接警时间 or time)")
+    where = np.ones(len(inc), dtype=bool)
+    scope = []
+    if station is not None:
+        if "station_id" in inc.columns:
+            sid = _ids(inc["station_id"])
+        elif ws.has("jurisdictions"):
+            sid = _ids(pd.Series(_within(inc, ws.layer("jurisdictions"), "station_id"), index=inc.index))
+        else:
+            raise InputError("`station` was given but the incidents carry no station_id and the "
+                             "workspace has no jurisdictions")
+        key = str(station)
+        if not (sid == key).any():
+            known = sorted({s for s in sid if s is not None})
+            raise InputError(f"`station` was {station!r} but no incident belongs to it; stations "
+                             f"with incidents: {', '.join(known[:40])}")
+        where &= sid == key
+        scope.append(f"station {key}")
+    if township is not None:
+        if not ws.has("townships"):
+            raise InputError("`township` was given but the workspace has no townships layer")
+        towns = ws.layer("townships")
+        tid = _ids(towns["township_id"])
+        if str(township) not in set(tid):
+            raise InputError(f"`township` was {township!r} but is not a township; choose one of "
+                             f"{', '.join(list(tid)[:40])}")
+        where &= _ids(pd.Series(_within(inc, towns, "township_id"), index=inc.index)) == str(township)
+        scope.append(f"township {township}")
+    return hot_times(inc, end_col=end_col, where=where, scope=", ".join(scope) or "county")
 
 
 # --- shifts ---------------------------------------------------------------------------------------

@@ -137,3 +137,16 @@ def test_cli_hot_times_json_and_errors(capsys):
     assert "NOPE" in capsys.readouterr().err
     assert main(["hot-times", str(DEMO), "--units", "3,x"]) == 2
     assert main(["hot-times", str(DEMO), "--today", "8-16"]) == 2
+
+
+def test_patrol_page_shows_the_week_by_hour_chart_and_shift_table(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("GRIDPATROL_WORKSPACE", str(DEMO))
+    monkeypatch.setenv("GRIDPATROL_PAGE", "patrol")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    assert not at.exception and not at.error
+    (exp,) = [e for e in at.expander if e.label.startswith("警情时段分布")]
+    assert [c.type for c in exp.children.values()].count("vega_lite_chart") == 1
+    table = exp.dataframe[0].value
+    assert list(table.columns) == ["方案", "班次 x 在岗组数", "组·小时/天", "最忙时段每组负荷 (倍于平均)"]
+    assert len(table) == 2 and table.iloc[1, 3] <= table.iloc[0, 3]

@@ -116,6 +116,57 @@ def _options(ws) -> dict:
             "speed": 5.0 if foot else None}
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _hot_times(path: str, mtime: tuple, station: str) -> dict:
+    """Hour-of-week counts of a station's incidents and the shift proposal (cached per
+    workspace and station)."""
+    from geo.hot_times import HOT_TIME_LAYERS, parse_shifts, propose_shifts, shifts_load, workspace_hot_times
+    from geo.workspace import read_workspace
+    ws = read_workspace(path, layers=HOT_TIME_LAYERS)
+    ht = workspace_hot_times(ws, station=station)
+    today = shifts_load(ht.by_hour, parse_shifts(",".join(SHIFTS[:3])), [3, 3, 3])
+    proposed = propose_shifts(ht.by_hour, n_shifts=3, unit_hours=today.unit_hours)
+    return {"hour_of_week": ht.hour_of_week.tolist(), "weeks": ht.weeks, "incidents": ht.incidents,
+            "peaks": ht.peaks(3), "today": today.as_dict(), "proposed": proposed.as_dict()}
+
+
+def hot_times_chart(hour_of_week: list[float], lang: str):
+    """A week-by-hour heat chart (days down, hours across) of incident counts (Altair)."""
+    import altair as alt
+    import pandas as pd
+    from geo.hot_times import DAYS_EN, DAYS_ZH
+    days = DAYS_ZH if lang == "zh" else DAYS_EN
+    frame = pd.DataFrame({"day": [days[h // 24] for h in range(168)],
+                          "hour": [f"{h % 24:02d}" for h in range(168)],
+                          "count": [round(float(v), 2) for v in hour_of_week]})
+    return (alt.Chart(frame).mark_rect()
+            .encode(x=alt.X("hour:O", title=t("pt.ht.hour")),
+                    y=alt.Y("day:O", sort=list(days), title=None),
+                    color=alt.Color("count:Q", title=t("pt.ht.count"), scale=alt.Scale(scheme="orangered")),
+                    tooltip=[alt.Tooltip("day:O", title=t("pt.ht.day")),
+                             alt.Tooltip("hour:O", title=t("pt.ht.hour")),
+                             alt.Tooltip("count:Q", title=t("pt.ht.count"))])
+            .properties(height=220))
+
+
+def _hot_times_section(ws, station: str) -> None:
+    """When the station's incidents happen (week by hour) and shifts fitted to them."""
+    with st.expander(t("pt.ht.title"), expanded=False):
+        info = _hot_times(*state.layers_key(ws), station)
+        lang = current_language()
+        st.caption(t("pt.ht.caption", n=info["incidents"], weeks=f"{info['weeks']:.1f}"))
+        st.altair_chart(hot_times_chart(info["hour_of_week"], lang), width="stretch")
+        rows = []
+        for which in ("today", "proposed"):
+            plan = info[which]
+            rows.append({"plan": t(f"pt.ht.{which}"),
+                         "shifts": "; ".join(f"{s['shift']} x{s['units']}" for s in plan["shifts"]),
+                         "unit_hours": plan["unit_hours"], "peak": plan["peak_pressure"]})
+        import pandas as pd
+        show_table(pd.DataFrame(rows), lang=lang, keys="pt.ht.col", height=110)
+        st.caption(t("pt.ht.note"))
+
+
 def render() -> None:
     """Draw the Patrol routes page for the open workspace."""
     st.header(t("page.patrol"))
@@ -127,6 +178,8 @@ def render() -> None:
             st.info(t("pt.need_time"))
             return
         opts = _options(ws)
+        if ws.path:
+            _hot_times_section(ws, opts["station"])
         try:
             shift_from_text(opts["shift"])
         except InputError:  # a typing slip: said in the UI language, nothing planned
