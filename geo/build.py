@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
+from pathlib import Path
 from datetime import datetime, timezone
 
 import geopandas as gpd
@@ -19,6 +21,7 @@ from geo.layers import LayerSource, read_layer, split_layer_spec
 from geo.network import CLIP_MARGIN_M
 from geo.overlay import intersection_table, label_by_largest_overlap
 from geo.validate import LAYERS, Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
+from geo.units import check_unit_stations, check_units, units_as_cells
 from geo.warn import captured_warnings
 from geo.workspace import Workspace
 
@@ -181,7 +184,7 @@ def _join_station(points: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame) -> 
     return out
 
 
-def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
+def build_workspace(*, area: LayerSource | None = None, townships: LayerSource | None = None,
                     stations: LayerSource | None = None, jurisdictions: LayerSource | None = None,
                     posts: LayerSource | None = None, checkpoints: LayerSource | None = None,
                     incidents: LayerSource | None = None, communities: LayerSource | None = None,
@@ -191,7 +194,10 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
                     network: LayerSource | None = None, network_type: str = "drive",
                     clip_margin_m: float = CLIP_MARGIN_M,
                     working_crs: str | None = None, cell_size_m: float = 500.0,
-                    cell_shape: str = "square", name: str | None = None) -> tuple[Workspace, list[Problem]]:
+                    cell_shape: str = "square", name: str | None = None,
+                    units: LayerSource | None = None, unit_station: str | None = None,
+                    unit_name: str | None = None, rivers: LayerSource | None = None,
+                    railways: LayerSource | None = None) -> tuple[Workspace, list[Problem]]:
     """Read, validate and grid the user's layers into a new (unsaved) workspace.
 
     Every layer is read and checked before anything fails, and all problems of all layers are
@@ -216,14 +222,25 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
     warning; gov grids get ``community_id``, ``township_id``, ``pgrid_id`` and ``station_id``
     from the layers given, where they lack them, with a warning naming grids split by more than
     5 % of their area. Reading warnings (rows left out, lon/lat assumed…) are warnings of rule
-    ``read``. Returns the workspace and the warnings (Problem records).
+    ``read``.
+
+    ``units`` (polygons, id column ``units.id_col``: villages/communities, governance grids,
+    beats) become the ``cells`` layer instead of generated cells (see ``geo.units``): each
+    unit's station is its ``unit_station`` column where given (every value must be a station id
+    of ``stations``, else of ``jurisdictions``), else the jurisdiction covering most of it;
+    ``unit_name`` names the name column (default: guessed). Without ``area`` the study area is
+    the union of the units. The meta records ``units`` (the file name) and ``unit_id``.
+    ``rivers`` (water polygons, or lines with an optional ``width_m``) and ``railways`` (lines)
+    are kept as layers of those names: barriers that units touching across them are not
+    neighbours across (``geo.barriers``) except where a road of ``network`` crosses them.
+    Returns the workspace and the warnings (Problem records).
     """
     problems: list[Problem] = []
     notes: list[tuple[Problem, str]] = []
-    sources = {"area": area, "townships": townships, "communities": communities,
+    sources = {"area": area, "units": units, "townships": townships, "communities": communities,
                "gov_grids": gov_grids, "stations": stations, "jurisdictions": jurisdictions,
                "police_grids": police_grids, "posts": posts, "checkpoints": checkpoints,
-               "incidents": incidents}
+               "incidents": incidents, "rivers": rivers, "railways": railways}
     raw = {k: _read(v, k, problems, notes) for k, v in sources.items() if v is not None}
     attr_raw = [(_read(src, "attributes", problems, notes), src, mapping) for src, mapping in attributes]
     warnings: list[Problem] = [w for w, _ in notes]
@@ -231,39 +248,78 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
     # The working CRS comes from the area (or the user).
     crs = None
     checked_area: Checked | None = None
-    if raw.get("area") is not None:
-        checked_area = check_layer(raw["area"], "area", source=area.path)
-        problems += checked_area.problems
+    area_src = area if area is not None else units  # without an area: the units' union
+    if area_src is None:
+        problems.append(Problem("area", "area", "no_area", "no study area was given",
+                                "give `area`, or `units` to take their union as the area"))
+    unit_problems: list[Problem] = []
+    if units is not None and raw.get("units") is not None:
+        unit_problems = check_units(raw["units"], source=units.path, id_col=units.id_col,
+                                    station_col=unit_station, name_col=unit_name)
+        problems += unit_problems
+    area_raw = raw.get("area") if area is not None else raw.get("units")
+    if area_raw is not None:
+        checked_area = check_layer(area_raw, "area", source=area_src.path)
+        problems += (checked_area.problems if area is not None else
+                     [replace(p, layer="units") for p in checked_area.problems])
         if checked_area.gdf is not None:
             try:
                 crs = choose_working_crs(checked_area.gdf, requested=working_crs)
             except InputError as exc:
                 problems.append(Problem(area.path, "area", "working_crs", str(exc), "give --crs"))
     if crs is None:
-        raise_if_problems(problems or [Problem(area.path, "area", "no_area",
-                                               "no usable study area", "give --area")])
+        raise_if_problems(problems or [Problem(area_src.path, "area", "no_area",
+                                               "no usable study area", "give `area`")])
     chosen = working_crs is not None
     area_gdf = checked_area.gdf.to_crs(crs)
     if not chosen and not checked_area.gdf.crs.equals(crs):
-        warnings.append(Problem(area.path, "area", "working_crs",
+        warnings.append(Problem(area_src.path, "area", "working_crs",
                                 f"working CRS chosen from the area: {crs.to_string()} ({crs.name})",
                                 "give --crs to choose another (e.g. a CGCS2000 Gauss-Kruger zone)"))
     layers: dict[str, gpd.GeoDataFrame] = {"area": area_gdf}
     try:  # the grid's size is known now: refuse one too fine before anything else is done
-        check_cell_count(area_gdf, size_m=cell_size_m)
+        if units is None:
+            check_cell_count(area_gdf, size_m=cell_size_m)
     except InputError as exc:
-        problems.append(Problem(area.path, "cells", "too_many_cells", str(exc),
+        problems.append(Problem(area_src.path, "cells", "too_many_cells", str(exc),
                                 "give a larger cell size"))
+    unit_gdf = None
     for layer, gdf in raw.items():
         if layer == "area" or gdf is None:
             continue
         src = sources[layer]
+        if layer in ("rivers", "railways"):
+            from geo.barriers import check_barrier_layer
+            g, p, w = check_barrier_layer(gdf, layer, working_crs=crs, source=src.path)
+            problems += p
+            warnings += w
+            if g is not None:
+                layers[layer] = g
+            continue
+        if layer == "units":  # checked as cells (id cell_id), reported as units
+            if unit_problems or (area is None and checked_area.problems):
+                continue
+            c = check_layer(gdf, "cells", id_col=src.id_col, working_crs=crs, crs_chosen=chosen,
+                            source=src.path)
+            problems += [replace(p, layer="units") for p in c.problems]
+            warnings += [replace(p, layer="units") for p in c.warnings]
+            unit_gdf = c.gdf
+            continue
         c = check_layer(gdf, layer, id_col=src.id_col, working_crs=crs, crs_chosen=chosen,
                         area=area_gdf if layer in POINT_LAYERS else None, source=src.path)
         problems += c.problems
         warnings += c.warnings
         if c.gdf is not None:
             layers[layer] = c.gdf
+    if unit_gdf is not None and unit_station:
+        if "stations" in layers:
+            known, known_from = set(layers["stations"]["station_id"].dropna()), "stations"
+        elif "jurisdictions" in layers:
+            known, known_from = set(layers["jurisdictions"]["station_id"].dropna()), "jurisdictions"
+        else:
+            known, known_from = None, ""
+        problems += check_unit_stations(unit_gdf, unit_station, known, source=units.path,
+                                        known_from=known_from)
     pg = layers.get("police_grids")
     if police_grid_station and pg is not None and police_grid_station not in pg.columns:
         cols = [c for c in pg.columns if c != pg.geometry.name]
@@ -308,11 +364,19 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
         for layer in ("posts", "checkpoints", "incidents"):
             if layer in layers and "station_id" not in layers[layer].columns:
                 layers[layer] = _join_station(layers[layer], layers["jurisdictions"])
-    cells = cells_from_area(area_gdf, size_m=cell_size_m, shape=cell_shape)
-    cells = cells_with_attributes(
-        cells, townships=layers.get("townships"), jurisdictions=layers.get("jurisdictions"),
-        incidents=layers.get("incidents"), attributes=attr_layers,
-        population_from=layers.get("townships"))
+    if unit_gdf is not None:
+        cells, w = units_as_cells(
+            unit_gdf, source=units.path, area=area_gdf if area is not None else None,
+            townships=layers.get("townships"), jurisdictions=layers.get("jurisdictions"),
+            incidents=layers.get("incidents"), attributes=attr_layers,
+            station_col=unit_station, name_col=unit_name)
+        warnings += w
+    else:
+        cells = cells_from_area(area_gdf, size_m=cell_size_m, shape=cell_shape)
+        cells = cells_with_attributes(
+            cells, townships=layers.get("townships"), jurisdictions=layers.get("jurisdictions"),
+            incidents=layers.get("incidents"), attributes=attr_layers,
+            population_from=layers.get("townships"))
     layers["cells"] = cells
     meta = {
         "name": name or area_gdf["name"].iloc[0],
@@ -323,6 +387,11 @@ def build_workspace(*, area: LayerSource, townships: LayerSource | None = None,
         "cell_size_m": str(cell_size_m),
         "cell_shape": cell_shape,
     }
+    if unit_gdf is not None:
+        meta |= {"units": Path(split_layer_spec(units.path)[0]).name, "unit_id": str(units.id_col),
+                 "cell_shape": "units"}
+        if unit_station:
+            meta["unit_station"] = unit_station
     if network is not None:
         meta |= {"network_type": network_type, "network_clip_margin_m": str(clip_margin_m)}
     read = {id(w): note for w, note in notes}

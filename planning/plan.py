@@ -275,6 +275,7 @@ class DistrictGraph:
 def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
                    weights: str | Mapping[str, float] = "incidents", adjacency: str = "rook",
                    road_pairs: Sequence[tuple[object, object]] | None = None,
+                   barrier_pairs: pd.DataFrame | None = None,
                    travel_minutes: np.ndarray | pd.DataFrame | None = None,
                    cell_id: str = "cell_id", station_id: str = "station_id",
                    township_id: str | None = "township_id") -> DistrictGraph:
@@ -291,6 +292,9 @@ def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
     adjacency : ``"rook"`` (shared edge) or ``"queen"`` (shared corner is enough).
     road_pairs : optional (cell_id, cell_id) pairs joined by a road; when given, contiguity is
         on these pairs only (a river without a bridge then separates).
+    barrier_pairs : optional adjacency table (``a`` < ``b`` cell positions, ``shared_m``) that
+        replaces the geometric adjacency, e.g. ``geo.barriers.barrier_pairs`` (touching pairs
+        not cut by a river, railway or motorway, plus crossings and island links).
     travel_minutes : optional (n_cells, n_stations) travel times in minutes, rows in cell
         order and columns in station order (a DataFrame is aligned by cell_id index and
         station_id columns); replaces straight-line metres as the cost.
@@ -385,7 +389,11 @@ def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
     for col, values in total_by_col.items():
         workload += w[col] * values / values.sum()
 
-    pairs_df = adjacency_pairs(cells, kind=adjacency)
+    if barrier_pairs is not None:
+        pairs_df = barrier_pairs[["a", "b", "shared_m"]].astype(
+            {"a": np.int64, "b": np.int64, "shared_m": float}).reset_index(drop=True)
+    else:
+        pairs_df = adjacency_pairs(cells, kind=adjacency)
     if road_pairs is not None:
         index = {id_str(c): i for i, c in enumerate(cells[cell_id].tolist())}
         rows = [(index[id_str(a)], index[id_str(b)]) for a, b in road_pairs

@@ -103,6 +103,8 @@ class BuildRequest:
     network: Path | None = None
     network_type: str = "drive"
     police_grid_station: str | None = None
+    unit_station: str | None = None
+    unit_name: str | None = None
     assume_crs: str | None = None
     source_crs: str = "wgs84"
     working_crs: str | None = None
@@ -145,14 +147,18 @@ class BuildRequest:
         if self.network_upload is not None:
             network = LayerSource(str(paths[f"network/{network_entry(self.network_upload.names)}"]),
                                   crs=self.assume_crs)
-        if "area" not in layers:
-            raise InputError("the study area is missing: upload it (any polygon layer)")
+        if "area" not in layers and "units" not in layers:
+            raise InputError("the study area is missing: upload it (any polygon layer), or base "
+                             "units whose union is the area")
         arguments: dict[str, object] = {
-            "area": layers.pop("area"), **layers, "attributes": attributes,
+            "area": layers.pop("area", None), **layers, "attributes": attributes,
             "network": network, "network_type": self.network_type, "working_crs": self.working_crs,
             "cell_size_m": self.cell_size_m, "cell_shape": self.cell_shape, "name": self.name}
         if self.police_grid_station:
             arguments["police_grid_station"] = self.police_grid_station
+        if "units" in arguments:
+            arguments["unit_station"] = self.unit_station
+            arguments["unit_name"] = self.unit_name
         return arguments
 
 
@@ -385,6 +391,60 @@ def _layer_section(layer: str) -> tuple[Upload | None, Preview | None, list[str]
     return Upload(upload.files, part=upload.part, id_col=id_col, source_crs=source_crs), preview, blocked
 
 
+def _units_section() -> tuple[Upload | None, str | None, str | None, list[str]]:
+    """Base units (villages, grids, beats) instead of generated cells: the upload with its id
+    column (unique, kept as text), its station column and its name column (both optional)."""
+    label = t("build.units")
+    files = st.file_uploader(label, type=UPLOAD_TYPES, accept_multiple_files=True, key="gp_up_units")
+    if not files:
+        return None, None, None, []
+    groups = datasets_from_names([f.name for f in files])
+    if len(groups) > 1:
+        st.error(t("build.several", layer=label, names=_md(", ".join(g[0] for g in groups))))
+        return None, None, None, [label]
+    read = _read_upload("units", files, family="polygon")
+    if read is None:
+        return None, None, None, [label]
+    upload, preview = read
+    frame = preview.frame
+    columns = [str(c) for c in frame.columns]
+    roles = guess_roles(frame, layer="communities")
+    guess = next((str(c) for c, r in roles.items() if r == "id"), None)
+    id_col = st.selectbox(t("build.unit_id"), columns,
+                          index=columns.index(guess) if guess in columns else None,
+                          key="gp_unit_id", placeholder=t("build.id_choose"))
+    blocked: list[str] = []
+    if id_col is None or id_col not in frame.columns:
+        blocked.append(label)
+    else:
+        problem = id_column_problem(frame[id_col])
+        ids = normalise_ids(frame[id_col]).dropna()
+        dup = int((ids.value_counts() > 1).sum())
+        if problem is not None:
+            st.error(t(f"build.id.{problem.rule}", column=_md(id_col), value=_md(problem.value),
+                       count=problem.count, total=problem.total))
+            blocked.append(label)
+        elif dup:
+            st.error(t("build.unit.duplicates", column=_md(id_col), n=dup))
+            blocked.append(label)
+        roles = {c: r for c, r in roles.items() if r != "id"} | {id_col: "id"}
+    others = [c for c in columns if c != id_col and c != _ROW_ID]
+    station_guess = find_column(others, ("stationid", "派出所编号", "派出所代码", "所属派出所编号",
+                                         "所属派出所", "派出所", "district"))
+    options = ["", *others]
+    station = st.selectbox(t("build.unit_station"), options,
+                           index=options.index(station_guess) if station_guess in options else 0,
+                           key="gp_unit_station", format_func=lambda c: c or t("build.none"))
+    name_guess = next((str(c) for c, r in roles.items() if r == "name"), None)
+    name = st.selectbox(t("build.unit_name"), options,
+                        index=options.index(name_guess) if name_guess in options else 0,
+                        key="gp_unit_name", format_func=lambda c: c or t("build.none"))
+    _preview_table(preview, roles)
+    source_crs = _source_crs_picker("gp_src_units", label, preview)
+    return (Upload(upload.files, part=upload.part, id_col=id_col, source_crs=source_crs),
+            station or None, name or None, blocked)
+
+
 def _attribute_sections() -> tuple[tuple[tuple[Upload, dict[str, str]], ...], list[str]]:
     """Attribute polygons (several files): for each, the population column (numbers only, with
     its total) and other numeric columns to apportion to the cells by area."""
@@ -484,6 +544,7 @@ def build_form() -> BuildRequest | None:
     uploads: dict[str, Upload] = {}
     blocked: list[str] = []
     station = None
+    unit_station = unit_name = None
     for layer in LAYER_INPUTS:
         if layer == "area":
             st.markdown(f"**{t('build.group.bounds')}**")
@@ -495,6 +556,11 @@ def build_form() -> BuildRequest | None:
             uploads[layer] = upload
             if layer == "police_grids":
                 station = _police_grid_station(preview)
+        if layer == "area":
+            units, unit_station, unit_name, reasons = _units_section()
+            blocked += reasons
+            if units is not None:
+                uploads["units"] = units
     st.markdown(f"**{t('build.group.more')}**")
     attributes, reasons = _attribute_sections()
     blocked += reasons
@@ -509,7 +575,10 @@ def build_form() -> BuildRequest | None:
     cell_shape = st.radio(t("build.cell_shape"), CELL_SHAPES, horizontal=True, key="gp_build_shape",
                           format_func=lambda v: t(f"build.shape.{v}"))
     overwrite = st.checkbox(t("build.overwrite"), key="gp_build_overwrite")
-    if "area" not in uploads and layer_name("area") not in blocked:
+    has_area = "area" in uploads or "units" in uploads
+    if "units" in uploads and "area" not in uploads:
+        st.caption(t("build.unit.area_optional"))
+    elif not has_area and layer_name("area") not in blocked:
         st.caption(t("build.need_area"))
     if blocked:
         st.caption(t("build.blocked", layers=_md("、".join(dict.fromkeys(blocked)))))
@@ -517,11 +586,12 @@ def build_form() -> BuildRequest | None:
     if not allowed:
         st.caption(t("build.viewer"))
     clicked = st.button(t("build.submit"), type="primary", key="gp_build_go",
-                        disabled="area" not in uploads or not allowed or bool(blocked))
+                        disabled=not has_area or not allowed or bool(blocked))
     if not clicked:
         return None
     return BuildRequest(uploads=uploads, attribute_uploads=attributes, network_upload=network,
-                        network_type=network_type, police_grid_station=station, assume_crs=assume_crs or None, working_crs=working_crs or None,
+                        network_type=network_type, police_grid_station=station,
+                        unit_station=unit_station, unit_name=unit_name, assume_crs=assume_crs or None, working_crs=working_crs or None,
                         cell_size_m=float(cell_size), cell_shape=cell_shape, name=name or None,
                         overwrite=overwrite)
 
