@@ -36,9 +36,10 @@ class ExactResult:
     plan : the best plan found (None when the solver found none in time).
     status : HiGHS model status in words (``Optimal``, ``Time limit reached``…).
     optimal : True when proven optimal within ``mip_rel_gap``.
-    objective : ``"max_deviation"`` or ``"distance"``.
-    value : the objective of ``plan``: the largest |workload / mean - 1| (fraction), or the
-        workload-weighted mean distance (m) / time (min); None without a plan.
+    objective : ``"max_deviation"``, ``"distance"`` or ``"moved"``.
+    value : the objective of ``plan``: the largest |workload / mean - 1| (fraction), the
+        workload-weighted mean distance (m) / time (min), or the moved workload share; None
+        without a plan.
     bound : the proven lower bound on ``value``.
     gap : relative gap; for ``max_deviation`` on max load / mean, (t - bound) / (1 + t).
     seconds : solver wall time.
@@ -292,12 +293,15 @@ def exact_plan(graph: DistrictGraph, *, objective: str = "max_deviation",
     Parameters
     ----------
     graph : the district graph (workload, adjacency, station cells and cost are used).
-    objective : ``"max_deviation"`` (smallest largest deviation from the mean workload) or
+    objective : ``"max_deviation"`` (smallest largest deviation from the mean workload),
         ``"distance"`` (smallest workload-weighted mean distance/time from the station with
-        every district within ``max_deviation``).
+        every district within ``max_deviation``) or ``"moved"`` (smallest share of the total
+        workload in units whose station differs from ``baseline``, every district within
+        ``max_deviation``: the yardstick of ``planning.least_change``).
     max_deviation : the balance bound (fraction of the mean); required for ``"distance"``.
     max_cost : cells may not join a station farther than this (metres or minutes).
-    locked, baseline : a mask of cells fixed to their station in ``baseline``.
+    locked, baseline : a mask of cells fixed to their station in ``baseline`` (which is also
+        the plan ``"moved"`` counts changes against).
     start : a contiguous plan handed to HiGHS as its first incumbent (default: districts
         grown from the stations, ``redistrict.grown_plan``, for ``"max_deviation"`` when
         nothing is locked or limited).
@@ -325,6 +329,14 @@ def exact_plan(graph: DistrictGraph, *, objective: str = "max_deviation",
     if locked is not None and baseline is not None:
         fixed = np.where(locked, baseline.assignment, -1)
         fixed[graph.station_cell] = np.arange(graph.n_stations)
+    cost = graph.cost
+    if objective == "moved":
+        if baseline is None or max_deviation is None:
+            raise ValueError("objective 'moved' needs baseline and max_deviation")
+        cost = (np.arange(graph.n_stations)[None, :] != baseline.assignment[:, None]).astype(float)
+    elif objective not in ("max_deviation", "distance"):
+        raise ValueError(f"objective was {objective!r} but is expected to be one of "
+                         "['max_deviation', 'distance', 'moved']")
     pairs = graph.pairs[["a", "b"]].to_numpy()
     if (start is None and objective == "max_deviation" and allowed is None and fixed is None
             and max_deviation is None):
@@ -337,7 +349,8 @@ def exact_plan(graph: DistrictGraph, *, objective: str = "max_deviation",
         if raw.sum() > 0 and np.allclose(raw, np.round(raw)):
             unit = weight / raw.sum()  # the workload of one count
     out = solve_from_arrays(graph.workload, pairs, graph.station_cell, allowed=allowed,
-                            fixed=fixed, objective=objective, cost=graph.cost,
+                            fixed=fixed, objective="distance" if objective == "moved" else objective,
+                            cost=cost,
                             max_deviation=max_deviation, unit=unit,
                             start=None if start is None else start.assignment,
                             time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,

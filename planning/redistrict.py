@@ -439,7 +439,7 @@ def optimize(plan: Plan, *, max_deviation: float | None = 0.05, baseline: Plan |
     baseline : the plan whose changes count against the ``change`` weight and whose stations
         hold the locked cells (default: ``plan``).
     locked_cells, locked_stations : cell ids that may not move; stations whose district may
-        not change. Station cells never move.
+        not change (it neither loses nor gains cells). Station cells never move.
     max_cost : no cell may join a station farther than this (metres, or minutes with travel
         times); cells already beyond it stay where they are.
     keep_townships : add a township-split term (``townships`` weight 0.05 when unset) and
@@ -484,7 +484,14 @@ def optimize(plan: Plan, *, max_deviation: float | None = 0.05, baseline: Plan |
     n = g.n_cells
     iterations = iterations if iterations is not None else max(20_000, 60 * n)
     patience = patience if patience is not None else max(5_000, 30 * n)
-    st = _Search(plan, locked=locked, allowed=_allowed_mask(g, max_cost), baseline=baseline,
+    allowed = _allowed_mask(g, max_cost)
+    if len(list(locked_stations)):
+        # A locked station neither loses units (locked above) nor gains any.
+        if allowed is None:
+            allowed = np.ones((g.n_cells, g.n_stations), dtype=bool)
+        for s in {g.station_index(x) for x in locked_stations}:
+            allowed[:, s] = plan.assignment == s
+    st = _Search(plan, locked=locked, allowed=allowed, baseline=baseline,
                  weights=weights, target=max_deviation)
     start = time.perf_counter()
     cur = st.score()
