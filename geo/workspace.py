@@ -33,14 +33,15 @@ from pyogrio.errors import DataSourceError
 from pyproj import CRS
 
 from geo.atomic import atomic_path, clean_stale_temps
-from geo.dbfile import BUSY_TIMEOUT_S, connect, write_transaction
+from geo.dbfile import BUSY_TIMEOUT_S, connect, locked_file, write_transaction
 from geo.errors import InputError
 from geo.validate import LAYERS
 
 __all__ = ["Workspace", "read_workspace", "write_workspace", "workspace_info", "META_TABLE",
            "LAYER_ORDER", "TABLE_LAYERS", "PLAN_TABLES", "is_workspace", "check_workspace",
            "copy_workspace", "append_plan", "append_edit", "read_plans", "read_plan_cells",
-           "read_edits", "latest_draft", "plan_count", "utc_now", "layers_version"]
+           "read_edits", "latest_draft", "plan_count", "utc_now", "layers_version", "set_meta",
+           "replace_layers"]
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +149,10 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 @contextmanager
 def _transaction(path: Path) -> Iterator[sqlite3.Connection]:
-    """One write transaction on the workspace (``geo.dbfile.write_transaction``)."""
-    con = _connect(path)
-    try:
-        with write_transaction(con):
-            yield con
-    finally:
-        con.close()
+    """One write transaction on the workspace (``geo.dbfile.locked_file``: a write that waited
+    behind ``replace_layers`` lands in the new file, not the replaced one)."""
+    with locked_file(path) as con:
+        yield con
 
 
 def check_workspace(path: str | Path) -> Path:
@@ -558,6 +556,88 @@ def latest_draft(path: str | Path, *, author: str) -> str | None:
     df = _read_sql(path, "SELECT draft FROM plan_edits WHERE author = ? ORDER BY fid DESC LIMIT 1",
                    (author,))
     return None if df.empty else str(df["draft"].iloc[0])
+
+
+def set_meta(path: str | Path, **values: object) -> dict[str, str]:
+    """Set metadata entries of the workspace at ``path`` in one transaction and return the
+    metadata as it then stands.
+
+    Each keyword is a key of the ``gridpatrol_meta`` table (letters, digits and ``_``); its
+    value is stored as text, and None removes the key. The layers are untouched; the meta
+    table's change date moves (``layers_version`` changes, so caches of the workspace refresh).
+    Concurrent writers each commit whole (SQLite's lock); a killed write leaves the workspace
+    as it was. ``crs``, ``crs_name`` and ``format`` belong to the file and cannot be set.
+    """
+    path = check_workspace(path)
+    fixed = {"crs", "crs_name", "format"}
+    bad = [k for k in values if k in fixed or not k.replace("_", "").isalnum()]
+    if bad:
+        raise InputError(f"metadata keys {bad} cannot be set; give keys of letters, digits and _ "
+                         f"other than {sorted(fixed)}")
+    with _transaction(path) as con:
+        for key, value in values.items():
+            con.execute(f'DELETE FROM "{META_TABLE}" WHERE key = ?', (key,))
+            if value is not None:
+                con.execute(f'INSERT INTO "{META_TABLE}" (key, value) VALUES (?, ?)', (key, str(value)))
+        _touch(con, (META_TABLE,))
+        rows = con.execute(f'SELECT key, value FROM "{META_TABLE}" ORDER BY fid').fetchall()
+    return {str(k): str(v) for k, v in rows}
+
+
+def replace_layers(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
+                   author: str) -> Path:
+    """Replace (or add) whole layers of the workspace at ``path`` in place, keeping everything
+    else (plans, edits, other layers), and return the path.
+
+    Under the workspace's write lock (BEGIN IMMEDIATE on the live file, so no plan save
+    commits meanwhile) the file is copied with SQLite's backup to a temporary beside it
+    (``geo.atomic``), the layers are written into the copy, and the copy is fsynced and renamed
+    over ``path``. Saves that waited for the lock notice the new file and go into it
+    (``geo.dbfile.locked_file``); an interruption leaves the old file as it was. ``author`` and
+    the time are recorded in the metadata (``layer_<name>_by``, ``layer_<name>_at``).
+    """
+    path = check_workspace(path)
+    if not author:
+        raise InputError("`author` was empty; every layer replacement records who made it")
+    crs_text = pyogrio.read_dataframe(path, layer=META_TABLE, read_geometry=False)
+    crs_text = dict(zip(crs_text["key"], crs_text["value"])).get("crs")
+    ws_crs = CRS.from_user_input(crs_text) if crs_text else None
+    for name, frame in layers.items():
+        if name in PLAN_TABLES or name == META_TABLE or not str(name).replace("_", "").isalnum():
+            raise InputError(f"layer {name!r} cannot be replaced this way; give a layer name of "
+                             "letters, digits and _ other than the plan tables")
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None or (
+                ws_crs is not None and not CRS(frame.crs).equals(ws_crs)):
+            raise InputError(f"layer {name!r} is not a GeoDataFrame in the workspace CRS; "
+                             "reproject it before saving")
+    stamp = utc_now()
+    with locked_file(path) as con:
+        with atomic_path(path) as tmp:
+            # a second connection reads (the lock holder cannot be a backup source); with the
+            # write lock held nothing changes while it copies
+            source = _connect(path, readonly=True)
+            target = sqlite3.connect(tmp)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+                source.close()
+            for name, frame in layers.items():
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=False)
+            meta = _connect(tmp)
+            try:
+                meta.execute("BEGIN IMMEDIATE")
+                for key, value in ((f"layer_{n}_{w}", v) for n in layers
+                                   for w, v in (("by", author), ("at", stamp))):
+                    meta.execute(f'DELETE FROM "{META_TABLE}" WHERE key = ?', (key,))
+                    meta.execute(f'INSERT INTO "{META_TABLE}" (key, value) VALUES (?, ?)',
+                                 (key, value))
+                meta.execute("COMMIT")
+            finally:
+                meta.close()
+        # the new file is in place; the lock on the old one is released by the (empty) commit
+    log.info("replaced layer(s) %s of %s (by %s)", ", ".join(layers), path.name, author)
+    return path
 
 
 def workspace_info(ws: Workspace) -> dict:

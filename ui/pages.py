@@ -30,6 +30,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("ui.page_data", "page.data", ":material/table_view:", "data"),
     PageSpec("ui.page_audit", "page.audit", ":material/compare:", "audit"),
     PageSpec("ui.page_redistrict", "page.redistrict", ":material/dashboard_customize:", "redistrict"),
+    PageSpec("ui.page_districts", "page.districts", ":material/grid_view:", "districts"),
     PageSpec("ui.page_coverage", "page.coverage", ":material/timer:", "coverage"),
     PageSpec("ui.page_patrol", "page.patrol", ":material/route:", "patrol"),
     PageSpec("ui.page_briefing", "page.brief", ":material/summarize:", "briefing"),
