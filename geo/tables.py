@@ -28,7 +28,8 @@ from geo.columns import coordinate_columns, web_map_hint
 from geo.errors import CRSError, GridPatrolWarning, InputError, format_ids
 
 __all__ = ["TEXT_SUFFIXES", "EXCEL_SUFFIXES", "ENCODINGS", "MAX_COLUMNS", "table_from_file",
-           "sheet_names", "points_from_table", "unique_headers", "numbers_from_text"]
+           "sheet_names", "points_from_table", "unique_headers", "numbers_from_text",
+           "TABLE_OUT_SUFFIXES", "table_bytes", "write_table"]
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
@@ -416,3 +417,40 @@ def points_from_table(table: pd.DataFrame, *, x_col: str | None = None, y_col: s
     gdf.attrs.update(table.attrs, coordinates=(xc, yc), crs_assumed=assumed,
                      web_map=web_map_hint(xc, yc))
     return gdf
+
+
+# --- writing tables: CSV and XLSX for spreadsheets ---------------------------------------------
+
+TABLE_OUT_SUFFIXES = (".csv", ".xlsx")
+
+
+def table_bytes(frame: pd.DataFrame, suffix: str, *, sheet: str = "Sheet1") -> bytes:
+    """``frame`` (its columns as headers, no index) as a CSV or XLSX file's bytes, for
+    spreadsheets: CSV in UTF-8 with a byte-order mark (Excel shows Chinese headers and names),
+    XLSX with one sheet ``sheet``; text that a spreadsheet would run as a formula starts with an
+    apostrophe (``geo.markup.spreadsheet_safe``). ``suffix`` is ``.csv`` or ``.xlsx``."""
+    from geo.markup import spreadsheet_safe
+    suffix = suffix.lower()
+    safe = spreadsheet_safe(pd.DataFrame(frame))
+    if suffix == ".csv":
+        return safe.to_csv(index=False).encode("utf-8-sig")
+    if suffix == ".xlsx":
+        buf = io.BytesIO()
+        with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+            safe.to_excel(writer, sheet_name=sheet[:31] or "Sheet1", index=False)
+        return buf.getvalue()
+    raise InputError(f"`suffix` was {suffix!r} but tables are written as one of "
+                     f"{list(TABLE_OUT_SUFFIXES)}")
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, sheet: str = "Sheet1") -> Path:
+    """Write ``frame`` to ``path`` as CSV or XLSX by its suffix (``table_bytes``), atomically
+    (a temporary file renamed into place). Returns the path."""
+    from geo.atomic import write_bytes_atomic
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_OUT_SUFFIXES:
+        raise InputError(f"`path` was {str(path)!r} but tables are written as "
+                         f"{' or '.join(TABLE_OUT_SUFFIXES)}; give a file name ending in one of them")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, table_bytes(frame, path.suffix, sheet=sheet))
+    return path

@@ -36,6 +36,7 @@ from ui.errors import shown_errors
 from ui.i18n import current_language, t
 from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display
 from ui.mapview import array_digest, show_map
+from ui.redistrict_orders import orders_block, staffing_block
 from ui.tables import csv_bytes, download_help, show_table
 
 __all__ = ["render", "weight_spec", "weight_columns", "parse_ids",
@@ -332,6 +333,10 @@ def _optimiser(graph: DistrictGraph, current: Plan | None, hist: History) -> Non
     locked_st = c[2].multiselect(t("rd.lock_stations"), list(graph.station_ids), key="gp_rd_lock_st",
                                placeholder=t("ui.choose"))
     c[3].caption(t("rd.locked_cells_n", n=len(hist.locked)))
+    # Least change (planning.least_change) is the default from the current plan.
+    methods = ["least_change", "anneal"] if start == "current" else ["anneal"]
+    method = st.radio(t("rd.method"), methods, key=f"gp_rd_method_{start}", horizontal=True,
+                      format_func=lambda m: t(f"rd.method.{m}"), help=t("rd.method_help"))
     b = st.columns([1, 1, 4])
     run = b[0].button(t("rd.run"), key="gp_rd_run", type="primary")
     stop = b[1].button(t("rd.stop"), key="gp_rd_stop")
@@ -352,6 +357,19 @@ def _optimiser(graph: DistrictGraph, current: Plan | None, hist: History) -> Non
                                     station_cells=False) if baseline is not None else None
             base = grown_plan(graph, locked=mask, baseline=baseline)
             base = repaired_plan(base)
+    if method == "least_change":
+        from planning.least_change import least_change
+        with st.spinner(t("rd.running")):
+            res = least_change(current, baseline=current, max_deviation=max_dev,
+                               locked_cells=locked_cells, locked_stations=locked_st,
+                               time_limit_s=float(limit), rng=np.random.default_rng(int(seed)))
+        _set_history(st.session_state[_HIST].push(res.plan, "optimiser"), action="push")
+        st.session_state[_PARENT] = None
+        st.session_state[_RUN] = {"seconds": res.seconds, "iterations": 0, "target": max_dev,
+                                  "max_deviation": res.plan.max_deviation, "start": start,
+                                  "target_reached_s": res.seconds if res.target_met else None,
+                                  "stopped": False, "method": method}
+        return
     weights = ScoreWeights(change=float(change), townships=0.05 if keep_towns else 0.0)
     bar = st.progress(0.0, text=t("rd.running"))
     last = None
@@ -388,13 +406,26 @@ def _metrics(current: Plan | None, plan: Plan) -> None:
     m[3].metric(t("rd.m.cells_changed"), s.get("cells_changed", 0))
     pop = s.get("population_changed")
     m[4].metric(t("rd.m.pop_changed"), "-" if pop is None else f"{pop:,.0f}")
+    if current is not None:  # moved workload against the least any plan meeting the target moves
+        from planning.least_change import moved_bound
+        target = float(st.session_state.get("gp_rd_maxdev", 5.0)) / 100.0
+        bound = moved_bound(current, target)["bound"]
+        g = plan.graph
+        moved = float(g.workload[plan.assignment != current.assignment].sum() / g.workload.sum())
+        m = st.columns(5)
+        m[0].metric(t("rd.m.moved"), f"{moved:.1%}", help=t("rd.m.moved_help"))
+        m[1].metric(t("rd.m.moved_bound", target=f"{target:.0%}"), f"{bound:.1%}")
+        m[2].metric(t("rd.m.moved_ratio"), "-" if bound <= 0 else f"{moved / bound:.2f}")
     info = st.session_state.get(_RUN)
     if info:
         reached = info.get("target_reached_s")
-        st.caption(t("rd.run_info", s=f"{info['seconds']:.1f}", it=info["iterations"],
-                     target=f"{info['target']:.0%}",
-                     reached="-" if reached is None else f"{reached:.1f}")
-                   + (" · " + t("rd.stopped") if info.get("stopped") else ""))
+        if info.get("method") == "least_change":
+            st.caption(t("rd.run_info_lc", s=f"{info['seconds']:.1f}", target=f"{info['target']:.0%}"))
+        else:
+            st.caption(t("rd.run_info", s=f"{info['seconds']:.1f}", it=info["iterations"],
+                         target=f"{info['target']:.0%}",
+                         reached="-" if reached is None else f"{reached:.1f}")
+                       + (" · " + t("rd.stopped") if info.get("stopped") else ""))
         if info["max_deviation"] > info["target"] + 1e-9:
             st.warning(t("rd.target_missed", dev=f"{info['max_deviation']:.2%}", target=f"{info['target']:.0%}"))
     if not plan.contains_station:
@@ -646,6 +677,9 @@ def _compare(ws, key: tuple, graph: DistrictGraph, current: Plan | None, hist: H
             st.download_button(t("rd.dl_changed"), csv_bytes(diff["changed"]),
                                "changed_cells.csv", "text/csv", key="gp_rd_dl_changed",
                                help=download_help(current_language()))
+        orders_block(before, after)
+    staffing_block(ws, key, current, choices, fmt,
+                   lambda c: _choice_plan(c, ws, graph, current, hist))
 
 
 def _exports(plan: Plan) -> None:
