@@ -133,7 +133,7 @@ def test_patrol_map_is_cached_until_the_plan_changes(monkeypatch):
     spy.run(at)  # a rerun changing nothing (e.g. a download click): the stored map is sent
     assert_rebuilt(spy, first, changed=set(), kept={"gp_pt_map"})
 
-    at.number_input(key="gp_pt_dwell").set_value(20)  # the same stops, later times in the tooltips
+    at.number_input(key="gp_pt_dwell_dose").set_value(15)  # longer stays: other times in the tooltips
     spy.run(at)
     assert_rebuilt(spy, first, changed={"gp_pt_map"})
     longer = dict(spy.sent)

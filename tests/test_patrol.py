@@ -214,7 +214,7 @@ def test_cli_patrol_json_and_gpx(tmp_path, capsys):
     out = tmp_path / "routes.gpx"
     assert main(["patrol", str(DEMO_WORKSPACE), "--station", "S01", "--units", "2",
                  "--shift", "20:00-02:00", "--seed", "3", "--time-limit", "2", "--json",
-                 "--out", str(out)]) == 0
+                 "--mode", "visit-once", "--out", str(out)]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert {"routes", "risk_covered_share", "shift_minutes"} <= set(payload)
     assert payload["shift_minutes"] == 360 and len(payload["routes"]) == 2

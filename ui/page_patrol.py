@@ -20,7 +20,7 @@ from geo.hotspots import shift_from_text
 from geo.ids import normalise_ids
 from geo.markup import escape_html, escape_markdown
 from ui import state
-from ui.errors import shown_errors
+from ui.errors import show_warnings, shown_errors
 from ui.i18n import current_language, t
 from ui.tables import csv_bytes, download_help, show_table
 from ui.maps import TextTooltip, symbol_marker
@@ -104,16 +104,23 @@ def _options(ws) -> dict:
     stations = ws.layer("stations")
     ids = normalise_ids(stations["station_id"]).tolist()
     names = dict(zip(ids, stations["name"].astype(str))) if "name" in stations else {}
-    c = st.columns(5)
+    mode = st.radio(t("pt.mode"), ("dose", "once"), horizontal=True, key="gp_pt_mode",
+                    format_func=lambda m: t(f"pt.mode.{m}"), help=t("pt.mode_help"))
+    c = st.columns(6 if mode == "dose" else 5)
     station = c[0].selectbox(t("pt.station"), ids, key="gp_pt_station",
                              format_func=lambda i: f"{i} {names.get(i, '')}".strip())
     shift = c[1].text_input(t("pt.shift"), SHIFTS[0], key="gp_pt_shift",
                             help=t("pt.shift_help", examples=", ".join(SHIFTS)))
     units = c[2].number_input(t("pt.units"), 1, 20, 2, 1, key="gp_pt_units")
-    dwell = c[3].number_input(t("pt.dwell"), 0, 120, 10, 1, key="gp_pt_dwell")
+    if mode == "dose":  # Koper: stays of 10-15 minutes
+        dwell = c[3].number_input(t("pt.dwell"), 10, 15, 12, 1, key="gp_pt_dwell_dose")
+        gap = c[5].number_input(t("pt.gap"), 0, 240, 45, 5, key="gp_pt_gap")
+    else:
+        dwell = c[3].number_input(t("pt.dwell"), 0, 120, 10, 1, key="gp_pt_dwell")
+        gap = None
     foot = c[4].checkbox(t("pt.foot"), key="gp_pt_foot")
     return {"station": station, "shift": str(shift), "units": int(units), "dwell": float(dwell),
-            "speed": 5.0 if foot else None}
+            "speed": 5.0 if foot else None, "mode": mode, "gap": None if gap is None else float(gap)}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -174,6 +181,10 @@ def render() -> None:
         ws = state.workspace_for_page(_NEEDED, missing_key="pt.need_layers")
         if ws is None:
             return
+        if st.toggle(t("pt.mode_streets"), key="gp_pt_mode_streets"):  # 街巷巡逻: cover streets
+            from ui.patrol_streets import render_streets
+            render_streets(ws, lambda: _network(*state.layers_key(ws))[0])
+            return
         if "time" not in ws.layer("incidents").columns:
             st.info(t("pt.need_time"))
             return
@@ -196,25 +207,42 @@ def render() -> None:
         seed = st.session_state[_SEED_KEY]
         key = (str(ws.path), ws.meta.get("created", ""), tuple(sorted(opts.items(), key=str)), seed)
         cached = st.session_state.get(_RESULT_KEY)
+        dose = opts["mode"] == "dose"
         if cached is None or cached[0] != key:
             from planning.patrol import plan_for_workspace
+            from planning.patrol.dose_routes import dose_for_workspace
             G, engine = _network(*state.layers_key(ws)) if ws.path else (None, None)
             with st.spinner(t("pt.running")):
-                routes, hot = plan_for_workspace(
-                    ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
-                    dwell_min=opts["dwell"], seed=seed, speed_kmh=opts["speed"], time_limit_s=6.0,
-                    iterations=200, G=G, engine=engine if opts["speed"] is None else None)
+                if dose:
+                    routes, hot = dose_for_workspace(
+                        ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
+                        dwell_min=opts["dwell"], min_gap_min=opts["gap"], seed=seed,
+                        speed_kmh=opts["speed"], time_limit_s=3.0, iterations=150, G=G,
+                        engine=engine if opts["speed"] is None else None)
+                else:
+                    routes, hot = plan_for_workspace(
+                        ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
+                        dwell_min=opts["dwell"], seed=seed, speed_kmh=opts["speed"], time_limit_s=6.0,
+                        iterations=200, G=G, engine=engine if opts["speed"] is None else None)
             cached = (key, routes, hot)
             st.session_state[_RESULT_KEY] = cached
         _, routes, hot = cached
         summary = routes.summary()
         m = st.columns(4)
-        m[0].metric(t("pt.share"), f"{summary['risk_covered_share']:.1%}")
+        if dose:
+            m[0].metric(t("pt.dose_top"), f"{summary['dose_top_share']:.1%} ({summary['baseline_top_share']:.1%})",
+                        help=t("pt.dose_top_help"))
+        else:
+            m[0].metric(t("pt.share"), f"{summary['risk_covered_share']:.1%}")
         m[1].metric(t("pt.hotspots"), f"{len(hot)} ({int(hot['hotspot'].sum()) if 'hotspot' in hot else 0})")
-        m[2].metric(t("pt.minutes"), " / ".join(f"{r['minutes']:.0f}" for r in summary["routes"]))
-        loss = summary.get("risk_loss_vs_best")
+        if dose:
+            m[2].metric(t("pt.used"), " / ".join(f"{r['minutes_used']:.0f} ({r['share_of_shift']:.0%})"
+                                                 for r in summary["routes"]))
+        else:
+            m[2].metric(t("pt.minutes"), " / ".join(f"{r['minutes']:.0f}" for r in summary["routes"]))
+        loss = summary.get("objective_loss_vs_best" if dose else "risk_loss_vs_best")
         m[3].metric(t("pt.loss"), "-" if loss is None else f"{loss:.1%}",
-                    help=t("pt.loss_help") if seed is not None else None)
+                    help=(t("pt.dose_loss_help") if dose else t("pt.loss_help")) if seed is not None else None)
         stations = ws.layer("stations")
         hit = stations[normalise_ids(stations["station_id"]) == opts["station"]]
         point = hit.to_crs("EPSG:4326").geometry.iloc[0] if len(hit) else None
@@ -224,11 +252,17 @@ def render() -> None:
                      cache_key=_map_key(ws, cached[0], routes, hot, point))
         with right:
             st.markdown(f"**{t('pt.timetable')}**")
-            tt = routes.timetable()[["unit", "order", "hotspot", "arrive", "depart", "risk"]]
-            show_table(tt, lang=current_language(), keys="pt.col", height=520)
-        for note in routes.notes:
-            st.warning(escape_markdown(note))
-        d = st.columns(3)
+            if dose:
+                import pandas as pd
+                from ui.patrol_timetable import unit_timetables
+                tables = unit_timetables(routes, lang=current_language())
+                tt = pd.concat([f.assign(**{t("tt.col.unit"): u}) for u, f in tables.items()], ignore_index=True)
+                show_table(tt[[tt.columns[-1], *tt.columns[:-1]]], lang=current_language(), height=520)
+            else:
+                tt = routes.timetable()[["unit", "order", "hotspot", "arrive", "depart", "risk"]]
+                show_table(tt, lang=current_language(), keys="pt.col", height=520)
+        show_warnings(routes.notes)  # kept with the cached plan; each shown once (ui.errors)
+        d = st.columns(4 if dose else 3)
         from planning.patrol import routes_to_geojson, routes_to_gpx
         files = download_help(current_language())  # files keep the data's column names
         d[0].download_button(t("pt.dl_geojson"), json.dumps(routes_to_geojson(routes), ensure_ascii=False),
@@ -237,3 +271,7 @@ def render() -> None:
                              "application/gpx+xml", key="gp_pt_dl_gpx", help=files)
         d[2].download_button(t("pt.dl_csv"), csv_bytes(routes.timetable()),
                              "patrol_timetable.csv", "text/csv", key="gp_pt_dl_csv", help=files)
+        if dose:
+            from ui.patrol_timetable import timetable_html
+            d[3].download_button(t("pt.dl_html"), timetable_html(routes, lang=current_language()),
+                                 "patrol_timetable.html", "text/html", key="gp_pt_dl_html")

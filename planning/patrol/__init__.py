@@ -23,10 +23,19 @@ Randomised plans (``variety > 0`` with an ``rng``) choose each insertion among t
 whose ratio is within ``variety`` of the best, which gives different routes from day to day;
 ``plan_routes`` reports the loss in covered risk against the deterministic plan.
 
+Dose mode (``dose``, ``dose_routes``) is the default of the command and the app: every unit
+patrols its whole shift with repeated 10-15 minute stays at the places that are risky in that
+hour, a minimum gap between visits of one place and a break at the station (see
+``planning.patrol.dose``); visit-once stays available.
+
 The package has one module per job: ``problem`` (the problem and plan from arrays), ``search``
 (heuristics), ``exact`` (the MIP yardstick), ``routes`` (the road-network adapter), ``export``
-(GeoJSON/GPX files) and ``workspace`` (a station's shift on a workspace).
+(GeoJSON/GPX files), ``workspace`` (a station's shift on a workspace), ``dose`` (the dose
+problem, plan and solver from arrays) and ``dose_routes`` (risk per place and hour, the dose
+plan on the network and on a workspace, its timetable).
 """
+from planning.patrol.dose import DosePlan, DoseProblem, solve_dose, solve_random
+from planning.patrol.dose_routes import DoseRoutes, dose_for_workspace, dose_routes, place_hour_risk
 from planning.patrol.exact import solve_mip
 from planning.patrol.export import routes_to_geojson, routes_to_gpx, write_routes
 from planning.patrol.problem import PatrolInfeasible, PatrolPlan, PatrolProblem
@@ -36,4 +45,6 @@ from planning.patrol.workspace import plan_for_workspace, shift_hotspots
 
 __all__ = ["PatrolInfeasible", "PatrolProblem", "PatrolPlan", "PatrolRoutes", "solve_heuristic",
            "solve_mip", "solve_nearest_first", "plan_routes", "routes_to_geojson",
-           "routes_to_gpx", "write_routes", "leg_paths", "shift_hotspots", "plan_for_workspace"]
+           "routes_to_gpx", "write_routes", "leg_paths", "shift_hotspots", "plan_for_workspace",
+           "DoseProblem", "DosePlan", "DoseRoutes", "solve_dose", "solve_random", "dose_routes",
+           "dose_for_workspace", "place_hour_risk"]

@@ -248,6 +248,7 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
     if plan.missing_required:
         notes.append("required hotspots not served: "
                      f"{format_ids(hs_ids[problem.visit_hotspot[plan.missing_required]])}")
+        log.warning(notes[-1])
     return _place(G, plan, engine, length_engine, speeds, modes, sites, start_node, end_node,
                   hs, hs_ids, shift if isinstance(shift, Shift) else None, reference, tuple(notes))
 
