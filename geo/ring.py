@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.errors import CRSError, InputError
+from geo.errors import CRSError, InputError, format_ids
 from geo.ids import normalise_ids
 from geo.network import road_class_rank
 
 __all__ = ["Ring", "ring_polygon", "inside_nodes", "blocked_edges", "ring_crossings",
-           "DEFAULT_TOLERANCE_M"]
+           "DEFAULT_TOLERANCE_M", "RING_LEVELS", "RingSpec", "ring_level", "rings_from_workspace"]
 
 DEFAULT_TOLERANCE_M = 50.0
 
@@ -113,11 +113,11 @@ class Ring:
 
     @property
     def covered(self) -> list:
-        return self.crossings.loc[self.crossings["covered"], "crossing_id"].tolist()
+        return self.crossings.loc[self.crossings["covered"].to_numpy(dtype=bool), "crossing_id"].tolist()
 
     @property
     def uncovered(self) -> list:
-        return self.crossings.loc[~self.crossings["covered"], "crossing_id"].tolist()
+        return self.crossings.loc[~self.crossings["covered"].to_numpy(dtype=bool), "crossing_id"].tolist()
 
     @property
     def entries(self) -> gpd.GeoDataFrame:
@@ -130,7 +130,8 @@ class Ring:
         for r in self.crossings.itertuples():
             rows.append({"crossing": r.crossing_id, "u": r.u, "v": r.v, "inside_node": r.inside_node,
                          "direction": r.direction, "road_class": r.road_class, "rank": int(r.rank),
-                         "checkpoint": r.checkpoint_id, "covered": bool(r.covered)})
+                         "checkpoint": None if pd.isna(r.checkpoint_id) else r.checkpoint_id,
+                         "covered": bool(r.covered)})
         return {"crossings": rows, "covered": self.covered, "uncovered": self.uncovered,
                 "closed": self.closed, "leaks": self.leaks, "outside_nodes": self.outside_nodes,
                 "inside_nodes": self.inside_nodes, "tolerance_m": self.tolerance_m,
@@ -238,3 +239,140 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     return Ring(crossings=crossings, closed=reason is None and not inside_reached, leaks=leaks,
                 outside_nodes=len(outside), inside_nodes=n_inside, tolerance_m=tolerance_m,
                 reason=reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Layered rings (三圈三层): which polygons the rings are
+
+#: The ring levels, outermost first: the county border, the town centres, the key areas.
+RING_LEVELS = ("outer", "inner", "core")
+_LEVEL_WORDS = {"outer": "outer", "外圈": "outer", "外围": "outer", "县界": "outer", "环县": "outer",
+                "inner": "inner", "中圈": "inner", "城区": "inner", "环城": "inner",
+                "core": "core", "内圈": "core", "核心": "core", "核心圈": "core", "重点": "core"}
+
+
+def ring_level(value: object) -> str | None:
+    """``outer``, ``inner`` or ``core`` for a ring name in English or Chinese (外圈/中圈/内圈,
+    县界, 城区, 核心 …), None for anything else (blank, unknown)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return _LEVEL_WORDS.get(str(value).strip().lower())
+
+
+@dataclass(frozen=True, eq=False)
+class RingSpec:
+    """One ring of the layered rings: what it is and where its polygon came from.
+
+    Attributes
+    ----------
+    level : ``outer``, ``inner`` or ``core``.
+    name : the ring's name (the rings layer's ``name``, else the level).
+    polygon : (multi)polygon in the workspace CRS (metres).
+    source : how the polygon was made: ``rings layer``, ``area``, ``hull of checkpoints``
+        or ``townships 街道``.
+    units_needed : units each entry needs when sealing (the rings layer's ``units_needed``
+        column), None for the default of the level.
+    """
+
+    level: str
+    name: str
+    polygon: object
+    source: str
+    units_needed: int | None = None
+
+
+def _rings_from_layer(layer: gpd.GeoDataFrame, crs) -> list[RingSpec]:
+    if layer.crs is None:
+        raise CRSError("the rings layer has no CRS; set its CRS before checking the rings")
+    if "ring" not in layer.columns:
+        cols = [c for c in layer.columns if c != layer.geometry.name]
+        raise InputError(f"the rings layer has no `ring` column (outer, inner or core); columns "
+                         f"are {cols}; add one naming each polygon's ring")
+    levels = layer["ring"].map(ring_level)
+    bad = layer.index[levels.isna()].tolist()
+    if bad:
+        raise InputError(f"the rings layer's `ring` column holds {format_ids(layer.loc[bad, 'ring'].astype(str).unique())} "
+                         f"in rows {format_ids(bad)}; give outer, inner or core (外圈, 中圈, 内圈)")
+    kinds = set(layer.geometry.geom_type.dropna())
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise InputError(f"the rings layer must hold polygons, it holds {sorted(kinds)}; draw each ring "
+                         "as a polygon")
+    layer = layer.to_crs(crs)
+    names = (layer["name"].astype(str).where(layer["name"].notna(), levels)
+             if "name" in layer.columns else levels)
+    need = (pd.to_numeric(layer["units_needed"], errors="coerce")
+            if "units_needed" in layer.columns else pd.Series(np.nan, index=layer.index))
+    out = []
+    for (level, name), rows in layer.groupby([levels, names], sort=False).groups.items():
+        k = need.loc[rows].dropna()
+        out.append(RingSpec(level, str(name), shapely.union_all(layer.geometry.loc[rows].values),
+                            "rings layer", int(k.max()) if len(k) else None))
+    return out
+
+
+def _hull_of(points: gpd.GeoDataFrame, buffer_m: float):
+    hull = shapely.convex_hull(shapely.union_all(points.geometry.values))
+    return hull.buffer(buffer_m) if hull.geom_type == "Polygon" else None
+
+
+def rings_from_workspace(ws, rings: gpd.GeoDataFrame | None = None, *,
+                         hull_buffer_m: float = 10.0) -> list[RingSpec]:
+    """The layered rings (三圈三层) of a workspace, outermost first.
+
+    Parameters
+    ----------
+    ws : the workspace (its ``area``, ``checkpoints`` and ``townships`` layers are read).
+    rings : a polygon layer with a ``ring`` column (outer/inner/core, or 外圈/中圈/内圈) and
+        optionally ``name`` and ``units_needed``; default: the workspace's ``rings`` layer.
+    hull_buffer_m : metres the hull of a level's checkpoints is widened by, so that the ring
+        runs just outside the checkpoints that stand on it.
+
+    Returns
+    -------
+    list of RingSpec, sorted outer, inner, core (then by name).
+
+    Notes
+    -----
+    With a rings layer, its polygons are the rings (rows with the same ring and name are one
+    ring). Without one: outer is the study ``area``; each other level named in the
+    checkpoints' ``ring`` column is the convex hull of those checkpoints widened by
+    ``hull_buffer_m`` (a level with fewer than three checkpoints not on a line gives no
+    polygon and is left out with a warning); when no checkpoint is inner, the inner ring is
+    the union of the townships of kind 街道 (the county seat's urban subdistricts: the town
+    centre). Core rings (key areas) come only from a rings layer or core checkpoints.
+    """
+    if rings is None and ws.has("rings"):
+        rings = ws.layer("rings")
+    if rings is not None and len(rings):
+        specs = _rings_from_layer(rings, ws.crs)
+    else:
+        specs = []
+        if ws.has("area"):
+            specs.append(RingSpec("outer", "outer", shapely.union_all(ws.layer("area").geometry.values),
+                                  "area"))
+        cps = ws.layer("checkpoints") if ws.has("checkpoints") else None
+        levels = (cps["ring"].map(ring_level) if cps is not None and "ring" in cps.columns
+                  else pd.Series(dtype=object))
+        for level in RING_LEVELS[1:]:
+            on = cps[(levels == level).to_numpy()] if len(levels) else None
+            if on is None or len(on) == 0:
+                continue
+            poly = _hull_of(on, hull_buffer_m)
+            if poly is None:
+                log.warning("the %d %s checkpoints (%s) do not span an area, so they give no %s ring; "
+                            "give at least three not on one line, or a rings layer", len(on), level,
+                            format_ids(on.get("checkpoint_id", on.index)), level)
+                continue
+            specs.append(RingSpec(level, level, poly, "hull of checkpoints"))
+        if not any(s.level == "inner" for s in specs) and ws.has("townships"):
+            towns = ws.layer("townships")
+            if "kind" in towns.columns:
+                seat = towns[towns["kind"].astype(str).str.strip() == "街道"]
+                if len(seat):
+                    specs.append(RingSpec("inner", "inner", shapely.union_all(seat.geometry.values),
+                                          "townships 街道"))
+    if not specs:
+        raise InputError("the workspace has no rings: give a rings layer (polygons with a `ring` "
+                         "column), or an area")
+    order = {lv: i for i, lv in enumerate(RING_LEVELS)}
+    return sorted(specs, key=lambda s: (order[s.level], s.name))
