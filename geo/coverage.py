@@ -206,13 +206,24 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
                          id_col: str | None = None, bands: Sequence[float] = DEFAULT_BANDS_MIN,
                          turnout_col: str | None = "turnout_min", turnout_min: float | None = None,
                          cells: gpd.GeoDataFrame | None = None,
-                         weight: str | None = "incidents") -> Coverage:
+                         weight: str | None = "incidents", at: str | None = None) -> Coverage:
     """Coverage of point facilities (stations, posts) over the network and the cells.
 
     Facilities are snapped to their nearest node (or given by a ``node_id`` column); cells by
     their centroid. The turnout delay is ``turnout_min`` for all when given, else the
     ``turnout_col`` column where the layer has it (posts: ``turnout_min``), else none.
+    ``at`` (``HH:MM``): only the facilities open then count (their ``hours`` column,
+    ``geo.hours``; no column: open 7x24); InputError when none is open.
     """
+    if at is not None:
+        from geo.hours import facility_hours, parse_time_of_day_text
+        minute = parse_time_of_day_text(at)
+        hours = facility_hours(facilities, layer="facilities", id_col=id_col)
+        is_open = np.array([h.is_open(minute) for h in hours], dtype=bool)
+        if not is_open.any():
+            raise InputError(f"no facility is open at {at} (`at`); choose another time of day or "
+                             "check the facilities' opening hours")
+        facilities = facilities[is_open]
     snapped = snap_points(facilities, G, id_col=id_col, what="facilities", refuse_m=SNAP_REFUSE_M)
     fac = pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy())
     dup = fac.index[fac.index.duplicated()].unique()
