@@ -49,14 +49,22 @@ _PARAMETER_FLAGS: dict[str, str] = {
     "weight": "--weight", "max_deviation": "--max-deviation", "working_crs": "--crs",
     "layer_crs": "--layer-crs", "x_col": "--x-col", "y_col": "--y-col", "attributes": "--attributes",
     "network_type": "--network-type", "clip_margin_m": "--network-margin",
-    "police_grid_station": "--police-grid-station",
+    "police_grid_station": "--police-grid-station", "norms": "--set",
     "network": "`gridpatrol import --network NET`",
+    "min_gap_min": "--min-gap-min", "break_min": "--break-min", "max_places": "--max-places",
 }
 _NETWORK_FILE_FLAGS = {"source_crs": "--network-crs"}
 _COMMAND_FLAGS: dict[str, dict[str, str]] = {
-    "coverage": {**_NETWORK_FILE_FLAGS, "id_col": "--id"}, "seal": _NETWORK_FILE_FLAGS,
-    "ring": _NETWORK_FILE_FLAGS, "place-posts": _NETWORK_FILE_FLAGS,
-    "import": {"network": "--network", "crs": "--layer-crs"},
+    "coverage": {**_NETWORK_FILE_FLAGS, "id_col": "--id", "at": "--at"},
+    "seal": {**_NETWORK_FILE_FLAGS, "units_needed": "--units-needed", "turnout_min": "--turnout-min"},
+    "ring": {**_NETWORK_FILE_FLAGS, "units_needed": "--units-needed", "seal_entries": "--seal-entries"},
+    "place-posts": {**_NETWORK_FILE_FLAGS, "share": "--hours-share"},
+    "import": {"network": "--network", "crs": "--layer-crs", "area": "--area",
+               "unit_id": "--unit-id", "unit_station": "--unit-station", "unit_name": "--unit-name"},
+    "orders": {"plan": "--plan", "against": "--against"}, "staffing": {"plan": "--plan"},
+    "brief": {"at": "--at"},
+    "streets": {"budget_min": "--budget-min", "classes": "--classes", "risk_top": "--risk-top",
+                "station": "--station"},
 }
 _PARAMETER = re.compile(r"`([a-z][a-z0-9_]*)`")
 
@@ -215,7 +223,21 @@ def _with_flag(problem):
 @command("import", help="build a workspace from your layers")
 def _import(p: argparse.ArgumentParser):
     p.add_argument("out", help="the workspace to write (.gpkg)")
-    p.add_argument("--area", required=True, help="study area polygons (unioned)")
+    p.add_argument("--area", help="study area polygons (unioned; may be left out with --units: "
+                   "the union of the units)")
+    p.add_argument("--units", help="base units of the plans instead of generated cells: villages/"
+                   "communities 村/社区, governance grids 网格, beats (polygons; their population, "
+                   "migrants and incidents columns are used as given)")
+    p.add_argument("--unit-id", metavar="COL", help="id column of --units (kept as text: 0111)")
+    p.add_argument("--unit-station", metavar="COL",
+                   help="column of --units naming each unit's station: the current plan exactly "
+                   "(default: the jurisdiction covering most of each unit)")
+    p.add_argument("--unit-name", metavar="COL",
+                   help="name column of --units (default: guessed, e.g. name/名称/村名)")
+    p.add_argument("--rivers", help="rivers 河流 (water polygons, or lines with width_m): units "
+                   "are not neighbours across them except at a bridge of --network")
+    p.add_argument("--railways", help="railways 铁路 (lines): a barrier as --rivers, crossed where "
+                   "a road of --network crosses it")
     p.add_argument("--townships", help="townships / sub-districts 街道/乡镇 (polygons)")
     p.add_argument("--township-id", help="id column of --townships (default township_id)")
     p.add_argument("--stations", help="police stations 派出所 (points, or CSV with lon/lat)")
@@ -274,6 +296,12 @@ def _import(p: argparse.ArgumentParser):
         if out.suffix.lower() != ".gpkg":
             raise GridPatrolError(f"OUT was {str(out)!r} but a workspace is a GeoPackage; give a "
                                   "path ending in .gpkg")
+        if not args.area and not args.units:
+            raise GridPatrolError("give the study area (--area FILE), or base units (--units "
+                                  "FILE --unit-id COL) whose union is the area")
+        if args.units and not args.unit_id:
+            raise GridPatrolError("--units was given without --unit-id; name the units' id "
+                                  "column, e.g. --unit-id 村编码")
         if len(args.attributes) != len(args.columns):
             raise GridPatrolError(f"--attributes was given {len(args.attributes)} times but "
                                   f"--columns {len(args.columns)} times; give one --columns per "
@@ -300,7 +328,9 @@ def _import(p: argparse.ArgumentParser):
                 network=LayerSource(args.network, crs=args.layer_crs) if args.network else None,
                 network_type=args.network_type, clip_margin_m=args.network_margin,
                 working_crs=args.crs, cell_size_m=args.cell_size, cell_shape=args.cell_shape,
-                name=args.name)
+                name=args.name, units=src(args.units, args.unit_id),
+                unit_station=args.unit_station, unit_name=args.unit_name,
+                rivers=src(args.rivers), railways=src(args.railways))
         except ValidationError as exc:  # say which flag names the column
             raise ValidationError([_with_flag(p) for p in exc.problems]) from None
         author = _writer(args, out, action="build a workspace")
@@ -516,6 +546,8 @@ def _coverage(p: argparse.ArgumentParser):
     p.add_argument("--cells", help="cells with population/incidents (default: the workspace's cells)")
     p.add_argument("--weight", help="cell column summed as workload (default: incidents where the "
                                     "cells have it, else node counts)")
+    p.add_argument("--at", help="time of day HH:MM: only the facilities open then (their hours "
+                                "column: 7x24, 08:00-20:00 …) count")
 
     def run(args: argparse.Namespace) -> Result:
         from geo.coverage import coverage_from_layers, parse_bands
@@ -537,9 +569,14 @@ def _coverage(p: argparse.ArgumentParser):
             if weight is None and "incidents" in cells.columns:
                 weight = "incidents"
         cov = coverage_from_layers(G, engine, fac, id_col=id_col, bands=bands,
-                                   turnout_min=args.turnout_min, cells=cells, weight=weight)
+                                   turnout_min=args.turnout_min, cells=cells, weight=weight,
+                                   at=args.at)
         out = cov.summary()
         lines = [f"{out['nodes']} nodes, {len(cov.facilities)} facilities"]
+        if args.at is not None:
+            out.update(at=args.at, open_facilities=int(len(cov.facilities)),
+                       closed_facilities=int(len(fac) - len(cov.facilities)))
+            lines[0] += f" open at {args.at} ({out['closed_facilities']} closed)"
         lines += [f"  within {b} min: {n} nodes ({n / max(out['nodes'], 1):.0%})"
                   for b, n in out["within"].items()]
         lines.append(f"  beyond {bands[-1]:g} min: {len(out['uncovered'])} nodes; longest "
@@ -549,13 +586,16 @@ def _coverage(p: argparse.ArgumentParser):
     return run
 
 
-@command("seal", help="minimum time to close every entry, one unit per entry")
+@command("seal", help="minimum time to close every entry (one or more units per entry, turnout delays)")
 def _seal(p: argparse.ArgumentParser):
     _network_arguments(p)
     p.add_argument("--units", required=True, help="units: stations/posts/cars (points, or node_id column)")
     p.add_argument("--unit-id", help="id column of --units")
     p.add_argument("--exits", required=True, help="entries to close (points, or node_id column)")
     p.add_argument("--exit-id", help="id column of --exits")
+    p.add_argument("--units-needed", help="units each exit needs: a number, or a column of --exits (1)")
+    p.add_argument("--turnout-min", help="minutes before a unit leaves: a number, or a column of "
+                                         "--units (default: the turnout_min column, else 0)")
 
     def run(args: argparse.Namespace) -> Result:
         from planning.seal import seal_from_network
@@ -565,9 +605,21 @@ def _seal(p: argparse.ArgumentParser):
         exit_id = _id_column(exits, args.exit_id, "exits", "--exit-id",
                              prefer=("exit_id", "checkpoint_id"))
         G, engine, _ = _load_network(args)
-        seal = seal_from_network(G, engine, units, exits, unit_id=unit_id, exit_id=exit_id)
+
+        def number_or_column(text, frame, default_column):
+            if text is None:
+                return default_column if default_column in frame.columns else None
+            try:
+                return float(text)
+            except ValueError:
+                return text  # a column name (checked by the library)
+        need = number_or_column(args.units_needed, exits, "units_needed")
+        turnout = number_or_column(args.turnout_min, units, "turnout_min")
+        seal = seal_from_network(G, engine, units, exits, unit_id=unit_id, exit_id=exit_id,
+                                 units_needed=need, turnout_min=turnout)
         out = seal.summary()
-        lines = [f"all {len(out['assignment'])} exits closed after {out['seal_minutes']:.1f} min"]
+        lines = [f"all {len(out['units_needed'])} exits closed after {out['seal_minutes']:.1f} min "
+                 f"({len(out['assignment'])} units)"]
         lines += [f"  {a['exit']:>12s} <- {a['unit']:<12s} {a['minutes']:6.1f} min" for a in out["assignment"]]
         return out, "\n".join(lines)
     return run
@@ -586,10 +638,30 @@ def _ring(p: argparse.ArgumentParser):
     p.add_argument("--band-m", type=float, default=0.0,
                    help="with --propose: new checkpoints may sit this far from the ring (0: on the crossings)")
     p.add_argument("--junctions", action="store_true", help="with --propose: allow checkpoints at junctions")
+    p.add_argument("workspace", nargs="?", metavar="WS", help="the workspace (instead of --network)")
+    next(a for a in p._actions if a.dest == "network").required = False
+    p.add_argument("--rings", nargs="?", const="", metavar="FILE",
+                   help="all layered rings (三圈三层) at once: the workspace's rings layer, or FILE "
+                        "(polygons with a ring column: outer/inner/core), else the area and the "
+                        "checkpoints' ring column")
+    p.add_argument("--units-needed", help="with --rings: units each entry needs when sealing, one "
+                   "number or per ring (outer=2,inner=1,core=1; default: the rings layer's "
+                   "units_needed, else 2/1/1)")
+    p.add_argument("--seal-entries", choices=("uncovered", "major", "all"), default="uncovered",
+                   help="with --rings: seal the entries without a checkpoint (default), those on "
+                        "arterial or bigger roads, or all")
+    p.add_argument("--no-seal", action="store_true", help="with --rings: skip the seal time")
 
     def run(args: argparse.Namespace) -> Result:
         from geo.layers import LayerSource, read_layer
         from geo.ring import ring_crossings
+        if args.workspace and args.network:
+            raise GridPatrolError("give the workspace once: as WS or as --network, not both")
+        args.network = args.network or args.workspace
+        if not args.network:
+            raise GridPatrolError("give the workspace (WS) or a road network (--network NET)")
+        if args.rings is not None:
+            return _ring_layers(args)
         G, _, ws = _load_network(args, ("area", "checkpoints"))
         if args.ring:
             ring = read_layer(LayerSource(args.ring))
@@ -630,6 +702,66 @@ def _ring(p: argparse.ArgumentParser):
     return run
 
 
+def _units_needed(text: str | None):
+    """--units-needed: None, one whole number, or level=number pairs."""
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        if "=" not in text:
+            return int(text)
+        out = {}
+        for part in _csv_list(text):
+            level, _, k = part.partition("=")
+            if level.strip() not in ("outer", "inner", "core"):
+                raise ValueError(level)
+            out[level.strip()] = int(k)
+        return out
+    except ValueError:
+        raise GridPatrolError(f"--units-needed was {text!r} but must be a whole number (2) or "
+                              "ring=number pairs (outer=2,inner=1,core=1)") from None
+
+
+def _ring_layers(args: argparse.Namespace) -> Result:
+    """``gridpatrol ring --rings``: every ring of the workspace at once."""
+    from geo.layers import LayerSource, read_layer
+    from planning.rings import analyse_rings, rings_from_workspace, units_from_workspace
+    need = _units_needed(args.units_needed)
+    G, engine, ws = _load_network(args, ("area", "checkpoints", "townships", "rings", "stations",
+                                         "posts"))
+    if ws is None:
+        raise GridPatrolError("--rings needs a workspace (WS or --network) holding the area or rings")
+    rings = read_layer(LayerSource(args.rings)) if args.rings else None
+    specs = rings_from_workspace(ws, rings)
+    cps = None
+    if args.checkpoints or ws.has("checkpoints"):
+        cps = _points(args.checkpoints, what="checkpoints", ws=ws, layer="checkpoints")
+    id_col = _id_column(cps, args.checkpoint_id, "checkpoints", "--checkpoint-id",
+                        prefer=("checkpoint_id",)) if cps is not None else None
+    units = None if args.no_seal else units_from_workspace(ws)
+    result = analyse_rings(G, engine, specs, checkpoints=cps, id_col=id_col,
+                           tolerance_m=args.tolerance_m, propose=args.propose, band_m=args.band_m,
+                           junctions=args.junctions, units=units, units_needed=need,
+                           seal_entries=args.seal_entries)
+    out = result.summary()
+    lines = []
+    for r in out["rings"]:
+        state = "CLOSED" if r["closed"] else "OPEN" if r["closure"]["reason"] is None else "NOT CLOSED (cannot be checked)"
+        lines.append(f"{r['level']:<5s} {r['name']}: {len(r['entries'])} entries, {len(r['covered'])} with a "
+                     f"checkpoint, {len(r['uncovered'])} without; {state}")
+        if r["closure"]["open_path"]:
+            lines.append(f"  open path: {' > '.join(map(str, r['closure']['open_path'][:8]))}"
+                         + (" ..." if len(r["closure"]["open_path"]) > 8 else ""))
+        if r["proposal"] is not None:
+            lines.append(f"  fewest new checkpoints to close it: {r['proposal']['new_checkpoints']}")
+        if r["seal_minutes"] is not None:
+            lines.append(f"  sealed after {r['seal_minutes']:.1f} min ({sum(r['units_needed'].values())} "
+                         f"units to {len(r['units_needed'])} entries)")
+        elif not args.no_seal:
+            lines.append(f"  no seal: {r['seal_reason']}")
+    return out, "\n".join(lines)
+
+
 @command("place-posts", help="new post sites: maximal covering or set covering (HiGHS, exact)")
 def _place_posts(p: argparse.ArgumentParser):
     _network_arguments(p)
@@ -643,12 +775,19 @@ def _place_posts(p: argparse.ArgumentParser):
                    help="max_cover: best k sites; set_cover: fewest sites reaching all demand")
     p.add_argument("--candidates", help="candidate sites (points); default: the nodes of the demand cells")
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (60)")
+    p.add_argument("--hours-share", type=float, default=0.8, help="share of a new post's added "
+                   "value (by hour, weighted by incidents) its proposed opening hours keep (0.8)")
 
     def run(args: argparse.Namespace) -> Result:
         import pandas as pd
+        from geo.hours import facility_hours
         from geo.network import SNAP_REFUSE_M, snap_points
         from planning.placement import demand_from_cells, place_posts
-        G, engine, ws = _load_network(args, ("cells", "stations", "posts"))
+        from planning.post_hours import staffing_hours
+        if not 0 < args.hours_share <= 1:
+            raise GridPatrolError(f"--hours-share was {args.hours_share}; give a share in (0, 1], "
+                                  "e.g. 0.8")
+        G, engine, ws = _load_network(args, ("cells", "stations", "posts", "incidents"))
         if args.cells:
             cells = _points(args.cells, what="cells")
         elif ws is not None and ws.has("cells"):
@@ -671,11 +810,12 @@ def _place_posts(p: argparse.ArgumentParser):
             frames.append((_points(args.existing, what="existing sites"), args.existing_id))
         elif ws is not None:
             frames += [(ws.layer(n), None) for n in ("stations", "posts") if ws.has(n)]
-        parts, delay_parts = [], []
+        parts, delay_parts, open_hours = [], [], {}
         for frame, col in frames:
-            snapped = snap_points(frame, G, id_col=_id_column(frame, col, "existing sites",
-                                                              "--existing-id"),
-                                  what="existing sites", refuse_m=SNAP_REFUSE_M)
+            fid = _id_column(frame, col, "existing sites", "--existing-id")
+            snapped = snap_points(frame, G, id_col=fid, what="existing sites", refuse_m=SNAP_REFUSE_M)
+            for k, h in zip(snapped["id"].to_numpy(), facility_hours(frame, layer="existing sites", id_col=fid)):
+                open_hours.setdefault(k, h)
             parts.append(pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy()))
             t = (pd.to_numeric(frame["turnout_min"], errors="coerce").fillna(0.0).to_numpy()
                  if "turnout_min" in frame.columns else 0.0)
@@ -698,6 +838,21 @@ def _place_posts(p: argparse.ArgumentParser):
                 f"gap {out['gap']:.2%}, {out['seconds']:.1f} s)\n"
                 f"  {args.weight} within {args.minutes:g} min: {b.get('weight_within', 0):g} "
                 f"({b.get('share_within', 0):.1%}) -> {a.get('weight_within', 0):g} ({a.get('share_within', 0):.1%})")
+        # Posts by the hour: when each new post adds most (existing facilities by their hours).
+        by_hour = None
+        if ws is not None and ws.has("incidents") and "time" in ws.layer("incidents").columns:
+            from geo.hot_times import workspace_hot_times
+            by_hour = workspace_hot_times(ws).by_hour
+        hours = staffing_hours(engine, demand, sites=list(result.chosen), existing=existing,
+                               existing_hours=open_hours, by_hour=by_hour, minutes=args.minutes,
+                               delays_min=delays, share=args.hours_share)
+        out["hours"] = [h.as_dict() for h in hours]
+        out["hours_weighted_by"] = "incidents by hour" if by_hour is not None else "every hour alike"
+        for h in out["hours"]:
+            text += (f"\n  new site {h['site']}: adds most at "
+                     f"{', '.join(f'{x:02d}:00' for x in h['top_hours']) or '-'}; staff "
+                     f"{h['proposed_window'] or '-'} (one window) or {h['proposed_hours'] or '-'} "
+                     f"for {h['share']:.0%} of its added value")
         return out, text
     return run
 
@@ -708,8 +863,9 @@ def _place_posts(p: argparse.ArgumentParser):
 @command("redistrict", help="propose a new jurisdiction plan (balanced, contiguous, compact)")
 def _redistrict(p: argparse.ArgumentParser):
     p.add_argument("workspace", help="the workspace GeoPackage (layers cells and stations)")
-    p.add_argument("--weight", default="incidents",
-                   help="workload columns of the cells, COL[=W],... (default incidents); each "
+    p.add_argument("--weight", default=None,
+                   help="workload columns of the cells, COL[=W],... (default incidents; with "
+                        "--districts population,migrants,incidents where present); each "
                         "column counts as its share of the total, times W")
     p.add_argument("--max-deviation", type=float, default=0.05,
                    help="largest allowed workload deviation from the mean, a fraction (0.05)")
@@ -721,8 +877,15 @@ def _redistrict(p: argparse.ArgumentParser):
     p.add_argument("--min-change", type=float, default=None,
                    help="weight of the share of cells changed against the current plan "
                         "(default 0.05 with --from current, 0 with scratch)")
+    p.add_argument("--least-change", action="store_true",
+                   help="reach --max-deviation while moving the least workload, then people, "
+                        "then units from the current plan (needs --from current)")
+    p.add_argument("--change-order", default="workload,population,units",
+                   help="with --least-change: what to minimise, most important first "
+                        "(workload,population,units)")
     p.add_argument("--lock", default="", help="cell ids that keep their station, A,B,...")
-    p.add_argument("--lock-stations", default="", help="stations whose district may not change")
+    p.add_argument("--lock-stations", default="",
+                   help="stations whose district may not change (it neither gains nor loses cells)")
     p.add_argument("--max-distance", type=float, default=None,
                    help="no cell farther than this from its station, metres")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
@@ -732,16 +895,29 @@ def _redistrict(p: argparse.ArgumentParser):
     p.add_argument("--save-plan", metavar="NAME",
                    help="append the plan to the workspace as a new version called NAME")
     p.add_argument("--note", default="", help="note saved with --save-plan")
+    p.add_argument("--districts", type=int, metavar="K", help="with --from scratch: draw K "
+                   "balanced, contiguous, compact districts whose centres are chosen (beats, 警务区)")
+    p.add_argument("--within", metavar="STATION", help="with --districts: only the units of this "
+                   "station's current jurisdiction (its police districts)")
+    p.add_argument("--save-districts", action="store_true", help="with --districts: save them as "
+                   "the police_grids layer (with --within only that station's grids are replaced)")
+    p.add_argument("--bound", action="store_true", help="with --districts: also solve the "
+                   "p-median MIP lower bound (done anyway for up to 150 units)")
+    p.add_argument("--cost", choices=["auto", "road", "straight"], default="auto",
+                   help="with --districts: distance to the centre as road travel minutes (auto: "
+                        "when the workspace has roads) or straight-line metres")
     _account_arguments(p)
 
     def run(args: argparse.Namespace) -> Result:
         import time
         import numpy as np
         from geo.workspace import read_workspace
-        from planning.editing import save_plan, write_plan
         from planning.redistrict import ScoreWeights, grown_plan, optimize, repaired_plan
         from planning.study import current_plan, workspace_graph
 
+        if args.districts is not None or args.within or args.save_districts:
+            return _draw_districts_run(args)
+        args.weight = args.weight or "incidents"
         started = time.perf_counter()
         if not (0 < args.max_deviation < 1):
             raise GridPatrolError(f"--max-deviation was {args.max_deviation} but must be a "
@@ -759,6 +935,11 @@ def _redistrict(p: argparse.ArgumentParser):
         if args.start == "current" and current is None:
             raise GridPatrolError("the cells carry no station_id (no jurisdictions were "
                                   "imported); use --from scratch")
+        if args.least_change:
+            if args.start != "current":
+                raise GridPatrolError("--least-change counts what moves from the current plan; "
+                                      "drop --from scratch (or use --from current)")
+            return _least_change_run(args, graph, current, started, author)
         start = repaired_plan(current) if args.start == "current" else grown_plan(graph)
         change = args.min_change if args.min_change is not None else (
             0.05 if args.start == "current" else 0.0)
@@ -784,30 +965,318 @@ def _redistrict(p: argparse.ArgumentParser):
             payload["current_max_deviation"] = round(current.max_deviation, 6)
             payload["current_contiguous"] = current.contiguous
             payload["current_township_splits"] = current.township_splits
-        payload["stations"] = {
-            sid: {"cells": int(row.cells), "workload_share": round(float(row.workload), 6),
-                  "deviation": round(float(row.deviation), 6)}
-            for sid, row in plan.table(columns=()).iterrows()}
         payload["max_deviation_target"] = args.max_deviation
         payload["target_met"] = bool(plan.max_deviation <= args.max_deviation)
         # (when it is not met, planning.redistrict.optimize warns with the figure reached)
-        if args.out:
-            payload["out"] = [str(x) for x in write_plan(plan, args.out)]
-        if args.save_plan:
-            payload["plan_id"] = save_plan(args.workspace, plan, name=args.save_plan, author=author,
-                                           note=args.note or f"gridpatrol redistrict --weight {args.weight}")
-            payload["author"] = author
         text = (f"{graph.n_stations} districts, contiguous: {plan.contiguous}, max workload "
                 f"deviation {plan.max_deviation:.2%}"
                 + ("" if payload["target_met"] else f" (target {args.max_deviation:.2%} NOT met)")
                 + (f" (current {current.max_deviation:.1%})" if current is not None else "")
                 + f", township splits {plan.township_splits}, cells changed "
                 f"{payload['cells_changed']}, {payload['seconds']:.1f} s")
+        return _finish_plan(args, plan, current, payload, text, author=author,
+                            note=f"gridpatrol redistrict --weight {args.weight}")
+    return run
+
+
+def _finish_plan(args: argparse.Namespace, plan, current, payload: dict, text: str, *,
+                 author: str | None, note: str) -> Result:
+    """What every station plan of ``redistrict`` ends with: per-station figures and the change
+    orders against today's plan in the JSON, then ``--out`` and ``--save-plan``."""
+    from planning.editing import save_plan, write_plan
+    from planning.orders import change_orders, orders_json
+    payload["stations"] = {
+        sid: {"cells": int(row.cells), "workload_share": round(float(row.workload), 6),
+              "deviation": round(float(row.deviation), 6)}
+        for sid, row in plan.table(columns=()).iterrows()}
+    if current is not None:
+        payload["change_orders"] = orders_json(change_orders(current, plan), lang="en")
+    if args.out:
+        payload["out"] = [str(x) for x in write_plan(plan, args.out)]
+        text += f"\nwrote {', '.join(payload['out'])}"
+    if args.save_plan:
+        payload["plan_id"] = save_plan(args.workspace, plan, name=args.save_plan, author=author,
+                                       note=args.note or note)
+        payload["author"] = author
+        text += f"\nsaved plan {payload['plan_id']} ({args.save_plan}, by {author}) in {args.workspace}"
+    return payload, text
+
+
+def _draw_districts_run(args: argparse.Namespace) -> Result:
+    """``redistrict --districts K --from scratch [--within STATION]``: planning.districts."""
+    from geo.workspace import read_workspace
+    from planning.districts import draw_districts, p_median_bound, save_police_grids, workspace_problem
+    if args.districts is None:
+        raise GridPatrolError("--within and --save-districts go with --districts K; add e.g. "
+                              "--districts 5 --from scratch")
+    if args.start != "scratch":
+        raise GridPatrolError("--districts K draws districts with new centres, not from the "
+                              "current plan; add --from scratch")
+    if args.least_change or args.save_plan or args.out:
+        raise GridPatrolError("--districts draws police districts; --least-change, --save-plan "
+                              "and --out are for station plans (save districts with --save-districts)")
+    if args.districts < 1:
+        raise GridPatrolError(f"--districts was {args.districts} but must be at least 1")
+    if not (0 < args.max_deviation < 1):
+        raise GridPatrolError(f"--max-deviation was {args.max_deviation} but must be a "
+                              "fraction between 0 and 1, e.g. 0.05 for 5 %")
+    author = _writer(args, args.workspace, action="save police districts") if args.save_districts else None
+    ws = read_workspace(args.workspace)
+    problem = workspace_problem(ws, weights=args.weight, within_station=args.within, cost=args.cost)
+    if args.districts > problem.n:
+        where = f"station {problem.station_id}'s jurisdiction" if problem.station_id else "the workspace"
+        raise GridPatrolError(f"--districts was {args.districts} but {where} has only {problem.n} "
+                              f"units; choose at most {problem.n}")
+    result = draw_districts(problem, args.districts, max_deviation=args.max_deviation,
+                            seed=args.seed, time_limit_s=args.time_limit)
+    payload = result.summary()
+    if args.bound or problem.n <= 150:
+        bound = p_median_bound(problem, args.districts, max_deviation=args.max_deviation,
+                               time_limit_s=args.time_limit or 60.0, start=result)
+        lb = bound["bound"]
+        payload["lower_bound"] = None if lb is None else round(lb, 4)
+        payload["gap_to_bound"] = (round(result.objective / lb - 1.0, 6)
+                                   if lb and result.target_met else None)
+        payload["bound"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in bound.items()}
+    unit = result.cost_unit
+    text = (f"{args.districts} districts" + (f" in station {problem.station_id}" if problem.station_id else "")
+            + f" over {problem.n} units, contiguous: {result.contiguous}, max workload deviation "
+            f"{result.max_deviation:.2%}" + ("" if result.target_met else
+                                             f" (target {args.max_deviation:.2%} NOT met)")
+            + f", mean distance to the centre {result.objective:.1f} {unit} ({result.cost_source}; "
+            f"weights {', '.join(result.weights)})")
+    if payload.get("lower_bound") is not None:
+        text += f", lower bound {payload['lower_bound']:.1f} {unit}"
+    text += f", {result.seconds:.1f} s"
+    for row in payload["districts"]:
+        text += (f"\n  {row['district_id']:10s} centre {row['centre']:>8s} units {row['units']:5d} "
+                 f"share {row['workload_share']:.3f} dev {row['deviation']:+.2%} "
+                 f"mean {row['mean_distance']:.1f} {unit}")
+    if args.save_districts:
+        payload["saved"] = save_police_grids(args.workspace, result, author=author)
+        payload["author"] = author
+        text += (f"\nsaved {payload['saved']['written']} police districts in {args.workspace} "
+                 f"(by {author}; {payload['saved']['kept']} of other stations kept)")
+    return payload, text
+
+
+def _least_change_run(args: argparse.Namespace, graph, current, started: float,
+                      author: str | None) -> Result:
+    """``redistrict --least-change``: planning.least_change from the current plan."""
+    import time
+    import numpy as np
+    from planning.least_change import least_change
+    from geo.errors import InputError
+    order = tuple(_csv_list(args.change_order))
+    try:
+        res = least_change(current, baseline=current, max_deviation=args.max_deviation,
+                           locked_cells=_csv_list(args.lock),
+                           locked_stations=_csv_list(args.lock_stations),
+                           max_cost=args.max_distance, order=order, time_limit_s=args.time_limit,
+                           rng=np.random.default_rng(args.seed))
+    except InputError as exc:
+        if "`order`" not in str(exc):
+            raise
+        raise InputError(str(exc).replace("`order`", "--change-order")) from None
+    plan = res.plan
+    payload = plan.summary(current)
+    payload.setdefault("cells_changed", 0)
+    payload.update(res.summary())
+    payload["method"] = "least_change"
+    payload["change_order"] = list(order)
+    payload["seconds"] = round(time.perf_counter() - started, 3)
+    payload["search_seconds"] = round(res.seconds, 3)
+    payload["weights"] = dict(graph.weights)
+    payload["current_max_deviation"] = round(current.max_deviation, 6)
+    payload["current_contiguous"] = current.contiguous
+    payload["current_township_splits"] = current.township_splits
+    ratio = "-" if res.moved_ratio is None else f"{res.moved_ratio:.2f}"
+    text = (f"{graph.n_stations} districts, contiguous: {plan.contiguous}, max workload "
+            f"deviation {plan.max_deviation:.2%}"
+            + ("" if res.target_met else f" (target {args.max_deviation:.2%} NOT met)")
+            + f" (current {current.max_deviation:.1%}); moved {res.moved_workload:.1%} of the "
+            f"workload (bound {res.moved_bound:.1%}, ratio {ratio}), {res.units_moved} cells")
+    if res.moved_people is not None:
+        pr = "-" if not res.moved_people_bound else f"{res.moved_people / res.moved_people_bound:.2f}"
+        text += (f", {res.moved_people:,.0f} people (bound {res.moved_people_bound:,.0f}, "
+                 f"ratio {pr})")
+    text += f", {payload['seconds']:.1f} s"
+    return _finish_plan(args, plan, current, payload, text, author=author,
+                        note=f"gridpatrol redistrict --least-change --weight {args.weight}")
+
+
+# --- hot times ---------------------------------------------------------------------------------
+
+@command("hot-times", help="when incidents happen: by hour and hour of week, peaks, proposed shifts")
+def _hot_times(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage (incidents with times)")
+    p.add_argument("--station", help="only this station's incidents (station_id)")
+    p.add_argument("--township", help="only incidents inside this township (township_id)")
+    p.add_argument("--end-col", help="incident column of end times: each incident is spread "
+                                     "evenly from its time to its end (aoristic)")
+    p.add_argument("--shifts", type=int, default=3, help="number of shifts to propose (3)")
+    p.add_argument("--today", default="08:00-16:00,16:00-24:00,00:00-08:00",
+                   help="today's shifts HH:MM-HH:MM,... (08:00-16:00,16:00-24:00,00:00-08:00)")
+    p.add_argument("--units", default="3", help="units on duty in each of today's shifts: one "
+                                                "number, or one per shift (3)")
+    p.add_argument("--min-hours", type=int, default=4, help="shortest proposed shift, hours (4)")
+    p.add_argument("--max-hours", type=int, default=12, help="longest proposed shift, hours (12)")
+
+    def run(args: argparse.Namespace) -> Result:
+        import numpy as np
+        from geo.hot_times import (DAYS_EN, HOT_TIME_LAYERS, parse_shifts, propose_shifts,
+                                   shifts_load, workspace_hot_times)
+        from geo.workspace import read_workspace
+        ws = read_workspace(args.workspace, layers=HOT_TIME_LAYERS)
+        ht = workspace_hot_times(ws, station=args.station, township=args.township,
+                                 end_col=args.end_col)
+        scope = ht.scope
+        today = parse_shifts(args.today)
+        try:
+            units = [int(u) for u in _csv_list(args.units)]
+        except ValueError:
+            raise GridPatrolError(f"--units was {args.units!r}; give whole numbers, e.g. 3 or "
+                                  "3,4,2") from None
+        if len(units) == 1:
+            units = units * len(today)
+        if len(units) != len(today) or min(units) < 1:
+            raise GridPatrolError(f"--units gives {len(units)} numbers for {len(today)} shifts; "
+                                  "give one number (>= 1) or one per shift")
+        now = shifts_load(ht.by_hour, today, units)
+        proposed = propose_shifts(ht.by_hour, n_shifts=args.shifts, unit_hours=now.unit_hours,
+                                  min_hours=args.min_hours, max_hours=args.max_hours)
+        payload = {
+            "scope": scope, "incidents": ht.incidents, "without_time": ht.without_time,
+            "spread": ht.spread, "weeks": round(ht.weeks, 3),
+            "first": None if ht.first is None else ht.first.isoformat(),
+            "last": None if ht.last is None else ht.last.isoformat(),
+            "by_hour": [round(float(v), 4) for v in ht.by_hour],
+            "hour_of_week": [round(float(v), 4) for v in ht.hour_of_week],
+            "by_day": [round(float(v), 4) for v in ht.by_day],
+            "peaks": ht.peaks(5), "quiet_hours": ht.quiet_hours(),
+            "shifts": {"today": now.as_dict(), "proposed": proposed.as_dict()},
+        }
+        if ht.incidents == 0:
+            logging.getLogger("gridpatrol.cli").warning("no incident with a time in %s", scope)
+        by = ht.by_hour
+        peak_h = int(np.argmax(by))
+        lines = [f"{ht.incidents} incidents ({scope}), {ht.weeks:.1f} weeks; busiest hour "
+                 f"{peak_h:02d}:00-{peak_h + 1:02d}:00 ({by[peak_h]:.0f}), quietest "
+                 f"{int(np.argmin(by)):02d}:00 ({by.min():.0f})",
+                 "peaks: " + ", ".join(f"{DAYS_EN[p['day']]} {p['hour']:02d}:00 ({p['count']:.0f})"
+                                       for p in payload["peaks"]),
+                 f"today:    {', '.join(f'{s} x{u}' for s, u in zip(now.shifts, now.units))}; "
+                 f"peak load per unit {now.peak_pressure:.2f} x fair ({now.unit_hours:g} unit-hours)",
+                 f"proposed: {', '.join(f'{s} x{u}' for s, u in zip(proposed.shifts, proposed.units))}; "
+                 f"peak load per unit {proposed.peak_pressure:.2f} x fair ({proposed.unit_hours:g} unit-hours)"]
+        return payload, "\n".join(lines)
+    return run
+
+
+# --- change orders and staffing ------------------------------------------------------------------
+
+@command("orders", help="change orders of a plan: the units each station gains and loses (行政命令)")
+def _orders(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage")
+    p.add_argument("--plan", help="id or name of the saved plan (default: the latest saved)")
+    p.add_argument("--against", default="current",
+                   help="the plan it is compared with: current (today's jurisdictions, default) "
+                        "or a saved plan's id or name")
+    p.add_argument("--out", help="write the order table to FILE.csv or FILE.xlsx")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"],
+                   help="language of the sentences and of the --out headers (zh)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.workspace import read_workspace
+        from planning.editing import plan_versions
+        from planning.orders import change_orders, orders_json, plan_by_ref, write_orders
+        from planning.study import STUDY_LAYERS, any_weights, current_plan, workspace_graph
+        if args.out and Path(args.out).suffix.lower() not in (".csv", ".xlsx"):
+            raise GridPatrolError(f"--out was {args.out!r} but the orders are written as a table; "
+                                  "give a path ending in .csv or .xlsx")
+        ws = read_workspace(args.workspace, layers=STUDY_LAYERS)
+        graph = workspace_graph(ws, weights=any_weights(ws))
+        current = current_plan(ws, graph)
+        ref = args.plan
+        if ref is None:
+            versions = plan_versions(ws)
+            if versions.empty:
+                raise GridPatrolError("the workspace holds no saved plans; save one with "
+                                      "`gridpatrol redistrict WS --save-plan NAME` or name it with --plan")
+            ref = str(int(versions["plan_id"].max()))
+        after = plan_by_ref(ws, graph, ref, current=current)
+        before = plan_by_ref(ws, graph, args.against, current=current, what="against")
+        co = change_orders(before, after)
+        payload = orders_json(co, lang=args.lang)
         if args.out:
-            text += f"\nwrote {', '.join(payload['out'])}"
-        if args.save_plan:
-            text += f"\nsaved plan {payload['plan_id']} ({args.save_plan}, by {author}) in {args.workspace}"
-        return payload, text
+            payload["out"] = str(write_orders(co, args.out, lang=args.lang))
+        t = co.totals
+        lines = [f"{after.name} against {before.name}: {t['units']} unit(s) change station, "
+                 f"{t['population']:,.0f} people, {t['incidents']:,.0f} incidents, "
+                 f"{t['area_km2']:,.1f} km²"]
+        lines += [f"  {line}" for line in payload["lines"]]
+        if args.out:
+            lines.append(f"wrote {payload['out']}")
+        return payload, "\n".join(lines)
+    return run
+
+
+@command("staffing", help="officers (民警) and auxiliaries (辅警) required by the norms vs actual")
+def _staffing(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage")
+    p.add_argument("--plan", help="id or name of a saved plan to staff (default: today's jurisdictions)")
+    p.add_argument("--set", dest="norms", action="append", default=[], metavar="NAME=VALUE",
+                   help="store a norm in the workspace (repeatable), e.g. auxiliaries_per_village=1; "
+                        "NAME=default resets one")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.workspace import read_workspace
+        from planning.orders import plan_by_ref
+        from planning.staffing import (NORMS, parse_norms, save_norms, staffing_context,
+                                       staffing_for_plan, staffing_json, workspace_norms)
+        from planning.study import any_weights, current_plan, workspace_graph
+        if args.norms:
+            reset = {i.partition("=")[0].strip(): None for i in args.norms
+                     if i.partition("=")[2].strip().lower() == "default"}
+            given = parse_norms([i for i in args.norms if i.partition("=")[0].strip() not in reset])
+            if any(k not in NORMS for k in reset):
+                parse_norms([f"{k}=0" for k in reset])  # names the unknown norm
+            _writer(args, args.workspace, action="change the staffing norms")
+            save_norms(args.workspace, {**given, **reset})
+        ws = read_workspace(args.workspace)
+        graph = workspace_graph(ws, weights=any_weights(ws))
+        current = current_plan(ws, graph)
+        norms = workspace_norms(ws)
+        ctx = staffing_context(ws, graph)
+        if args.plan is not None:
+            plan = plan_by_ref(ws, graph, args.plan, current=current)
+        elif current is None:
+            raise GridPatrolError("the units carry no station_id (no jurisdictions were imported); "
+                                  "name a saved plan with --plan")
+        else:
+            plan = current
+        result = staffing_json(staffing_for_plan(ctx, plan, norms=norms))
+        if args.plan is not None and current is not None:
+            cur = staffing_json(staffing_for_plan(ctx, current, norms=norms))
+            result["current"] = {k: cur[k] for k in ("plan", "stations", "police_districts", "totals")}
+        period = result["incidents_period"]
+        lines = [f"staffing of {result['plan']} (incidents a year: "
+                 + (f"{period['first']} to {period['last']}, x{period['factor']:.3f}"
+                    if period["basis"] == "time_span" else "counted as given") + ")"]
+        lines.append("  norms: " + ", ".join(f"{k}={v:g}" for k, v in norms.items()))
+        for level in ("stations", "police_districts"):
+            tot = result["totals"][level]
+            lines.append(f"  {level}: " + "; ".join(
+                f"{role} actual {tot[role]['actual'] if tot[role]['actual'] is not None else '?'}, "
+                f"required {tot[role]['required']}, short {tot[role]['shortfall']} "
+                f"in {tot[role]['short_rows']}" for role in ("officers", "auxiliaries")))
+        for r in result["stations"]:
+            o, a = r["officers"], r["auxiliaries"]
+            lines.append(f"  {r['station_id']} {r['name']}: 民警 {o['actual']}/{o['required']} "
+                         f"(short {o['shortfall']}, {o['binding']}), 辅警 {a['actual']}/{a['required']} "
+                         f"(short {a['shortfall']}, {a['binding']}), {r['police_districts']} districts, "
+                         f"{r['villages']} villages")
+        return result, "\n".join(lines)
     return run
 
 
@@ -819,10 +1288,19 @@ def _patrol(p: argparse.ArgumentParser):
     p.add_argument("--station", required=True, help="station_id of the station the units start from")
     p.add_argument("--units", required=True, type=int, help="number of patrol units (>= 1)")
     p.add_argument("--shift", required=True, help="the shift, HH:MM-HH:MM (22:00-06:00 wraps midnight)")
-    p.add_argument("--dwell-min", type=float, default=10.0, help="minutes spent at each hotspot (10)")
+    p.add_argument("--mode", choices=("dose", "visit-once"), default="dose",
+                   help="dose (default): every unit patrols its whole shift, returning to hot places "
+                   "at their hot hours; visit-once: each hotspot once, then back")
+    p.add_argument("--dwell-min", type=float, help="minutes spent at each stop (dose: 12, within "
+                   "10-15; visit-once: 10)")
+    p.add_argument("--min-gap-min", type=float, default=45.0,
+                   help="dose: minutes between two visits of one place (45)")
+    p.add_argument("--break-min", type=float, default=30.0,
+                   help="dose: each unit's break at the station, mid-shift (30; 0: none)")
+    p.add_argument("--max-places", type=int, default=30, help="dose: riskiest cells patrolled (30)")
     p.add_argument("--seed", type=int, help="randomise the routes with this seed (unpredictable "
-                   "patrols); the loss in covered risk against the best plan is reported")
-    p.add_argument("--max-hotspots", type=int, default=200, help="riskiest cells considered (200)")
+                   "patrols); the loss against the best plan is reported")
+    p.add_argument("--max-hotspots", type=int, default=200, help="visit-once: riskiest cells considered (200)")
     p.add_argument("--speed-kmh", type=float, help="every unit at this speed over shortest "
                    "distances (foot patrol 5); default: road speeds")
     p.add_argument("--time-limit", type=float, default=10.0, help="search time limit in seconds (10)")
@@ -837,11 +1315,15 @@ def _patrol(p: argparse.ArgumentParser):
         if args.units < 1:
             raise GridPatrolError(f"--units was {args.units}; give at least one patrol unit")
         ws = read_workspace(args.workspace)
+        if args.mode == "dose":
+            return _patrol_dose(args, ws)
         routes, hot = plan_for_workspace(
-            ws, station=args.station, units=args.units, shift=args.shift, dwell_min=args.dwell_min,
+            ws, station=args.station, units=args.units, shift=args.shift,
+            dwell_min=10.0 if args.dwell_min is None else args.dwell_min,
             seed=args.seed, max_hotspots=args.max_hotspots, speed_kmh=args.speed_kmh,
             time_limit_s=args.time_limit)
         payload = routes.summary()
+        payload.update(mode="visit-once")
         payload.update(station=str(args.station), shift=str(routes.shift), hotspots=int(len(hot)),
                        significant_hotspots=int(hot["hotspot"].sum()) if "hotspot" in hot else 0,
                        notes=list(routes.notes))
@@ -865,6 +1347,82 @@ def _patrol(p: argparse.ArgumentParser):
     return run
 
 
+def _patrol_dose(args: argparse.Namespace, ws) -> Result:
+    """``gridpatrol patrol --mode dose``: the JSON of ``DoseRoutes.summary`` and a timetable."""
+    from planning.patrol import write_routes
+    from planning.patrol.dose_routes import dose_for_workspace
+    routes, hot = dose_for_workspace(
+        ws, station=args.station, units=args.units, shift=args.shift,
+        dwell_min=12.0 if args.dwell_min is None else args.dwell_min, min_gap_min=args.min_gap_min,
+        break_min=args.break_min, max_places=args.max_places, seed=args.seed,
+        speed_kmh=args.speed_kmh, time_limit_s=args.time_limit)
+    payload = routes.summary()
+    payload.update(station=str(args.station), shift=str(routes.shift), hotspots=int(len(hot)),
+                   significant_hotspots=int(hot["hotspot"].sum()) if "hotspot" in hot else 0,
+                   notes=list(routes.notes))
+    if args.out:
+        payload["out"] = str(write_routes(routes, args.out))
+    lines = [f"patrol dose {args.station} {routes.shift}: {payload['places']} places, "
+             f"{payload['min_gap_min']:g} min between visits of a place, dwell {payload['dwell_min']:g} "
+             f"min; dose in the top {payload['top_fraction']:.0%} place-hours "
+             f"{payload['dose_top_share']:.1%} (random patrol {payload['baseline_top_share']:.1%})"]
+    if payload.get("objective_loss_vs_best") is not None:
+        lines.append(f"  randomised (seed {args.seed}): {payload['objective_loss_vs_best']:.1%} less "
+                     "dose value than the best plan")
+    for r in payload["routes"]:
+        lines.append(f"  unit {r['unit']}: {len(r['visits'])} visits, {r['minutes_used']:.0f} of "
+                     f"{payload['shift_minutes']:.0f} min used ({r['share_of_shift']:.0%}), patrol "
+                     f"{r['patrol_min']:.0f} min")
+    for r in routes.timetable().to_dict("records"):
+        lines.append(f"    {r['unit']} {r['from']}-{r['to']}  {r['activity']:<7s} {r['place']} "
+                     f"{r['name']}".rstrip())
+    lines += [f"  note: {n}" for n in routes.notes]
+    if args.out:
+        lines.append(f"wrote {payload['out']}")
+    return payload, "\n".join(lines)
+
+
+@command("streets", help="street patrols: cover a station's chosen streets with the least driving")
+def _streets(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage (stations, jurisdictions, road network)")
+    p.add_argument("--station", required=True, help="station_id of the station the units start from")
+    p.add_argument("--units", required=True, type=int, help="number of patrol units (>= 1)")
+    p.add_argument("--budget-min", required=True, type=float, help="minutes of driving per unit")
+    pick = p.add_mutually_exclusive_group()
+    pick.add_argument("--classes", help="road classes to cover, e.g. street,arterial")
+    pick.add_argument("--risk-top", type=float, help="the riskiest share of the station's streets "
+                      "by incidents near them, 0-1 (default 0.2)")
+    p.add_argument("--speed-kmh", type=float, default=30.0, help="patrol speed (30; foot patrol 5)")
+    p.add_argument("--ignore-oneway", action="store_true", help="drive one-way streets both ways "
+                   "(foot and bicycle patrols)")
+    p.add_argument("--time-limit", type=float, default=10.0, help="seconds for the exact integer "
+                   "program on streets with one-way parts (10; 0: heuristic only)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.workspace import read_workspace
+        from planning.street_patrol import streets_for_workspace
+        if args.units < 1:
+            raise GridPatrolError(f"--units was {args.units}; give at least one patrol unit")
+        ws = read_workspace(args.workspace)
+        plan = streets_for_workspace(
+            ws, station=args.station, units=args.units, budget_min=args.budget_min,
+            classes=_csv_list(args.classes) if args.classes is not None else None,
+            risk_top=args.risk_top, speed_kmh=args.speed_kmh, oneway=not args.ignore_oneway,
+            exact_time_limit_s=args.time_limit or None)
+        payload = plan.summary()
+        lines = [f"streets {payload['station']} ({payload['selection']}): {payload['streets']} "
+                 f"streets, {payload['required_km']:.1f} km ({payload['oneway_streets']} one-way); "
+                 f"driven {payload['total_km']:.1f} km, deadhead {payload['deadhead_km']:.1f} km, "
+                 f"covered {payload['covered_share']:.1%}"]
+        lines.append(f"  tour {payload['tour_km']:.1f} km, lower bound {payload['lower_bound_km']:.1f} km"
+                     + (" (optimal)" if payload["exact"] else ""))
+        for u in payload["units"]:
+            lines.append(f"  unit {u['unit']}: {u['km']:.1f} km, {u['minutes']:.0f} of "
+                         f"{payload['budget_min']:.0f} min, {u['streets']} streets")
+        return payload, "\n".join(lines)
+    return run
+
+
 # --- briefing -------------------------------------------------------------------------------------
 
 @command("brief", help="the map briefing of a workspace: self-contained HTML, and a PDF with --pdf")
@@ -874,12 +1432,14 @@ def _brief(p: argparse.ArgumentParser):
                    "page) or .pdf; with --pdf both, the other beside it")
     p.add_argument("--pdf", action="store_true", help="write both the HTML and the PDF (same name)")
     p.add_argument("--lang", default="zh", help="zh (default) or en")
-    p.add_argument("--sections", help="comma-separated: jurisdictions,audit,coverage,ring,patrol,plan (all)")
+    p.add_argument("--sections", help="comma-separated: jurisdictions,audit,coverage,ring,patrol,plan,orders,staffing (all)")
     p.add_argument("--plan", help="name or id of the saved plan for the before/after section (latest)")
     p.add_argument("--shift", help="patrol shift HH:MM-HH:MM (08:00-16:00)")
     p.add_argument("--station", help="station id of the patrol section (the one with most incidents)")
     p.add_argument("--units", type=int, default=2, help="patrol units (2)")
     p.add_argument("--date", help="date printed on the briefing (today)")
+    p.add_argument("--at", help="time of day HH:MM of the coverage section: only the stations and "
+                   "posts open then count (their hours column)")
 
     def run(args: argparse.Namespace) -> Result:
         from geo.atomic import write_bytes_atomic
@@ -898,7 +1458,8 @@ def _brief(p: argparse.ArgumentParser):
         pdf_path = out if suffix == ".pdf" else (out.with_suffix(".pdf") if args.pdf else None)
         ws = read_workspace(args.workspace)
         brief = build_briefing(ws, sections=args.sections, lang=args.lang, plan=args.plan,
-                               shift=args.shift, station=args.station, units=args.units, date=args.date)
+                               shift=args.shift, station=args.station, units=args.units, date=args.date,
+                               at=args.at)
         pdf_bytes = brief.pdf_bytes() if pdf_path is not None else None  # all made before writing
         payload = {"sections": [s.key for s in brief.sections], "skipped": brief.skipped,
                    "key_figures": {k.key: k.value for k in brief.key_figures}}

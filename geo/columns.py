@@ -32,7 +32,8 @@ from geo.times import LOCAL_TZ, parse_time_of_day, parse_times
 __all__ = ["header_key", "LON_NAMES", "LAT_NAMES", "X_NAMES", "Y_NAMES", "TIME_NAMES",
            "DATE_NAMES", "CLOCK_NAMES", "CATEGORY_NAMES", "PRIORITY_NAMES", "find_column",
            "coordinate_columns", "web_map_hint", "with_incident_columns", "normalise_priority",
-           "ROLES", "ID_NAMES", "GENERIC_ID_NAMES", "NAME_NAMES", "POPULATION_NAMES", "ColumnProblem",
+           "ROLES", "OFFICER_NAMES", "AUXILIARY_NAMES", "HOURS_NAMES", "staff_columns", "ID_NAMES",
+           "GENERIC_ID_NAMES", "NAME_NAMES", "POPULATION_NAMES", "ColumnProblem",
            "id_column_problem", "population_problem", "is_numeric_column", "column_total",
            "units_from_ids", "guess_id_column", "guess_population_column", "guess_roles",
            "column_preview"]
@@ -227,7 +228,32 @@ def with_incident_columns(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
 
 # --- column roles: what a column of an uploaded layer probably is -----------------------------
 
-ROLES = ("id", "name", "population", "x", "y", "time", "category", "priority")
+ROLES = ("id", "name", "population", "x", "y", "time", "category", "priority", "officers",
+         "auxiliaries", "hours")
+
+# Opening hours of posts and stations (7x24, 08:00-20:00, 白天 …: geo.hours).
+HOURS_NAMES = ("hours", "openinghours", "opening", "开放时间", "值守时间", "在岗时间", "值班时间",
+               "执勤时间", "服务时间", "工作时间", "营业时间", "开放时段", "值守时段", "在岗时段",
+               "勤务时间", "运行时间")
+
+# Staff head counts of stations and police districts: 民警 (officers) and 辅警 (auxiliaries).
+OFFICER_NAMES = ("officers", "民警", "民警数", "民警人数", "民警数量", "警力", "警力数", "在编民警",
+                 "policeofficers", "officercount")
+AUXILIARY_NAMES = ("auxiliaries", "辅警", "辅警数", "辅警人数", "辅警数量", "协警", "协警数",
+                   "auxiliary", "auxpolice", "auxiliarycount")
+
+
+def staff_columns(frame: pd.DataFrame) -> dict[str, object]:
+    """The numeric columns of ``frame`` holding officers (民警) and auxiliaries (辅警):
+    ``{"officers": column, "auxiliaries": column}``, only the roles found (headers from
+    ``OFFICER_NAMES`` / ``AUXILIARY_NAMES``: ``officers``, ``民警``, ``民警数``, ``辅警数``…)."""
+    columns = [c for c in _data_columns(frame) if is_numeric_column(frame[c])]
+    out: dict[str, object] = {}
+    for role, names in (("officers", OFFICER_NAMES), ("auxiliaries", AUXILIARY_NAMES)):
+        hit = find_column([c for c in columns if c not in out.values()], names)
+        if hit is not None:
+            out[role] = hit
+    return out
 
 # Id headers by layer, by preference (the canonical id column first).
 ID_NAMES: dict[str, tuple[str, ...]] = {
@@ -494,6 +520,9 @@ def guess_roles(frame: pd.DataFrame, *, layer: str) -> dict[object, str]:
     give(pick(TIME_NAMES, DATE_NAMES), "time")
     give(pick(CATEGORY_NAMES), "category")
     give(pick(PRIORITY_NAMES), "priority")
+    give(pick(HOURS_NAMES), "hours")
+    for role, column in staff_columns(frame).items():
+        give(column, role)
     give(guess_population_column(frame, exclude=roles), "population")
     give(guess_id_column(frame, layer=layer, exclude=roles), "id")
     give(_guess_name_column(frame, [c for c in columns if c not in roles]), "name")

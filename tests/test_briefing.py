@@ -66,9 +66,12 @@ def test_html_is_self_contained(brief, page):
 
 def test_sections_and_empty_states(brief):
     keys = [s.key for s in brief.sections]
-    assert keys == ["jurisdictions", "audit", "coverage", "ring", "patrol"]
-    # The demo holds no saved plan: the section is left out with the reason, not an error.
-    assert set(brief.skipped) == {"plan"} and "方案" in brief.skipped["plan"]
+    assert keys == ["jurisdictions", "audit", "coverage", "ring", "patrol", "staffing"]
+    # The demo holds no saved plan: the sections on one are left out with the reason, not an error.
+    assert set(brief.skipped) == {"plan", "orders"} and "方案" in brief.skipped["plan"]
+    assert "方案" in brief.skipped["orders"]
+    staffing = brief.sections[-1]
+    assert len(staffing.table) == 11 and brief.facts["staffing_totals"]["stations"]["auxiliaries"]["shortfall"] > 0
     for s in brief.sections:
         assert s.png[:4] == b"\x89PNG" and len(s.png) > 20_000
 

@@ -15,6 +15,7 @@ they are missing). Takes about two and a half minutes.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections import Counter
 
 import pytest
@@ -27,6 +28,7 @@ from ui.pages import PAGES
 
 TIMEOUT_S = 120
 # The maps each page shows on the payload workspace once the steps below ran.
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 MAPS = {"overview": 1, "audit": 3, "redistrict": 3, "coverage": 4, "patrol": 1}
 GRID = (24, 16)  # mouse positions across each map, besides every marker and feature
 
@@ -210,6 +212,8 @@ def test_no_payload_runs_on_any_page(app, context):
             problems.append(f"{where}: {exc}")
         if drawn < MAPS.get(where, 0):
             problems.append(f"{where}: {drawn} maps drawn, expected {MAPS[where]}")
+            ARTIFACTS.mkdir(exist_ok=True)  # what the page showed, to look at
+            page.screenshot(path=str(ARTIFACTS / f"xss_{where}.png"), full_page=True)
         errors = page.locator("[data-testid='stException']")
         if errors.count():
             problems.append(f"{where}: Streamlit exception {errors.first.inner_text()[:500]}")

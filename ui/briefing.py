@@ -15,7 +15,8 @@ station), ``audit`` (police vs civil boundaries: splits, gaps red, overlaps purp
 (1/3/5-minute response bands from stations and posts, places beyond), ``ring`` (the road
 crossings of the county boundary, checkpoints, and the time to seal the trunk-road checkpoints),
 ``patrol`` (routes of one station's units for one shift), ``plan`` (a saved jurisdiction plan
-before and after). A section whose layers are missing is left out and the reason listed.
+before and after), ``orders`` (that plan's change orders: the units each station gains and loses)
+and ``staffing`` (officers and auxiliaries against the workspace's norms; ``ui.briefing_orders``). A section whose layers are missing is left out and the reason listed.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ __all__ = ["SECTIONS", "CJK_FONT_FAMILIES", "Briefing", "BriefingSection", "KeyF
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("jurisdictions", "audit", "coverage", "ring", "patrol", "plan")
+SECTIONS = ("jurisdictions", "audit", "coverage", "ring", "patrol", "plan", "orders", "staffing")
 # Families tried in order; the first one matplotlib can load is used for every text.
 
 DEFAULT_SHIFT = "08:00-16:00"
@@ -167,6 +168,9 @@ def coverage_facilities(ws: Workspace) -> gpd.GeoDataFrame:
                                              if "turnout_min" in g.columns else 0.0)})
         if "node_id" in g.columns:
             part["node_id"] = g["node_id"].to_numpy()
+        from geo.hours import hours_column
+        hcol = hours_column(g)  # opening hours (geo.hours); none: 7x24
+        part["hours"] = g[hcol].to_numpy(dtype=object) if hcol is not None else "7x24"
         parts.append(gpd.GeoDataFrame(part, geometry=g.geometry.values, crs=g.crs))
     if not parts:
         raise InputError("the workspace has neither stations nor posts; load stations to see coverage")
@@ -246,6 +250,7 @@ class BriefingSection:
     panels: int = 1
     panel_titles: tuple[str, ...] = ()
     png: bytes = b""
+    extra_tables: tuple[tuple[str, pd.DataFrame], ...] = ()  # (caption, table): in the HTML only
 
 
 @dataclass
@@ -299,6 +304,8 @@ class Briefing:
             if len(s.table):
                 parts.append(_html_table(s.table))
             parts += [f"<p class=\"note\">{escape_html(n)}</p>" for n in s.notes]
+            for caption, extra in s.extra_tables:
+                parts.append(f"<p class=\"caption\">{escape_html(caption)}</p>" + _html_table(extra))
             parts.append("</section>")
         parts.append(f"<footer>{escape_html(t('brief.footer'))}</footer></body></html>")
         return "".join(parts)
@@ -693,14 +700,14 @@ def _section_audit(c: _Context) -> BriefingSection:
     return BriefingSection("audit", t("brief.section.audit"), draw, shown, notes=notes)
 
 
-def _section_coverage(c: _Context) -> BriefingSection:
+def _section_coverage(c: _Context, at: str | None = None) -> BriefingSection:
     from geo.coverage import coverage_from_layers
     ws, t = c.ws, c.t
     G, engine = c.graph()
     fac = coverage_facilities(ws)
     cells = ws.layer("cells") if ws.has("cells") else None
     cov = coverage_from_layers(G, engine, fac, id_col="facility_id", bands=BANDS_MIN, cells=cells,
-                               weight="incidents")
+                               weight="incidents", at=at)
     bt = cov.band_table
     cols = [col for col in ("population", "incidents") if col in bt.columns]
     totals = {"cells": float(len(cells)) if cells is not None else float(len(cov.nodes))}
@@ -752,8 +759,14 @@ def _section_coverage(c: _Context) -> BriefingSection:
                            label=t("brief.l.posts"))]
         return handles
 
-    notes = [t("brief.n.coverage", n=len(fac), m=f"{BANDS_MIN[-1]:g}")]
+    notes = [t("brief.n.coverage", n=len(cov.facilities), m=f"{BANDS_MIN[-1]:g}")]
+    if at is not None:  # posts by the hour: only those open at that time count
+        notes.append(t("brief.n.coverage_at", at=at, n=len(cov.facilities), m=len(fac)))
     return BriefingSection("coverage", t("brief.section.coverage"), draw, pd.DataFrame(rows), notes=notes)
+
+
+#: Ring outlines on the ring map: outer, inner, core (as on the coverage page).
+_RING_COLOURS = {"outer": "#1f4e79", "inner": "#6a3d9a", "core": "#b15928"}
 
 
 def _section_ring(c: _Context) -> BriefingSection:
@@ -787,12 +800,38 @@ def _section_ring(c: _Context) -> BriefingSection:
         notes.append(t("brief.n.seal", n=len(exits), units=len(units), m=f"{seal.seal_minutes:.1f}"))
     else:
         notes.append(t("brief.n.seal_failed", reason=seal_error))
+    rings = None  # the layered rings (三圈三层): every ring, one note each
+    try:
+        from planning.rings import rings_report
+        rings = rings_report(ws, G, engine, propose=True)
+    except GridPatrolError as exc:
+        notes.append(t("brief.n.rings_failed", reason=str(exc)))
+    if rings is not None:
+        c.facts["rings"] = []
+        for r in rings.results:
+            new = r.proposal.count if r.proposal is not None else None
+            seal_min = None if r.seal is None else float(r.seal.seal_minutes)
+            c.facts["rings"].append({"level": r.spec.level, "name": r.spec.name, "entries": len(r.entry_ids),
+                                     "uncovered": len(r.uncovered_entries), "closed": r.ring.closed,
+                                     "new_checkpoints": new, "seal_minutes": seal_min})
+            notes.append(t("brief.n.rings_row", ring=t(f"cv.rings.level.{r.spec.level}"), name=r.spec.name,
+                           n=len(r.entry_ids), covered=len(r.covered_entries), open=len(r.uncovered_entries),
+                           closed=t("brief.rings.closed" if r.ring.closed else "brief.rings.open"),
+                           new="—" if new is None else new,
+                           seal=t("brief.minutes", m=f"{seal_min:.1f}") if seal_min is not None
+                           else t("brief.seal_none")))
     title = t("brief.section.ring") + (f" — {t('brief.k.seal_minutes', n=len(exits))} "
                                        f"{t('brief.minutes', m=f'{seal.seal_minutes:.1f}')}" if seal else "")
 
     def draw(axes):
         ax = axes[0]
         c.base.draw(ax, townships=False)
+        ring_handles = []
+        for r in (rings.results if rings is not None else []):
+            colour = _RING_COLOURS.get(r.spec.level, "#333333")
+            gpd.GeoSeries([r.spec.polygon], crs=ws.crs).boundary.plot(ax=ax, color=colour, linewidth=1.3, zorder=9)
+            ring_handles.append(Line2D([], [], color=colour, linewidth=1.6,
+                                       label=f"{t(f'cv.rings.level.{r.spec.level}')} {r.spec.name}"))
         cov_ = ring.crossings[ring.crossings["covered"]]
         unc = ring.crossings[~ring.crossings["covered"] & (ring.crossings["direction"] != "out")]
         if seal is not None:
@@ -821,7 +860,8 @@ def _section_ring(c: _Context) -> BriefingSection:
         if ws.has("posts"):
             po = ws.layer("posts")
             ax.scatter(po.geometry.x, po.geometry.y, s=18, c="#1f4e79", marker="s", zorder=13)
-        return [Line2D([], [], color="#111111", linewidth=1.8, label=t("brief.l.ring")),
+        return ring_handles + [
+                Line2D([], [], color="#111111", linewidth=1.8, label=t("brief.l.ring")),
                 Line2D([], [], marker="^", color="w", markerfacecolor="#2b83ba", markeredgecolor="black",
                        markersize=8, label=t("brief.l.checkpoints")),
                 Line2D([], [], marker="o", color="w", markerfacecolor="none", markeredgecolor="#1a9850",
@@ -847,7 +887,9 @@ def _section_ring(c: _Context) -> BriefingSection:
 
 def _section_patrol(c: _Context, *, shift: str, station: str | None, units: int, seed: int) -> BriefingSection:
     from geo.hotspots import cell_risk, shift_from_text
-    from planning.patrol import plan_routes
+    from geo.network import snap_points
+    from planning.patrol.dose_routes import dose_routes, place_hour_risk, place_names
+    from ui.patrol_timetable import unit_timetables
     ws, t = c.ws, c.t
     G, engine = c.graph()
     cells = _cells_with_station(ws)
@@ -867,14 +909,22 @@ def _section_patrol(c: _Context, *, shift: str, station: str | None, units: int,
     hot = risk[risk["risk"] > 0].sort_values("risk", ascending=False).head(MAX_HOTSPOTS)
     if not len(hot):
         raise InputError(f"station {station} has no incidents in the shift {sh}; choose another shift")
-    routes = plan_routes(G, hot, hit.geometry.iloc[0], units=units, shift=sh, id_col="cell_id",
-                         rng=np.random.default_rng(seed), time_limit_s=4.0, iterations=120,
-                         engine=engine, compare_with_best=False)
-    summary = routes.summary()
-    share = float(summary["risk_covered_share"])
     name = c.base.names.get(str(station), str(station))
-    c.facts.update(patrol_station=str(station), patrol_shift=str(sh), patrol_risk_share=share)
-    c.key("patrol_risk_share", "brief.k.patrol", _pct(share), share, station=name, shift=str(sh))
+    node = hit["node_id"].iloc[0] if "node_id" in hit.columns else None
+    start = id_str(node) if node is not None and id_str(node) in G else \
+        snap_points(hit.iloc[[0]], G, what="station")["node"].iloc[0]
+    edges = ws.layer("road_edges") if ws.has("road_edges") else None
+    # Dose mode: every unit patrols the whole shift (planning.patrol.dose).
+    routes = dose_routes(G, hot, place_hour_risk(hot, incidents, shift=sh), start, units=units,
+                         shift=sh, id_col="cell_id", names=place_names(hot, edges),
+                         station=str(station), station_name=name, rng=np.random.default_rng(seed),
+                         time_limit_s=2.0, iterations=60, engine=engine, compare_with_best=False)
+    summary = routes.summary()
+    share = float(summary["dose_top_share"])
+    c.facts.update(patrol_station=str(station), patrol_shift=str(sh), patrol_dose_top_share=share,
+                   patrol_baseline_top_share=float(summary["baseline_top_share"]),
+                   patrol_share_of_shift=[r["share_of_shift"] for r in summary["routes"]])
+    c.key("patrol_dose_top_share", "brief.k.patrol_dose", _pct(share), share, station=name, shift=str(sh))
     jur = ws.layer("jurisdictions")
     own_j = jur[normalise_ids(jur["station_id"]) == id_str(station)]
     extent = own_j.total_bounds if len(own_j) else own.total_bounds
@@ -894,7 +944,8 @@ def _section_patrol(c: _Context, *, shift: str, station: str | None, units: int,
                                                                       alpha=0.9, zorder=10 + i)
             handles.append(Line2D([], [], color=colour, linewidth=2.0,
                                   label=t("brief.l.unit", n=int(line.unit), m=f"{float(line.minutes):.0f}")))
-        stops = routes.stops
+        stops = routes.stops.drop_duplicates("hotspot").assign(
+            order=routes.stops.groupby("hotspot")["order"].transform("size"))  # visits per place
         for r in stops.itertuples():
             ax.annotate(str(r.order), (r.geometry.x, r.geometry.y), fontsize=6.5, ha="center", va="center",
                         zorder=20, bbox=dict(boxstyle="circle,pad=0.15", facecolor="white", edgecolor="#333333",
@@ -903,15 +954,23 @@ def _section_patrol(c: _Context, *, shift: str, station: str | None, units: int,
         handles.append(Patch(color="#fc8d59", label=t("brief.l.hotspots")))
         return handles
 
-    tt = routes.stops
-    shown = pd.DataFrame({t("brief.c.patrol_unit"): tt["unit"].astype(int).astype(str).to_numpy(),
-                          t("brief.c.order"): tt["order"].astype(int).astype(str).to_numpy(),
-                          t("brief.c.hotspot"): tt["hotspot"].astype(str).to_numpy(),
-                          t("brief.c.arrive"): tt["arrive"].astype(str).to_numpy(),
-                          t("brief.c.depart"): tt["depart"].astype(str).to_numpy()})
-    notes = [t("brief.n.patrol", station=name, shift=str(sh), units=units, hot=len(hot), share=_pct(share))]
+    rs = summary["routes"]
+    shown = pd.DataFrame({t("brief.c.patrol_unit"): [str(r["unit"]) for r in rs],
+                          t("brief.c.used"): [f"{r['minutes_used']:.0f}" for r in rs],
+                          t("brief.c.share_of_shift"): [_pct(r["share_of_shift"]) for r in rs],
+                          t("brief.c.patrol_min"): [f"{r['patrol_min']:.0f}" for r in rs],
+                          t("brief.c.visits"): [str(len(r["visits"])) for r in rs],
+                          t("brief.c.break"): [f"{routes.clock(r['break']['start_min'])}-"
+                                               f"{routes.clock(r['break']['end_min'])}" if r["break"] else "—"
+                                               for r in rs]})
+    notes = [t("brief.n.patrol_dose", station=name, shift=str(sh), units=units, hot=len(hot),
+               shares=" / ".join(_pct(r["share_of_shift"]) for r in rs), top=_pct(share),
+               base=_pct(summary["baseline_top_share"]))]
     notes += list(routes.notes)
-    return BriefingSection("patrol", t("brief.section.patrol") + f" — {name} {sh}", draw, shown, notes=notes)
+    extra = tuple((f"{t('tt.title')} — {t('tt.unit', n=u)}", frame)
+                  for u, frame in unit_timetables(routes, lang=c.lang).items())
+    return BriefingSection("patrol", t("brief.section.patrol") + f" — {name} {sh}", draw, shown, notes=notes,
+                           extra_tables=extra)
 
 
 def _section_plan(c: _Context, *, plan: str | None) -> BriefingSection:
@@ -992,7 +1051,7 @@ def _patrol_available() -> str | None:
 def briefing_steps(ws: Workspace, *, sections: str | Sequence[str] | None = None, lang: str = "zh",
                    plan: str | None = None, shift: str | None = None, station: str | None = None,
                    units: int = 2, seed: int = 0, date: str | None = None,
-                   title: str | None = None) -> Generator[tuple[float, str], None, Briefing]:
+                   title: str | None = None, at: str | None = None) -> Generator[tuple[float, str], None, Briefing]:
     """Build a briefing step by step: yields ``(fraction done, label)``, returns the ``Briefing``.
 
     Parameters
@@ -1005,6 +1064,8 @@ def briefing_steps(ws: Workspace, *, sections: str | Sequence[str] | None = None
     station : station id of the patrol section (default: the station with most incidents).
     units : patrol units of that station; ``seed`` seeds their routes.
     date : the date printed (default: today, ISO); ``title`` overrides the title.
+    at : time of day ``HH:MM`` of the coverage section: only the stations and posts open then
+        (their opening hours, ``geo.hours``) count; default all.
 
     Bad arguments raise InputError before any work; a missing CJK font raises GridPatrolError.
     A section whose layers are missing is skipped with its reason (``Briefing.skipped``).
@@ -1020,6 +1081,9 @@ def briefing_steps(ws: Workspace, *, sections: str | Sequence[str] | None = None
             raise InputError(f"--shift was {shift!r} but is expected as HH:MM-HH:MM, e.g. 08:00-16:00")
     if not isinstance(units, (int, np.integer)) or units < 1:
         raise InputError(f"--units was {units!r}; give at least one patrol unit")
+    if at is not None:
+        from geo.hours import parse_time_of_day_text
+        parse_time_of_day_text(at)
     if plan is not None:
         _resolve_plan(ws, plan)
     if station is not None and ws.has("stations") and \
@@ -1037,7 +1101,7 @@ def briefing_steps(ws: Workspace, *, sections: str | Sequence[str] | None = None
     needs = {"jurisdictions": ("cells",), "audit": ("jurisdictions", "townships"),
              "coverage": ("road_nodes", "road_edges"), "ring": ("area", "checkpoints", "road_nodes", "road_edges"),
              "patrol": ("stations", "cells", "incidents", "road_nodes", "road_edges"),
-             "plan": ("cells",)}
+             "plan": ("cells",), "orders": ("cells", "stations"), "staffing": ("cells", "stations")}
     skipped: dict[str, str] = {}
     built: list[BriefingSection] = []
     total = len(chosen) * 2 + 1
@@ -1048,7 +1112,7 @@ def briefing_steps(ws: Workspace, *, sections: str | Sequence[str] | None = None
         reason = _need(ws, lang, *needs[key])
         if reason is None and key == "patrol" and _patrol_available() is not None:
             reason = text("brief.unavailable", lang)
-        if reason is None and key == "plan" and _resolve_plan(ws, plan) is None:
+        if reason is None and key in ("plan", "orders") and _resolve_plan(ws, plan) is None:
             reason = text("brief.no_plans", lang)
         if reason is None:
             try:
@@ -1058,16 +1122,23 @@ def briefing_steps(ws: Workspace, *, sections: str | Sequence[str] | None = None
                     elif key == "audit":
                         s = _section_audit(c)
                     elif key == "coverage":
-                        s = _section_coverage(c)
+                        s = _section_coverage(c, at=at)
                     elif key == "ring":
                         s = _section_ring(c)
                     elif key == "patrol":
                         s = _section_patrol(c, shift=shift or DEFAULT_SHIFT, station=station, units=units,
                                             seed=seed)
+                    elif key == "orders":
+                        from ui.briefing_orders import section_orders
+                        s = section_orders(c, plan_id=_resolve_plan(ws, plan)[0],
+                                           plan_name=_resolve_plan(ws, plan)[1])
+                    elif key == "staffing":
+                        from ui.briefing_orders import section_staffing
+                        s = section_staffing(c)
                     else:
                         s = _section_plan(c, plan=plan)
             except GridPatrolError as exc:
-                if key == "plan" and plan is not None:
+                if key in ("plan", "orders") and plan is not None:
                     raise
                 reason = str(exc)
         if reason is not None:

@@ -35,7 +35,7 @@ from ui.tables import csv_bytes, download_help, geojson_bytes, show_table
 
 __all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "facilities_from_workspace", "band_colours",
            "band_table", "turnout_by_kind", "exits_from", "seal_lines", "coverage_map", "ring_map",
-           "seal_map", "placement_map", "fmt_minutes"]
+           "seal_map", "placement_map", "fmt_minutes", "RING_COLOURS", "rings_table", "rings_map"]
 
 UNITS = ("stations", "posts", "both")
 ENTRIES = ("major_checkpoints", "checkpoints", "uncovered_crossings")
@@ -81,6 +81,9 @@ def facilities_from_workspace(ws: Workspace, units: str) -> gpd.GeoDataFrame:
         frame = pd.DataFrame({"facility_id": ids.to_numpy(), "unit": unit,
                               "name": gdf["name"].astype(str).to_numpy() if "name" in gdf.columns else ids.to_numpy(),
                               "kind": kind.to_numpy(), "turnout_min": turnout.to_numpy(dtype=float)})
+        from geo.hours import hours_column
+        hcol = hours_column(gdf)  # opening hours (7x24 when the layer has none): geo.hours
+        frame["hours"] = gdf[hcol].to_numpy(dtype=object) if hcol is not None else "7x24"
         if "node_id" in gdf.columns:
             frame["node_id"] = gdf["node_id"].to_numpy(dtype=object)
         parts.append(gpd.GeoDataFrame(frame, geometry=gdf.geometry.values, crs=ws.crs))
@@ -142,7 +145,7 @@ def exits_from(entries: str, ring, checkpoints: gpd.GeoDataFrame | None) -> gpd.
     if entries == "uncovered_crossings":
         if ring is None:
             return gpd.GeoDataFrame({"exit_id": [], "road_class": []}, geometry=[])
-        c = ring.crossings[~ring.crossings["covered"] & (ring.crossings["direction"] != "out")]
+        c = ring.crossings[~ring.crossings["covered"].to_numpy(dtype=bool) & (ring.crossings["direction"] != "out").to_numpy()]
         return gpd.GeoDataFrame({"exit_id": c["crossing_id"].to_numpy(), "road_class": c["road_class"].to_numpy(),
                                  "node_id": c["inside_node"].to_numpy(dtype=object)},
                                 geometry=c.geometry.values, crs=ring.crossings.crs)
@@ -268,6 +271,84 @@ def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame
     return m
 
 
+#: The colour of each ring level on the layered-rings map (outline and crossing rims).
+RING_COLOURS = {"outer": "#1f4e79", "inner": "#6a3d9a", "core": "#b15928"}
+_RING_SOURCE_KEY = {"rings layer": "cv.rings.src.layer", "area": "cv.rings.src.area",
+                    "hull of checkpoints": "cv.rings.src.hull", "townships 街道": "cv.rings.src.towns"}
+
+
+def _ring_label(result, lang: str) -> str:
+    level = text(f"cv.rings.level.{result.spec.level}", lang)
+    return level if result.spec.name == result.spec.level else f"{level} · {result.spec.name}"
+
+
+def rings_table(rings, lang: str = "zh") -> pd.DataFrame:
+    """One row per ring (outermost first): level, name, where it was drawn from, entries, with
+    and without a checkpoint, closed, units sent, time to seal, fewest new checkpoints (when
+    proposed); columns named in ``lang``."""
+    rows = []
+    for r in rings.results:
+        key = _RING_SOURCE_KEY.get(r.spec.source)
+        rows.append({
+            text("cv.rings.col.ring", lang): text(f"cv.rings.level.{r.spec.level}", lang),
+            text("cv.rings.col.name", lang): r.spec.name,
+            text("cv.rings.col.source", lang): text(key, lang) if key else r.spec.source,
+            text("cv.rings.col.entries", lang): len(r.entry_ids),
+            text("cv.rings.col.covered", lang): len(r.covered_entries),
+            text("cv.rings.col.uncovered", lang): len(r.uncovered_entries),
+            text("cv.rings.col.closed", lang): text("cv.ring.closed" if r.ring.closed else "cv.ring.open", lang),
+            text("cv.rings.col.units", lang): int(r.entries_sealed["units_needed"].sum()) if r.seal is not None else 0,
+            text("cv.rings.col.seal", lang): fmt_minutes(None if r.seal is None else r.seal.seal_minutes, lang),
+            text("cv.rings.col.new", lang): "—" if r.proposal is None else r.proposal.count,
+        })
+    return pd.DataFrame(rows)
+
+
+def rings_map(rings, checkpoints: gpd.GeoDataFrame | None, *, lang: str = "zh") -> folium.Map:
+    """Every ring at once, one layer each in its colour (``RING_COLOURS``): the ring's outline
+    and its entries, filled green (a checkpoint on it) or red (none) with a rim in the ring's
+    colour; proposed new checkpoints as orange stars; the checkpoints (hidden at first)."""
+    polys = [gpd.GeoDataFrame({"ring": [r.spec.name]}, geometry=[r.spec.polygon], crs=r.ring.crossings.crs)
+             for r in rings.results]
+    bounds = np.array([layer_for_display(g, []).total_bounds for g in polys])
+    m = _base_map((bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()))
+    for r, poly in zip(rings.results, polys):
+        colour = RING_COLOURS.get(r.spec.level, "#333333")
+        label = _ring_label(r, lang)
+        group = folium.FeatureGroup(name=escape_html(label))  # the layer control shows names as HTML
+        folium.GeoJson(layer_for_display(poly, []), style_function=lambda f, c=colour: {
+            "fillOpacity": 0.03, "color": c, "weight": 2.5}, tooltip=TextTooltip(label)).add_to(group)
+        cross = r.ring.entries.to_crs("EPSG:4326")
+        for x in cross.itertuples():
+            covered = bool(x.covered)
+            tip = (f"{label} {x.crossing_id} {road_class_label(x.road_class, lang) or '-'}"
+                   + (f" · {x.checkpoint_id}" if covered else f" · {text('cv.layer.uncovered', lang)}"))
+            folium.CircleMarker([x.geometry.y, x.geometry.x], radius=5 if covered else 6, color=colour,
+                                weight=2, fill=True, fill_color=COVERED_COLOUR if covered else UNCOVERED_COLOUR,
+                                fill_opacity=0.95, tooltip=TextTooltip(tip)).add_to(group)
+        if r.proposal is not None and len(r.proposal.sites):
+            for site in r.proposal.sites.to_crs("EPSG:4326").itertuples():
+                if site.geometry is None:
+                    continue
+                where = site.node if site.kind == "junction" else f"{site.u}-{site.v}"
+                symbol_marker(site.geometry.y, site.geometry.x, colour=NEW_COLOUR, symbol="★",
+                              tooltip=f"{label}: {text('cv.rings.layer.new', lang)} ({where})").add_to(group)
+        group.add_to(m)
+    if checkpoints is not None and len(checkpoints):
+        group = folium.FeatureGroup(name=layer_name("checkpoints", lang), show=False)
+        for r in checkpoints.to_crs("EPSG:4326").itertuples():
+            symbol_marker(r.geometry.y, r.geometry.x, colour="#555555", symbol="⚑",
+                          tooltip=str(getattr(r, "checkpoint_id", ""))).add_to(group)
+        group.add_to(m)
+    items = [(RING_COLOURS.get(r.spec.level, "#333333"), _ring_label(r, lang)) for r in rings.results]
+    items += [(COVERED_COLOUR, text("cv.layer.covered", lang)), (UNCOVERED_COLOUR, text("cv.layer.uncovered", lang))]
+    if any(r.proposal is not None and r.proposal.count for r in rings.results):
+        items.append((NEW_COLOUR, text("cv.rings.layer.new", lang)))
+    _legend(m, text("cv.rings.legend", lang), items)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
 def seal_map(lines: gpd.GeoDataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDataFrame, *,
              lang: str = "zh") -> folium.Map:
     """Each entry joined to its assigned unit by a line labelled with the minutes; the latest
@@ -342,14 +423,15 @@ def _network(path: str, mtime: tuple, speed_kmh: float | None):
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _coverage(path: str, mtime: float, units: str, bands: tuple[float, ...], speed_kmh: float | None,
-              turnout: bool, _ws: Workspace):
+              turnout: bool, _ws: Workspace, at: str | None = None):
     from geo.coverage import coverage_from_layers, response_areas
     G, engine = _network(path, mtime, speed_kmh)
     fac = facilities_from_workspace(_ws, units)
     cells = _ws.layer("cells") if _ws.has("cells") else None
     with captured_warnings() as notes:
         cov = coverage_from_layers(G, engine, fac, id_col="facility_id", bands=bands,
-                                   turnout_col="turnout_min" if turnout else None, cells=cells)
+                                   turnout_col="turnout_min" if turnout else None, cells=cells,
+                                   at=at)
     areas = response_areas(cov) if cells is not None else None
     return cov, areas, fac, notes
 
@@ -360,6 +442,17 @@ def _ring(path: str, mtime: float, tolerance_m: float, _ws: Workspace):
     G, _ = _network(path, mtime, None)
     cps = _ws.layer("checkpoints") if _ws.has("checkpoints") else None
     return ring_crossings(G, _ws.layer("area"), checkpoints=cps, tolerance_m=tolerance_m)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _rings(path: str, mtime: float, tolerance_m: float, seal_entries: str, propose: bool, _ws: Workspace):
+    """The layered rings of the workspace (``planning.rings.rings_report``) and the warnings."""
+    from planning.rings import rings_report
+    G, engine = _network(path, mtime, None)
+    with captured_warnings() as notes:
+        rings = rings_report(_ws, G, engine, tolerance_m=tolerance_m, propose=propose,
+                             seal_entries=seal_entries)
+    return rings, notes
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -395,17 +488,27 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
     one_speed = c[2].checkbox(t("cv.one_speed"), key="gp_cv_one_speed", help=t("cv.one_speed_help"))
     speed = c[2].number_input(t("cv.speed"), 5.0, 150.0, 60.0, 5.0, key="gp_cv_speed") if one_speed else None
     turnout = c[3].checkbox(t("cv.turnout"), value=True, key="gp_cv_turnout", help=t("cv.turnout_help"))
+    at_text = st.text_input(t("cv.at"), "", key="gp_cv_at", help=t("cv.at_help")).strip() or None
     try:
         bands = parse_bands(bands_text)
     except GridPatrolError:  # a typing slip: said in the UI language, the default bands used
         st.error(t("cv.err.bands", value=escape_markdown(bands_text)))
         bands = DEFAULT_BANDS_MIN
+    if at_text is not None:
+        from geo.hours import parse_time_of_day_text
+        try:
+            parse_time_of_day_text(at_text)
+        except GridPatrolError:  # a typing slip: every facility counts
+            st.error(t("cv.err.at", value=escape_markdown(at_text)))
+            at_text = None
     opts = {"units": units, "speed": None if speed is None else float(speed), "turnout": bool(turnout)}
     if not ws.has("cells"):
         st.info(t("cv.need", layer=layer_name("cells", in_sentence=True)))
         return opts
     with st.spinner(t("cv.running")):
-        cov, areas, fac, notes = _coverage(*key, units, bands, opts["speed"], opts["turnout"], ws)
+        cov, areas, fac, notes = _coverage(*key, units, bands, opts["speed"], opts["turnout"], ws, at_text)
+    if at_text is not None:
+        st.caption(t("cv.at_note", at=at_text, n=len(cov.facilities), m=len(fac)))
     if len(fac) == 0:
         st.info(t("cv.need", layer=layer_name("stations", in_sentence=True)))
         return opts
@@ -490,6 +593,56 @@ def _ring_section(ws: Workspace, key: tuple[str, float], lang: str):
                 (t("cv.dl.crossings_geojson"), geojson_bytes(ring.crossings), "ring_crossings.geojson",
                  "application/geo+json")], "ring")
     return ring, float(tol)
+
+
+def _rings_section(ws: Workspace, key: tuple[str, float], tolerance_m: float, lang: str) -> None:
+    from planning.rings import SEAL_ENTRIES
+    st.subheader(t("cv.rings.title"))
+    st.caption(t("cv.rings.help"))
+    if not (ws.has("area") or ws.has("rings")):
+        st.info(t("cv.need", layer=layer_name("area", in_sentence=True)))
+        return
+    c = st.columns([2, 2])
+    entries = c[0].selectbox(t("cv.rings.seal_entries"), SEAL_ENTRIES, key="gp_cv_rings_entries",
+                             format_func=lambda e: t(f"cv.rings.entries.{e}"))
+    proposed_key = ("gp_cv_rings_propose", key, float(tolerance_m), entries)
+    if c[1].button(t("cv.rings.propose"), key="gp_cv_rings_propose", help=t("cv.rings.propose_help")):
+        st.session_state["gp_cv_rings_proposed"] = proposed_key
+    propose = st.session_state.get("gp_cv_rings_proposed") == proposed_key
+    with st.spinner(t("cv.running")):
+        rings, notes = _rings(*key, float(tolerance_m), entries, propose, ws)
+    show_warnings(notes)
+    st.dataframe(rings_table(rings, lang), hide_index=True, width="stretch")
+    if propose:
+        st.success(t("cv.rings.proposed", counts=escape_markdown(", ".join(
+            f"{_ring_label(r, lang)} {r.proposal.count}" for r in rings.results if r.proposal is not None))))
+    for r in rings.results:
+        if r.witness:
+            path = " → ".join(map(str, r.witness[:6])) + (" …" if len(r.witness) > 6 else "")
+            st.caption(t("cv.rings.open_path", ring=escape_markdown(_ring_label(r, lang)), path=escape_markdown(path)))
+        if r.seal is None and r.seal_reason and len(r.entries_sealed):
+            st.warning(t("cv.rings.no_seal", ring=escape_markdown(_ring_label(r, lang)),
+                         why=escape_markdown(r.seal_reason)))
+    cps = ws.layer("checkpoints") if ws.has("checkpoints") else None
+    show_map(lambda: rings_map(rings, cps, lang=lang), height=520, key="gp_cv_rings_map",
+             cache_key=_map_key(ws, "rings", lang, (float(tolerance_m), entries, propose),
+                                *[r.ring.crossings for r in rings.results]))
+    tabs = st.tabs([_ring_label(r, lang) for r in rings.results])
+    frames = []
+    for tab, r in zip(tabs, rings.results):
+        table = pd.DataFrame(r.ring.crossings.drop(columns="geometry"))
+        need = dict(zip(r.entries_sealed["crossing_id"], r.entries_sealed["units_needed"]))
+        table["units_needed"] = table["crossing_id"].map(need).fillna(0).astype(int)
+        with tab:
+            st.caption(t("cv.rings.crossings_of", ring=escape_markdown(_ring_label(r, lang))))
+            show_table(table, lang=lang, height=220)
+            if r.seal is not None:
+                a = r.seal.assignment.copy()
+                a["minutes"] = a["minutes"].round(2)
+                show_table(a, lang=lang, height=200)
+        frames.append(table.assign(ring=r.spec.level, ring_name=r.spec.name))
+    _downloads([(t("cv.dl.rings_csv"), csv_bytes(pd.concat(frames, ignore_index=True)), "rings_crossings.csv",
+                 "text/csv")], "rings")
 
 
 def _seal_section(ws: Workspace, key: tuple[str, float], opts: dict, tolerance_m: float, lang: str) -> None:
@@ -600,6 +753,20 @@ def _solve_placement(ws: Workspace, key, k: int, minutes: float, weight: str, li
     chosen = gpd.GeoDataFrame({"site": [f"new{i + 1}" for i in range(len(result.chosen))],
                                "node": list(result.chosen)},
                               geometry=[shapely.Point(xy[n]) for n in result.chosen], crs=G.graph["crs"])
+    # Posts by the hour: when each new post adds most, against the facilities open at each hour.
+    from geo.hours import facility_hours
+    from planning.post_hours import staffing_hours
+    by_hour = None
+    if ws.has("incidents") and "time" in ws.layer("incidents").columns:
+        from geo.hot_times import workspace_hot_times
+        by_hour = workspace_hot_times(ws).by_hour
+    open_hours = dict(zip(fac["facility_id"], facility_hours(fac, layer="facilities", id_col="facility_id")))
+    hours = staffing_hours(engine, demand, sites=list(result.chosen), existing=existing,
+                           existing_hours=open_hours, by_hour=by_hour, minutes=minutes,
+                           delays_min=delays)
+    chosen["top_hours"] = [", ".join(f"{h:02d}:00" for h in x.top_hours(4)) for x in hours]
+    chosen["proposed_window"] = [str(x.window or "-") for x in hours]
+    chosen["proposed_hours"] = [str(x.hours or "-") for x in hours]
     return result, chosen, fac
 
 
@@ -620,6 +787,8 @@ def render() -> None:
         ring, tol = None, 50.0
         with shown_errors():
             ring, tol = _ring_section(ws, key, lang)
+        with shown_errors():
+            _rings_section(ws, key, tol, lang)
         with shown_errors():
             _seal_section(ws, key, opts, tol, lang)
         with shown_errors():

@@ -1211,7 +1211,8 @@ def stations_in_jurisdictions(jur: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, fr
 def street_posts(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, frame: Frame,
                  rng: np.random.Generator) -> gpd.GeoDataFrame:
     """12 posts in the seat (9 old town, 3 new district) at spread-out arterial junctions;
-    the first two of each part are 交巡警平台, the rest 街面警务站; turnout 0.5-1.0 min."""
+    the first two of each part are 交巡警平台, the rest 街面警务站; turnout 0.5-1.0 min; opening
+    ``hours`` 7x24, except every other 街面警务站 day only (08:00-20:00)."""
     main = edges[edges["road_class"].isin(["arterial", "national"])]
     deg = np.bincount(np.r_[main["u"], main["v"]], minlength=len(nodes))
     xy = shapely.get_coordinates(nodes.geometry.values)
@@ -1237,8 +1238,11 @@ def street_posts(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, frame: Frame,
         seen[road] = seen.get(road, 0) + 1
         label = road if seen[road] == 1 else f"{road}{seen[road]}号"
         turnout = 0.5 if kind == "交巡警平台" else float(rng.choice([0.5, 0.6, 0.7, 0.8, 0.9, 1.0]))
+        # opening hours (no randomness): platforms 7x24, every other street post day only
+        hours = "7x24" if kind == "交巡警平台" or k % 2 else "08:00-20:00"
         out.append({"post_id": f"P{k + 1:02d}", "name": f"{label}{kind}", "kind": kind,
-                    "turnout_min": turnout, "node_id": int(nodes["node_id"].iloc[j]), "geometry": p})
+                    "turnout_min": turnout, "hours": hours, "node_id": int(nodes["node_id"].iloc[j]),
+                    "geometry": p})
     return gpd.GeoDataFrame(out, geometry="geometry", crs=WORKING_CRS)
 
 
@@ -1595,6 +1599,34 @@ def community_layers(atoms: np.ndarray, adj: list[list[int]], t_labels: np.ndarr
     return {"communities": communities, "gov_grids": gov, "police_grids": police}
 
 
+def police_grid_staff(police: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
+                      rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """``police`` with ``officers`` (民警) and ``auxiliaries`` (辅警) on strength, seeded so that
+    some police districts fall short of the default norms (一区一警两辅, 一村一辅警): about one
+    district in seven has no community officer, and the auxiliaries are the need (the larger of
+    2 and the villages 村 the district holds most of) plus -2..+1."""
+    pgrid_of = label_by_largest_overlap(communities, police, "pgrid_id")
+    villages = pgrid_of[(communities["kind"] == "村").to_numpy()].value_counts()
+    need = np.maximum(2, villages.reindex(police["pgrid_id"]).fillna(0).to_numpy(dtype=np.int64))
+    officers = np.where(rng.random(len(police)) < 0.15, 0, 1).astype(np.int64)
+    auxiliaries = np.maximum(0, need + rng.choice([-2, -1, 0, 0, 1, 1], len(police))).astype(np.int64)
+    return police.assign(officers=officers, auxiliaries=auxiliaries)
+
+
+def ring_layers(frame: Frame) -> gpd.GeoDataFrame:
+    """The three rings (三圈三层), drawn from the frame without randomness: outer, the county;
+    inner, the seat's town (old town and new district, 150 m beyond their ring roads); core,
+    the old-town centre (500 m around it: the county offices' quarter). ``units_needed`` per
+    entry when sealing: two at the county border, one further in."""
+    seat = shapely.union_all([frame.old_town.buffer(150.0), frame.new_town.buffer(150.0)])
+    core = frame.old_town.centroid.buffer(500.0)
+    geoms = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g
+             for g in (frame.area, seat, core)]
+    return gpd.GeoDataFrame({"ring": ["outer", "inner", "core"], "name": ["县界", "县城城区", "老城核心区"],
+                             "units_needed": np.array([2, 1, 1], dtype=np.int64)},
+                            geometry=geoms, crs=WORKING_CRS)
+
+
 # --- the workspace ------------------------------------------------------------------------------
 
 def build_demo_county(seed: int = DEFAULT_SEED) -> Workspace:
@@ -1644,6 +1676,8 @@ def build_demo_county(seed: int = DEFAULT_SEED) -> Workspace:
     # drawn last, so that every layer above comes out as it did before these existed
     nested = community_layers(atoms, adj, t_labels, s_labels, townships, jurisdictions, raster,
                               frame, rng)
+    # staff of the police districts: drawn after everything else, so the layers above are unchanged
+    police = police_grid_staff(nested["police_grids"], nested["communities"], rng)
     cells = cells.assign(population=cell_pop)
     cells = cells_with_attributes(cells, townships=townships, jurisdictions=jurisdictions,
                                   incidents=incidents)
@@ -1653,9 +1687,10 @@ def build_demo_county(seed: int = DEFAULT_SEED) -> Workspace:
     ws = Workspace(crs=CRS.from_user_input(WORKING_CRS), layers={
         "area": area, "townships": townships, "communities": nested["communities"],
         "gov_grids": nested["gov_grids"], "stations": stations, "jurisdictions": jurisdictions,
-        "police_grids": nested["police_grids"],
+        "police_grids": police,
         "posts": posts, "checkpoints": checkpoints, "incidents": incidents, "cells": cells,
         "road_nodes": nodes[["node_id", "geometry"]], "road_edges": edges, "rivers": rivers,
+        "rings": ring_layers(frame),
     }, meta={
         "name": "示范县 (Demo County, synthetic)", "created": TIMESTAMP,
         "source": f"synthetic, data/boundaries/make_demo_county.py seed {seed}",
