@@ -24,7 +24,10 @@ PAYLOADS = ("<img src=x onerror=alert(1)>", "<script>alert(2)</script>", "\"'><s
             "${alert(4)}", "$x^2$")
 # Markers of a payload that reached HTML unescaped.
 RAW_MARKERS = ("<img src=x", "<script>alert", "<svg onload", "onerror=alert(1)>")
-KEEP = {("incidents", "time")}          # parsed as times by the patrol planner
+# Coded values the planners parse (times, opening hours, ring levels): a payload makes them
+# invalid, which is an error of its own (shown escaped), not a name to draw.
+KEEP = {("incidents", "time"), ("posts", "hours"), ("stations", "hours"), ("rings", "ring"),
+        ("checkpoints", "ring")}
 EXTRA_TEXT = {("cells", "cell_id")}     # a numeric id made text, so that it can carry a payload
 
 
