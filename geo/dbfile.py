@@ -60,16 +60,16 @@ def locked_file(path: str | Path, *, timeout_s: float = BUSY_TIMEOUT_S) -> Itera
         before = file_identity(path)
         con = connect(path, timeout_s=timeout_s)
         try:
-            con.execute("BEGIN IMMEDIATE")
-            if file_identity(path) != before:
-                con.execute("ROLLBACK")
-                continue
-            try:
+            with write_transaction(con):
+                if file_identity(path) != before:
+                    raise _Replaced
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
             return
+        except _Replaced:
+            continue
         finally:
             con.close()
+
+
+class _Replaced(Exception):
+    """The file was replaced while the lock was awaited (private to ``locked_file``)."""

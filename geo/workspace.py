@@ -33,7 +33,7 @@ from pyogrio.errors import DataSourceError
 from pyproj import CRS
 
 from geo.atomic import atomic_path, clean_stale_temps
-from geo.dbfile import BUSY_TIMEOUT_S, connect, locked_file, write_transaction
+from geo.dbfile import BUSY_TIMEOUT_S, connect, locked_file
 from geo.errors import InputError
 from geo.validate import LAYERS
 
@@ -330,14 +330,20 @@ def copy_workspace(src: str | Path, dst: str | Path) -> Path:
     if dst.exists():
         raise InputError(f"{dst.name} exists already; choose another name")
     with atomic_path(dst) as tmp:
-        source = _connect(src, readonly=True)
-        target = sqlite3.connect(tmp)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _backup(src, tmp)
     return dst
+
+
+def _backup(src: Path, dst: Path) -> None:
+    """Copy the SQLite file ``src`` into ``dst`` with SQLite's online backup (a consistent
+    snapshot even while others write)."""
+    source = _connect(src, readonly=True)
+    target = sqlite3.connect(dst)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
 
 
 def _fix_sqlite_dates(path: Path, timestamp: str) -> None:
@@ -611,17 +617,11 @@ def replace_layers(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
             raise InputError(f"layer {name!r} is not a GeoDataFrame in the workspace CRS; "
                              "reproject it before saving")
     stamp = utc_now()
-    with locked_file(path) as con:
+    with locked_file(path):
         with atomic_path(path) as tmp:
             # a second connection reads (the lock holder cannot be a backup source); with the
             # write lock held nothing changes while it copies
-            source = _connect(path, readonly=True)
-            target = sqlite3.connect(tmp)
-            try:
-                source.backup(target)
-            finally:
-                target.close()
-                source.close()
+            _backup(path, tmp)
             for name, frame in layers.items():
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=False)
             meta = _connect(tmp)

@@ -61,21 +61,30 @@ def _ordered_components(components) -> list[list]:
     return sorted((sorted(c, key=str) for c in components), key=lambda c: str(c[0]))
 
 
-def undirected_lengths(G: nx.Graph, *, weight: str = "length_m") -> nx.Graph:
-    """A simple undirected graph of ``G`` with the shortest ``weight`` (metres) between each
-    pair of adjacent nodes, and node ``x``/``y`` copied. The input is untouched."""
-    U = nx.Graph(crs=G.graph.get("crs"))
+def _simple_lengths(G: nx.Graph, *, directed: bool, weight: str) -> nx.Graph:
+    """A simple (di)graph of ``G`` keeping the shortest ``weight`` (metres) of parallel edges,
+    node ``x``/``y`` copied; ``directed``: a directed ``G`` keeps its arcs and an undirected one
+    gives both arcs of every edge. The input is untouched."""
+    H = nx.DiGraph(crs=G.graph.get("crs")) if directed else nx.Graph(crs=G.graph.get("crs"))
     for n, d in G.nodes(data=True):
-        U.add_node(n, **{k: d[k] for k in ("x", "y") if k in d})
+        H.add_node(n, **{k: d[k] for k in ("x", "y") if k in d})
     data = G.edges(data=weight) if not G.is_multigraph() else G.edges(keys=False, data=weight)
     for u, v, w in data:
         if u == v:
             continue
         if w is None or not (w > 0):
             raise InputError(f"edge {u} - {v} has {weight}={w!r}; lengths must be > 0 metres")
-        if not U.has_edge(u, v) or U[u][v][weight] > w:
-            U.add_edge(u, v, **{weight: float(w)})
-    return U
+        pairs = ((u, v), (v, u)) if directed and not G.is_directed() else ((u, v),)
+        for a, b in pairs:
+            if not H.has_edge(a, b) or H[a][b][weight] > w:
+                H.add_edge(a, b, **{weight: float(w)})
+    return H
+
+
+def undirected_lengths(G: nx.Graph, *, weight: str = "length_m") -> nx.Graph:
+    """A simple undirected graph of ``G`` with the shortest ``weight`` (metres) between each
+    pair of adjacent nodes, and node ``x``/``y`` copied. The input is untouched."""
+    return _simple_lengths(G, directed=False, weight=weight)
 
 
 def _engine(U: nx.Graph, weight: str):
@@ -267,20 +276,7 @@ def directed_lengths(G: nx.Graph, *, weight: str = "length_m") -> nx.DiGraph:
     """A simple directed graph of ``G`` with the shortest ``weight`` (metres) of each arc, and
     node ``x``/``y`` copied. A two-way street of ``geo.network`` is two arcs, a one-way street
     one; an undirected ``G`` gives both arcs of every edge. The input is untouched."""
-    D = nx.DiGraph(crs=G.graph.get("crs"))
-    for n, d in G.nodes(data=True):
-        D.add_node(n, **{k: d[k] for k in ("x", "y") if k in d})
-    data = G.edges(data=weight) if not G.is_multigraph() else G.edges(keys=False, data=weight)
-    for u, v, w in data:
-        if u == v:
-            continue
-        if w is None or not (w > 0):
-            raise InputError(f"edge {u} - {v} has {weight}={w!r}; lengths must be > 0 metres")
-        pairs = ((u, v),) if G.is_directed() else ((u, v), (v, u))
-        for a, b in pairs:
-            if not D.has_edge(a, b) or D[a][b][weight] > w:
-                D.add_edge(a, b, **{weight: float(w)})
-    return D
+    return _simple_lengths(G, directed=True, weight=weight)
 
 
 def _mm(metres: float) -> int:

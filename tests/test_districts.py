@@ -229,3 +229,24 @@ def test_app_page_draws_and_saves_police_districts(tmp_path, monkeypatch):
     at.button(key="gp_pd_save").click().run()
     assert not at.exception and not at.error
     assert sorted(read_workspace(path).layer("police_grids")["pgrid_id"]) == ["A1", "B-01", "B-02"]
+
+
+def test_district_map_roads_are_those_of_the_station_with_their_class_colours():
+    """The police-district map draws the streets under the districts (context a commander
+    reads): only edges meeting the station's units, coloured by road class, in EPSG:4326."""
+    import shapely
+    import shapely.geometry
+    from geo.workspace import read_workspace
+    from ui.colors import road_style
+    from ui.maps import roads_for_map
+    from pathlib import Path
+    demo = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "demo_county.gpkg"
+    ws = read_workspace(demo, layers=["cells", "road_edges"])
+    cells = ws.layer("cells")
+    mine = shapely.union_all(cells.loc[cells["station_id"] == "S05"].geometry.values)
+    roads = roads_for_map(ws.layer("road_edges"), within=mine)
+    assert roads["features"]
+    colours = {road_style(c)[0] for c in ws.layer("road_edges")["road_class"].unique()}
+    assert {f["properties"]["_colour"] for f in roads["features"]} <= colours
+    area = gpd.GeoSeries([mine], crs=cells.crs).to_crs("EPSG:4326").iloc[0].buffer(0.01)
+    assert all(area.intersects(shapely.geometry.shape(f["geometry"])) for f in roads["features"])

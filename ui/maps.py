@@ -162,6 +162,24 @@ def _roads_for_display(edges: gpd.GeoDataFrame, *, max_edges: int) -> gpd.GeoDat
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=keys), geometry=geoms, crs=out.crs)
 
 
+def roads_for_map(edges: gpd.GeoDataFrame, *, within: shapely.Geometry | None = None,
+                  max_edges: int = 4000, tolerance_m: float = 10.0) -> dict:
+    """Roads as GeoJSON for a context layer (EPSG:4326): the edges meeting ``within`` (same CRS
+    as ``edges``), major roads first, simplified, each feature carrying ``_colour`` and
+    ``_weight`` from its road class (``ui.colors.road_style``)."""
+    out = edges
+    if within is not None and len(out):
+        out = out.iloc[out.sindex.query(within, predicate="intersects")]
+    out = _roads_for_display(out, max_edges=max_edges)
+    if not len(out):
+        return {"type": "FeatureCollection", "features": []}
+    classes = out["road_class"] if "road_class" in out.columns else pd.Series("", index=out.index)
+    styles = classes.map(road_style)
+    shown = gpd.GeoDataFrame({"_colour": [st[0] for st in styles], "_weight": [st[1] for st in styles]},
+                             geometry=out.geometry.simplify(tolerance_m).values, crs=out.crs)
+    return feature_collection(shown.to_crs("EPSG:4326"))
+
+
 def _heat_from(ws: Workspace, *, max_points: int, rng_seed: int) -> tuple[pd.DataFrame, str, int]:
     empty = pd.DataFrame({"lat": [], "lon": [], "weight": []})
     if ws.has("cells") and "incidents" in ws.layer("cells").columns:

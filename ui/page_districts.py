@@ -3,6 +3,7 @@ draw balanced, contiguous, compact districts with centres chosen by the optimise
 (``planning.districts``), see them on the map and in a table, save them as ``police_grids``."""
 from __future__ import annotations
 
+import shapely
 import streamlit as st
 
 from geo.ids import normalise_ids
@@ -12,15 +13,15 @@ from ui import login, state
 from ui.colors import station_colors
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
-from ui.maps import feature_collection, layer_for_display
+from ui.maps import feature_collection, layer_for_display, roads_for_map
 from ui.mapview import show_map
-from ui.tables import show_table
+from ui.tables import column_header, show_table
 
 _NEEDED = ("cells", "stations")
 _RESULT = "gp_pd_result"
 
 
-def _map(result, key: str) -> None:
+def _map(ws, result, key: str) -> None:
     import geopandas as gpd
     from ui.page_redistrict import plan_map
     g = result.plan.graph
@@ -37,8 +38,11 @@ def _map(result, key: str) -> None:
     centres = feature_collection(layer_for_display(pts, ["station_id", "name"]))
     b = gpd.GeoSeries(g.cells.geometry.values, crs=g.cells.crs).to_crs("EPSG:4326").total_bounds
     colours = station_colors(list(result.table.index))
+    roads = None
+    if ws.has("road_edges"):  # the streets under the districts: a commander reads them by road
+        roads = roads_for_map(ws.layer("road_edges"), within=shapely.union_all(g.cells.geometry.values))
     show_map(lambda: plan_map(districts, centres, colours, bounds=tuple(float(v) for v in b),
-                              title=t("page.districts")), key=f"gp_pd_map_{key}")
+                              title=t("page.districts"), roads=roads), key=f"gp_pd_map_{key}")
 
 
 def render() -> None:
@@ -59,8 +63,10 @@ def render() -> None:
                                  format_func=lambda s: f"{s} {names.get(s, '')}".strip())
         k = int(c[1].number_input(t("pd.k"), 1, 200, 3, 1, key="gp_pd_k"))
         default = [w for w in DEFAULT_WEIGHTS if w in numeric]
+        lang = current_language()
         chosen = c[2].multiselect(t("pd.weights"), numeric, default=default, key="gp_pd_w",
-                                  placeholder=t("ui.choose"))
+                                  placeholder=t("ui.choose"),
+                                  format_func=lambda col: column_header(col, lang))
         max_dev = c[3].number_input(t("pd.max_dev"), 0.5, 50.0, 5.0, 0.5, key="gp_pd_dev") / 100.0
         if st.button(t("pd.draw"), key="gp_pd_draw", type="primary"):
             if not chosen:
@@ -75,9 +81,10 @@ def render() -> None:
         result = held[1]
         unit = result.cost_unit
         st.info(t("pd.result", k=len(result.table), dev=f"{result.max_deviation:.1%}",
-                  contig=result.contiguous, obj=f"{result.objective:.1f} {unit}",
-                  source=result.cost_source))
-        _map(result, station)
+                  contig=t("rd.yes") if result.contiguous else t("rd.no"),
+                  obj=f"{result.objective:.1f} {t('pd.unit.' + unit)}",
+                  source=t("pd.source.road" if unit == "min" else "pd.source.straight")))
+        _map(ws, result, station)
         show_table(result.table.reset_index(), lang=current_language())
         account = login.current_account()
         if not account.can("planner"):

@@ -146,11 +146,17 @@ def _station_names(graph: DistrictGraph) -> dict[str, str]:
 
 def plan_map(districts: dict, stations: dict, colours: Mapping[str, str], *,
              bounds: Sequence[float], changed: dict | None = None, draw: bool = False,
-             title: str = "") -> folium.Map:
+             title: str = "", roads: dict | None = None) -> folium.Map:
     """Districts filled with their station colour, station points, optionally changed cells
-    (hatched outline) and the lasso drawing tools."""
+    (hatched outline), the roads beneath (``ui.maps.roads_for_map``) and the lasso drawing
+    tools."""
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    if roads is not None and roads["features"]:
+        folium.GeoJson(roads, name=t("layer.road_edges"),
+                       style_function=lambda f: {"color": f["properties"]["_colour"],
+                                                 "weight": f["properties"]["_weight"], "opacity": 0.9}
+                       ).add_to(fmap)
     folium.GeoJson(
         districts, name=title or "districts",
         style_function=lambda f: {"fillColor": colours.get(str(f["properties"]["station_id"]), "#999999"),
