@@ -739,6 +739,8 @@ _PATROL_PAIRS: dict[str, tuple[str, str]] = {
     "pt.ht.title": ("警情时段分布 (按周、按小时) 与班次建议", "Hot times (hour of week) and proposed shifts"),
     "pt.ht.caption": ("本所 {n} 起有时间的警情，约 {weeks} 周；颜色越深警情越多 (本地时间)。",
                       "{n} incidents with a time in this station, about {weeks} weeks; darker = more incidents (local time)."),
+    "pt.ht.caption_county": ("全域 {n} 起有时间的警情 (警情未能归属到派出所：没有辖区图层)，约 {weeks} 周；颜色越深警情越多 (本地时间)。",
+                             "{n} incidents with a time in the whole area (no jurisdictions to assign them to stations), about {weeks} weeks; darker = more incidents (local time)."),
     "pt.ht.hour": ("时", "Hour"),
     "pt.ht.day": ("星期", "Day"),
     "pt.ht.count": ("警情数", "Incidents"),

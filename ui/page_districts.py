@@ -82,7 +82,7 @@ def render() -> None:
         unit = result.cost_unit
         st.info(t("pd.result", k=len(result.table), dev=f"{result.max_deviation:.1%}",
                   contig=t("rd.yes") if result.contiguous else t("rd.no"),
-                  obj=f"{result.objective:.1f} {t('pd.unit.' + unit)}",
+                  obj=f"{result.objective:.1f} {t('pd.unit.min') if unit == 'min' else t('pd.unit.m')}",
                   source=t("pd.source.road" if unit == "min" else "pd.source.straight")))
         _map(ws, result, station)
         show_table(result.table.reset_index(), lang=current_language())

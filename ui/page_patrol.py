@@ -130,11 +130,14 @@ def _hot_times(path: str, mtime: tuple, station: str) -> dict:
     from geo.hot_times import HOT_TIME_LAYERS, parse_shifts, propose_shifts, shifts_load, workspace_hot_times
     from geo.workspace import read_workspace
     ws = read_workspace(path, layers=HOT_TIME_LAYERS)
-    ht = workspace_hot_times(ws, station=station)
+    # incidents belong to a station by their station_id or the jurisdictions; else the county's
+    by_station = "station_id" in ws.layer("incidents").columns or ws.has("jurisdictions")
+    ht = workspace_hot_times(ws, station=station if by_station else None)
     today = shifts_load(ht.by_hour, parse_shifts(",".join(SHIFTS[:3])), [3, 3, 3])
     proposed = propose_shifts(ht.by_hour, n_shifts=3, unit_hours=today.unit_hours)
     return {"hour_of_week": ht.hour_of_week.tolist(), "weeks": ht.weeks, "incidents": ht.incidents,
-            "peaks": ht.peaks(3), "today": today.as_dict(), "proposed": proposed.as_dict()}
+            "peaks": ht.peaks(3), "today": today.as_dict(), "proposed": proposed.as_dict(),
+            "county": not by_station}
 
 
 def hot_times_chart(hour_of_week: list[float], lang: str):
@@ -161,7 +164,8 @@ def _hot_times_section(ws, station: str) -> None:
     with st.expander(t("pt.ht.title"), expanded=False):
         info = _hot_times(*state.layers_key(ws), station)
         lang = current_language()
-        st.caption(t("pt.ht.caption", n=info["incidents"], weeks=f"{info['weeks']:.1f}"))
+        st.caption(t("pt.ht.caption_county" if info["county"] else "pt.ht.caption",
+                     n=info["incidents"], weeks=f"{info['weeks']:.1f}"))
         st.altair_chart(hot_times_chart(info["hour_of_week"], lang), width="stretch")
         rows = []
         for which in ("today", "proposed"):

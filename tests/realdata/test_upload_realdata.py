@@ -217,5 +217,7 @@ def test_coquimbo_network_uploaded_through_the_form_serves_coverage_and_patrol(s
     assert not pat.exception, [e.value for e in pat.exception]
     assert not pat.error, [e.value for e in pat.error]
     metrics = {m.label: m.value for m in pat.metric}
-    share = float(metrics[text("pt.share", "zh")].rstrip("%"))
-    assert 0 < share <= 100
+    ours, base = (float(x.strip("()%")) for x in metrics[text("pt.dose_top", "zh")].split())
+    assert 0 < ours <= 100 and 0 <= base <= 100
+    used = [float(part.split("(")[1].rstrip("%)")) for part in metrics[text("pt.used", "zh")].split(" / ")]
+    assert len(used) == 2 and min(used) >= 90, used  # patrol dose: no unit sits idle
