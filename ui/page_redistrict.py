@@ -37,7 +37,7 @@ from ui.i18n import current_language, t
 from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display
 from ui.mapview import array_digest, show_map
 from ui.redistrict_orders import orders_block, staffing_block
-from ui.tables import csv_bytes, download_help, show_table
+from ui.tables import column_header, csv_bytes, download_help, show_table
 
 __all__ = ["render", "weight_spec", "weight_columns", "parse_ids",
            "workload_table", "deviation_chart", "lasso_polygon", "plan_map", "plan_choices"]
@@ -251,13 +251,15 @@ def _weights(ws) -> str:
     default = [next((col for col in ("incidents", "population") if col in options
                      and float(pd.to_numeric(cells[col], errors="coerce").sum()) > 0), "area")]
     c = st.columns([3, 5])
+    lang = current_language()
     chosen = c[0].multiselect(t("rd.weight_cols"), options, default=default, key="gp_rd_wcols",
-                              help=t("rd.weight_help"), placeholder=t("ui.choose"))
+                              help=t("rd.weight_help"), placeholder=t("ui.choose"),
+                              format_func=lambda col: column_header(col, lang))
     factors: dict[str, float] = {}
     if chosen:
         fc = c[1].columns(len(chosen))
         for i, col in enumerate(chosen):
-            factors[col] = fc[i].number_input(t("rd.factor", col=col), 0.0, 100.0, 1.0, 0.5,
+            factors[col] = fc[i].number_input(t("rd.factor", col=column_header(col, lang)), 0.0, 100.0, 1.0, 0.5,
                                               key=f"gp_rd_w_{col}")
     spec = weight_spec(factors)
     if not spec:
