@@ -34,7 +34,7 @@ from ui import login, state
 from ui.colors import workspace_station_colors
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
-from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display
+from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display, roads_for_map
 from ui.mapview import array_digest, show_map
 from ui.redistrict_orders import orders_block, staffing_block
 from ui.tables import column_header, csv_bytes, download_help, show_table
@@ -232,6 +232,14 @@ def _stations(key: tuple) -> tuple[dict, tuple[float, float, float, float]]:
     shown = layer_for_display(pts, ["station_id", "name"])
     b = gpd.GeoSeries(g.cells.geometry.values, crs=g.cells.crs).to_crs("EPSG:4326").total_bounds
     return feature_collection(shown), tuple(float(v) for v in b)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _roads(path: str, mtime: tuple) -> dict | None:
+    """The workspace's roads as map context (major classes first), or None without a network."""
+    from geo.workspace import read_workspace
+    ws = read_workspace(path, layers=["road_edges"])
+    return roads_for_map(ws.layer("road_edges")) if ws.has("road_edges") else None
 
 
 def _export(plan: Plan, suffix: str) -> bytes:
@@ -449,6 +457,7 @@ def _map_key(ws, key: tuple, name: str, *assignments: np.ndarray | None) -> tupl
 
 def _maps(ws, key: tuple, current: Plan | None, plan: Plan, colours: Mapping[str, str]) -> dict:
     stations, bounds = _stations(key)
+    roads = _roads(*key[:2]) if ws.path else None
     left, right = st.columns(2)
     cur = current.assignment if current is not None else None
     edited = plan.assignment
@@ -456,14 +465,15 @@ def _maps(ws, key: tuple, current: Plan | None, plan: Plan, colours: Mapping[str
         with left:
             st.caption(t("rd.map_current"))
             show_map(lambda title=t("rd.map_current"): plan_map(_districts(key, cur.tobytes()), stations,
-                                                                colours, bounds=bounds, title=title),
+                                                                colours, bounds=bounds, title=title,
+                                                                roads=roads),
                      key="gp_rd_map_cur", height=460, cache_key=_map_key(ws, key, "current", cur))
     with right if current is not None else left:
         st.caption(t("rd.map_edited"))
         out = show_map(lambda title=t("rd.map_edited"): plan_map(
                            _districts(key, edited.tobytes()), stations, colours, bounds=bounds,
                            changed=_changed(key, cur.tobytes(), edited.tobytes()) if cur is not None else None,
-                           draw=True, title=title),
+                           draw=True, title=title, roads=roads),
                        key="gp_rd_map_edit", height=460, returned_objects=["last_active_drawing"],
                        cache_key=_map_key(ws, key, "edited", cur, edited))
     return out or {}
