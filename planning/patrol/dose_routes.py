@@ -28,7 +28,7 @@ from geo.hotspots import Shift, shift_from_text
 from geo.ids import id_str, normalise_ids
 from planning.patrol.dose import DosePlan, DoseProblem, baseline_top_share, solve_dose
 from planning.patrol.problem import PatrolInfeasible
-from planning.patrol.routes import _clock, _path_line, leg_paths
+from planning.patrol.routes import _clock, _path_line, leg_paths, snapped_sites
 
 __all__ = ["DoseRoutes", "place_hour_risk", "place_names", "dose_routes", "dose_for_workspace",
            "TIMETABLE_COLUMNS"]
@@ -236,7 +236,6 @@ def dose_routes(G: nx.MultiDiGraph, places: gpd.GeoDataFrame, risk_by_slot: np.n
     and with ``compare_with_best`` the unseeded plan is solved too and the loss in Φ reported.
     The random baseline (``baseline_draws`` patrols) is drawn with ``default_rng(0)``.
     """
-    from geo.network import snap_points
     from geo.traveltime import engine_from_graph, minutes_matrix
 
     if not isinstance(units, (int, np.integer)) or units < 1:
@@ -250,16 +249,8 @@ def dose_routes(G: nx.MultiDiGraph, places: gpd.GeoDataFrame, risk_by_slot: np.n
     start_node = id_str(start)
     if start_node not in G:
         raise InputError(f"the station node {start!r} is not on the network")
-    ids = (normalise_ids(places[id_col]) if id_col is not None
-           else pd.Series([str(i) for i in places.index], index=places.index)).to_numpy()
-    snapped = snap_points(places, G, warn_m=max_snap_m, what="patrol places")
-    far = snapped["distance_m"].to_numpy() > max_snap_m
-    notes = []
-    if far.any():
-        notes.append(f"{int(far.sum())} places lie farther than {max_snap_m:.0f} m from a road and "
-                     f"were left out: {format_ids(ids[far])}")
-        log.warning(notes[-1])
-    keep = ~far
+    snapped, ids, keep, notes = snapped_sites(places, G, id_col=id_col, max_snap_m=max_snap_m,
+                                              what="patrol places")
     nodes = snapped["node"].to_numpy()[keep]
     ids = ids[keep]
     R = np.asarray(risk_by_slot, float)[keep]

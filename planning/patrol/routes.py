@@ -195,18 +195,10 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
 
     start_node = node_of(start, "station")
     end_node = start_node if end is None else node_of(end, "end point")
-    ids = (normalise_ids(hotspots[id_col]) if id_col is not None
-           else pd.Series([str(i) for i in hotspots.index], index=hotspots.index))
-    snapped = snap_points(hotspots, G, warn_m=max_snap_m, what="hotspots")
-    far = snapped["distance_m"].to_numpy() > max_snap_m
-    notes = []
-    if far.any():
-        notes.append(f"{int(far.sum())} hotspots lie farther than {max_snap_m:.0f} m from a road "
-                     f"and were left out: {format_ids(ids[far])}")
-        log.warning(notes[-1])
-    keep = ~far
+    snapped, ids, keep, notes = snapped_sites(hotspots, G, id_col=id_col, max_snap_m=max_snap_m,
+                                              what="hotspots")
     hs = hotspots.loc[keep]
-    hs_ids = ids[keep].to_numpy()
+    hs_ids = ids[keep]
     hs_nodes = snapped["node"].to_numpy()[keep]
     risk = pd.to_numeric(hs[risk_col], errors="coerce").fillna(0.0).to_numpy()
     sites = list(dict.fromkeys([*hs_nodes, start_node, end_node]))
@@ -251,6 +243,24 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
         log.warning(notes[-1])
     return _place(G, plan, engine, length_engine, speeds, modes, sites, start_node, end_node,
                   hs, hs_ids, shift if isinstance(shift, Shift) else None, reference, tuple(notes))
+
+
+def snapped_sites(sites: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | None,
+                  max_snap_m: float, what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+    """``sites`` snapped to ``G``: the snapping table, their ids as text (``id_col``, else the
+    index), the mask of those within ``max_snap_m`` of a road, and the note (also logged) that
+    names the ones left out."""
+    from geo.network import snap_points
+    ids = (normalise_ids(sites[id_col]) if id_col is not None
+           else pd.Series([str(i) for i in sites.index], index=sites.index)).to_numpy()
+    snapped = snap_points(sites, G, warn_m=max_snap_m, what=what)
+    far = snapped["distance_m"].to_numpy() > max_snap_m
+    notes = []
+    if far.any():
+        notes.append(f"{int(far.sum())} {what} lie farther than {max_snap_m:.0f} m from a road and "
+                     f"were left out: {format_ids(ids[far])}")
+        log.warning(notes[-1])
+    return snapped, ids, ~far, notes
 
 
 def _place(G, plan, engine, length_engine, speeds, modes, sites, start_node, end_node, hs, hs_ids,
