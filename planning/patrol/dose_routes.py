@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.errors import InputError, format_ids
+from geo.errors import InputError
 from geo.hotspots import Shift, shift_from_text
-from geo.ids import id_str, normalise_ids
+from geo.ids import id_str
 from planning.patrol.dose import DosePlan, DoseProblem, baseline_top_share, solve_dose
 from planning.patrol.problem import PatrolInfeasible
-from planning.patrol.routes import _clock, _path_line, leg_paths, snapped_sites
+from planning.patrol.routes import _clock, route_line, snapped_sites
 
 __all__ = ["DoseRoutes", "place_hour_risk", "place_names", "dose_routes", "dose_for_workspace",
            "TIMETABLE_COLUMNS"]
@@ -299,13 +299,8 @@ def _place(G, plan: DosePlan, engine, weight, sites, start_node, places, ids, na
     for k, stops in enumerate(plan.stops):
         seq = [start_node, *[start_node if s.is_break else sites[p.place_site[s.place]] for s in stops],
                start_node]
-        paths = leg_paths(engine, list(zip(seq[:-1], seq[1:])))
+        paths, geom = route_line(G, engine, seq, weight)
         legs.append(tuple(tuple(x) for x in paths))
-        coords: list = []
-        for path in paths:
-            c = _path_line(G, path, weight)
-            coords.extend(c if not coords else c[1:])
-        geom = shapely.LineString(coords if len(coords) > 1 else coords * 2)
         visits = [s for s in stops if not s.is_break]
         line_rows.append({"unit": k + 1, "minutes": float(used[k]), "share_of_shift": float(share[k]),
                           "patrol_min": float(patrol[k]), "stops": len(visits), "length_m": float(geom.length)})
@@ -345,30 +340,16 @@ def dose_for_workspace(ws, *, station: object, units: int, shift: Shift | str, d
     nearest road node). ``seed`` None gives the best plan found; a seed a randomised plan whose
     loss against the best is reported. Returns the routes and the place cells.
     """
-    from geo.network import graph_from_workspace, snap_points
-    from planning.patrol.workspace import shift_hotspots
+    from geo.network import snap_points
+    from planning.patrol.workspace import shift_hotspots, station_start
 
     if not isinstance(units, (int, np.integer)) or units < 1:
         raise InputError(f"`units` was {units!r}; give at least one patrol unit (a whole number >= 1)")
     if not (isinstance(max_places, (int, np.integer)) and max_places >= 1):
         raise InputError(f"`max_places` was {max_places!r}; give a whole number >= 1")
     sh = shift_from_text(shift) if isinstance(shift, str) else shift
-    for name in ("stations", "cells", "incidents"):
-        ws.layer(name)
-    stations = ws.layer("stations")
-    sid = normalise_ids(stations["station_id"])
-    hit = stations[(sid == id_str(station)).to_numpy()]
-    if not len(hit):
-        raise InputError(f"station was {station!r} but the workspace's stations are "
-                         f"{format_ids(sorted(sid.dropna()), limit=30)}; give one of them")
-    G = G if G is not None else graph_from_workspace(ws)
-    node = hit["node_id"].iloc[0] if "node_id" in hit.columns else None
-    if node is not None and id_str(node) in G:
-        start = id_str(node)
-    else:
-        pt = hit.geometry.iloc[0]
-        if pt is None or pt.is_empty:
-            raise InputError(f"station {station!r} has no location; give it a point or a node_id")
+    hit, start, G = station_start(ws, station, G)
+    if not isinstance(start, str):  # the station's point: its nearest road node
         start = snap_points(hit.iloc[[0]], G, what="station")["node"].iloc[0]
     incidents = ws.layer("incidents")
     hot = shift_hotspots(ws.layer("cells"), incidents, shift=sh, station_id=station,

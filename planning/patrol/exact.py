@@ -25,6 +25,9 @@ def solve_mip(problem: PatrolProblem, *, time_limit_s: float = 60.0, mip_gap: fl
     h.silent()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
+    # one thread, as every HiGHS model here: a multi-threaded run leaves HiGHS's global task
+    # scheduler in a state that makes later models in the same process end "Not Set"
+    h.setOptionValue("threads", 1)
     S, E = -1, -2  # pseudo nodes start and end
     x: dict[tuple[int, int, int], object] = {}
     y: dict[tuple[int, int], object] = {}

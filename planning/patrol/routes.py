@@ -263,6 +263,17 @@ def snapped_sites(sites: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | 
     return snapped, ids, ~far, notes
 
 
+def route_line(G: nx.MultiDiGraph, engine, seq: list, weight: str) -> tuple[list[list], shapely.LineString]:
+    """The shortest path of every leg of the node sequence ``seq`` and the route drawn along
+    them as one line (a point-like line when the route stays put)."""
+    paths = leg_paths(engine, list(zip(seq[:-1], seq[1:])))
+    coords: list = []
+    for path in paths:
+        c = _path_line(G, path, weight)
+        coords.extend(c if not coords else c[1:])
+    return paths, shapely.LineString(coords if len(coords) > 1 else coords * 2)
+
+
 def _place(G, plan, engine, length_engine, speeds, modes, sites, start_node, end_node, hs, hs_ids,
            shift, reference, notes) -> PatrolRoutes:
     p = plan.problem
@@ -275,13 +286,8 @@ def _place(G, plan, engine, length_engine, speeds, modes, sites, start_node, end
     for k, route in enumerate(plan.routes):
         seq = [start_node, *[sites[p.visit_site[v]] for v in route], end_node]
         eng, weight = (engine, "travel_s") if speeds[k] is None else (length_engine, "length_m")
-        paths = leg_paths(eng, list(zip(seq[:-1], seq[1:])))
+        paths, geom = route_line(G, eng, seq, weight)
         legs.append(tuple(tuple(x) for x in paths))
-        coords: list = []
-        for path in paths:
-            c = _path_line(G, path, weight)
-            coords.extend(c if not coords else c[1:])
-        geom = shapely.LineString(coords if len(coords) > 1 else coords * 2)
         line_rows.append({"unit": k + 1, "minutes": float(used[k]), "idle_min": float(idle[k]),
                           "risk": float(p.risk[list(route)].sum()) if route else 0.0,
                           "stops": len(route), "length_m": float(geom.length)})

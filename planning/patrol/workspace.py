@@ -45,6 +45,32 @@ def shift_hotspots(cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, shif
     return hot.head(int(max_hotspots))
 
 
+def station_start(ws, station: object, G=None) -> tuple[gpd.GeoDataFrame, object, nx.MultiDiGraph]:
+    """The row of ``station`` in the workspace's stations, where its units start (its
+    ``node_id`` when that is a node of the road graph, else its point, to be snapped) and the
+    road graph (``G``, else the workspace's, built once the station is known). Raises
+    InputError naming a missing layer (stations, cells, incidents), an unknown station (with
+    the known ones) or a station without a location."""
+    from geo.network import graph_from_workspace
+    for name in ("stations", "cells", "incidents"):
+        ws.layer(name)  # InputError naming the missing layer
+    stations = ws.layer("stations")
+    station_ids = normalise_ids(stations["station_id"])
+    hit = stations[(station_ids == id_str(station)).to_numpy()]
+    if not len(hit):
+        have = sorted(station_ids.dropna())
+        raise InputError(f"station was {station!r} but the workspace's stations are "
+                         f"{format_ids(have, limit=30)}; give one of them")
+    G = G if G is not None else graph_from_workspace(ws)
+    node = hit["node_id"].iloc[0] if "node_id" in hit.columns else None
+    if node is not None and id_str(node) in G:
+        return hit, id_str(node), G
+    point = hit.geometry.iloc[0]
+    if point is None or point.is_empty:
+        raise InputError(f"station {station!r} has no location; give it a point or a node_id")
+    return hit, point, G
+
+
 def plan_for_workspace(ws, *, station: object, units: int, shift: Shift | str, dwell_min: float = 10.0,
                        seed: int | None = None, max_hotspots: int = 200,
                        speed_kmh: float | None = None, time_limit_s: float = 10.0,
@@ -59,30 +85,13 @@ def plan_for_workspace(ws, *, station: object, units: int, shift: Shift | str, d
     unit travel at that speed over shortest distances (foot patrol 5); default road speeds.
     Returns the routes and the hotspot cells used.
     """
-    from geo.network import graph_from_workspace
 
     if not isinstance(units, (int, np.integer)) or units < 1:
         raise InputError(f"`units` was {units!r}; give at least one patrol unit (a whole number >= 1)")
     sh = shift_from_text(shift) if isinstance(shift, str) else shift
     if not (dwell_min >= 0):
         raise InputError(f"`dwell_min` was {dwell_min!r}; give minutes >= 0")
-    for name in ("stations", "cells", "incidents"):
-        ws.layer(name)  # InputError naming the missing layer
-    stations = ws.layer("stations")
-    station_ids = normalise_ids(stations["station_id"])
-    hit = stations[(station_ids == id_str(station)).to_numpy()]
-    if not len(hit):
-        have = sorted(station_ids.dropna())
-        raise InputError(f"station was {station!r} but the workspace's stations are "
-                         f"{format_ids(have, limit=30)}; give one of them")
-    G = G if G is not None else graph_from_workspace(ws)
-    node_col = hit["node_id"].iloc[0] if "node_id" in hit.columns else None
-    if node_col is not None and id_str(node_col) in G:
-        start = id_str(node_col)
-    else:
-        start = hit.geometry.iloc[0]
-        if start is None or start.is_empty:
-            raise InputError(f"station {station!r} has no location; give it a point or a node_id")
+    _, start, G = station_start(ws, station, G)
     rng = np.random.default_rng(seed) if seed is not None else np.random.default_rng(0)
     hot = shift_hotspots(ws.layer("cells"), ws.layer("incidents"), shift=sh, station_id=station,
                          max_hotspots=max_hotspots, rng=np.random.default_rng(0))
