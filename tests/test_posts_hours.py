@@ -15,10 +15,17 @@ from shapely.geometry import Point
 from geo.columns import guess_roles
 from geo.coverage import coverage_from_layers
 from geo.errors import InputError
-from geo.hours import ALWAYS, facility_hours, open_at, parse_hours, parse_time_of_day_text
+from geo.hours import (
+    ALWAYS,
+    facility_hours,
+    open_at,
+    parse_hours,
+    parse_time_of_day_text,
+)
 from geo.network import graph_from_tables
 from geo.traveltime import engine_from_graph
 from planning.post_hours import hours_from_mask, shortest_window, staffing_hours
+from tests.clirun import run_cli
 
 METRIC = "EPSG:32650"
 DEMO = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "demo_county.gpkg"
@@ -167,37 +174,26 @@ def test_hours_from_mask_and_shortest_window():
 needs_demo = pytest.mark.skipif(not DEMO.exists(), reason="demo_county.gpkg not generated yet")
 
 
-def _cli(*argv):
-    import contextlib
-    import io
-
-    import cli
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(argv))
-    return code, out.getvalue(), err.getvalue()
-
-
 @needs_demo
 def test_demo_posts_have_hours_and_coverage_at_night_drops_the_day_posts():
-    code, out, err = _cli("coverage", "--network", str(DEMO), "--facilities", f"{DEMO}:posts",
+    code, out, err = run_cli("coverage", "--network", str(DEMO), "--facilities", f"{DEMO}:posts",
                           "--at", "03:00", "--json")
     assert code == 0, err
     night = json.loads(out)
-    code, out, _ = _cli("coverage", "--network", str(DEMO), "--facilities", f"{DEMO}:posts",
+    code, out, _ = run_cli("coverage", "--network", str(DEMO), "--facilities", f"{DEMO}:posts",
                         "--at", "14:00", "--json")
     day = json.loads(out)
     posts = gpd.read_file(DEMO, layer="posts")
     closed = int((~open_at(posts, "03:00", layer="posts")).sum())
     assert closed == 4 and night["closed_facilities"] == closed and day["closed_facilities"] == 0
     assert night["within"]["5"] < day["within"]["5"]
-    code, out, err = _cli("coverage", "--network", str(DEMO), "--at", "25:00", "--json")
+    code, out, err = run_cli("coverage", "--network", str(DEMO), "--at", "25:00", "--json")
     assert code == 2 and "--at was '25:00'" in err and "Traceback" not in err
 
 
 @needs_demo
 def test_place_posts_reports_the_hours_of_each_new_post():
-    code, out, err = _cli("place-posts", "--network", str(DEMO), "--k", "1", "--minutes", "3",
+    code, out, err = run_cli("place-posts", "--network", str(DEMO), "--k", "1", "--minutes", "3",
                           "--weight", "incidents", "--json")
     assert code == 0, err
     p = json.loads(out)
@@ -205,6 +201,6 @@ def test_place_posts_reports_the_hours_of_each_new_post():
     assert h["site"] == p["chosen"][0] and len(h["value_by_hour"]) == 24
     assert h["proposed_hours_share"] >= 0.8 and h["proposed_window_share"] >= 0.8
     assert p["hours_weighted_by"] == "incidents by hour"
-    code, out, err = _cli("place-posts", "--network", str(DEMO), "--k", "1", "--hours-share", "2",
+    code, out, err = run_cli("place-posts", "--network", str(DEMO), "--k", "1", "--hours-share", "2",
                           "--json")
     assert code == 2 and "--hours-share was 2.0" in err

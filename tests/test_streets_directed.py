@@ -20,6 +20,7 @@ from geo.network import graph_from_tables
 from planning.patrol import PatrolInfeasible
 from planning.streets import (directed_postman_tour, postman_tour, rural_postman_mip, split_tour,
                               street_tour)
+from tests.clirun import run_cli
 
 METRIC = "EPSG:32650"
 DATA = Path(__file__).parent / "data" / "sleeping_giant" / "edgelist_sleeping_giant.csv"
@@ -234,20 +235,9 @@ DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
 needs_demo = pytest.mark.skipif(not DEMO.exists(), reason="demo_county.gpkg not generated yet")
 
 
-def _cli(*argv):
-    import contextlib
-    import io
-
-    import cli
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(argv))
-    return code, out.getvalue(), err.getvalue()
-
-
 @needs_demo
 def test_streets_command_json_keys_and_one_way_rules():
-    code, out, err = _cli("streets", str(DEMO), "--station", "S01", "--units", "2", "--budget-min",
+    code, out, err = run_cli("streets", str(DEMO), "--station", "S01", "--units", "2", "--budget-min",
                           "40", "--classes", "street,arterial", "--json")
     assert code == 0, err
     p = json.loads(out)
@@ -296,7 +286,7 @@ def test_streets_command_errors_exit_2(argv, words):
     for flag, value in base.items():
         if flag not in args:
             args += [flag, value]
-    code, out, err = _cli("streets", str(DEMO), *args, "--json")
+    code, out, err = run_cli("streets", str(DEMO), *args, "--json")
     assert code == 2 and words in err and "Traceback" not in err
 
 
