@@ -1,5 +1,5 @@
 """The briefing's sections on a plan's change orders (``orders``) and on staffing against the
-norms (``staffing``): a map, a table and notes each (``ui.briefing`` calls these builders).
+norms (``staffing``): a map, a table and notes each.
 
 The figures come from ``planning.orders`` and ``planning.staffing``; this module only lays them
 out (headers and words in the briefing's language; ``Briefing.to_html`` escapes every text).
@@ -11,30 +11,33 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from geo.errors import InputError
 from planning.orders import change_orders, order_lines, plan_by_ref
 from planning.staffing import staffing_context, staffing_for_plan, workspace_norms
 from planning.study import any_weights, current_plan, workspace_graph
+from ui.briefing.context import SectionContext, num
+from ui.briefing.districts import station_legend
+from ui.briefing.document import BriefingSection
+from ui.briefing.figures import fill, outline
 
 __all__ = ["section_orders", "section_staffing"]
 
 
-def _study(c):
+def _study(c: SectionContext):
     """The workspace's district graph and current plan, built once per briefing."""
-    if getattr(c, "_study", None) is None:
+    if "study" not in c.cache:
         graph = workspace_graph(c.ws, weights=any_weights(c.ws))
-        c._study = (graph, current_plan(c.ws, graph))
-    return c._study
+        c.cache["study"] = (graph, current_plan(c.ws, graph))
+    return c.cache["study"]
 
 
-def section_orders(c, *, plan_id: int, plan_name: str):
-    """The change orders of the saved plan ``plan_id`` against today's jurisdictions."""
-    from ui.briefing import BriefingSection, _num
-    from ui.colors import natural_key
+def section_orders(c: SectionContext) -> BriefingSection:
+    """The change orders of the saved plan ``c.options.plan_ref`` against today's jurisdictions."""
     t = c.t
+    plan_id, plan_name = c.options.plan_ref
     graph, current = _study(c)
     after = plan_by_ref(c.ws, graph, plan_id, current=current)
     if current is None:
-        from geo.errors import InputError
         raise InputError(t("rd.no_current"))
     co = change_orders(current, after)
     tot = co.totals
@@ -49,20 +52,14 @@ def section_orders(c, *, plan_id: int, plan_name: str):
 
     def draw(axes):
         ax = axes[0]
-        colour = [c.base.colours.get(s, "#cccccc") for s in labels]
-        cells.plot(ax=ax, color=colour, alpha=0.45, edgecolor="none", zorder=1)
-        cells.assign(_s=labels).dissolve(by="_s").boundary.plot(ax=ax, color="#222222",
-                                                                linewidth=1.0, zorder=8)
+        fill(ax, cells, [c.base.colours.get(s, "#cccccc") for s in labels], alpha=0.45, zorder=1)
+        outline(ax, cells.assign(_s=labels).dissolve(by="_s"), "#222222", linewidth=1.0, zorder=8)
         if moved.any():
-            cells[moved].plot(ax=ax, facecolor="none", edgecolor="#d7301f", hatch="xxx",
-                              linewidth=0.8, zorder=9)
-        c.base.draw(ax, roads=False, townships=False)
+            fill(ax, cells[moved], "none", edgecolour="#d7301f", hatch="xxx", linewidth=0.8, zorder=9)
+        c.base.draw(ax, townships=False)
         c.base.stations(ax)
-        handles = [Patch(facecolor=c.base.colours[s], alpha=0.6, label=c.base.names.get(s, s))
-                   for s in sorted(c.base.colours, key=natural_key)[:12]]
-        handles.append(Patch(facecolor="none", edgecolor="#d7301f", hatch="xxx",
-                             label=t("brief.l.moved_units")))
-        return handles
+        return station_legend(c, limit=12) + [
+            Patch(facecolor="none", edgecolor="#d7301f", hatch="xxx", label=t("brief.l.moved_units"))]
 
     o = co.orders
     names = c.base.names
@@ -70,9 +67,9 @@ def section_orders(c, *, plan_id: int, plan_name: str):
         t("brief.c.order_unit"): o["name"].astype(str).to_numpy(),
         t("brief.c.order_from"): [names.get(s, s) for s in o["from_station"]],
         t("brief.c.order_to"): [names.get(s, s) for s in o["to_station"]],
-        t("brief.c.population"): [_num(v) for v in o["population"]],
-        t("brief.c.incidents"): [_num(v) for v in o["incidents"]],
-        t("brief.c.order_area"): [_num(v, 2) for v in o["area_km2"]],
+        t("brief.c.population"): [num(v) for v in o["population"]],
+        t("brief.c.incidents"): [num(v) for v in o["incidents"]],
+        t("brief.c.order_area"): [num(v, 2) for v in o["area_km2"]],
     })
     notes = [t("brief.n.orders", name=plan_name, against=t("rd.plan.current"), n=tot["units"],
                people=f"{tot['population']:,.0f}", incidents=f"{tot['incidents']:,.0f}",
@@ -89,14 +86,12 @@ def _cell(r: dict, role: str) -> str:
     return f"{have}/{x['required']}/{short}"
 
 
-def section_staffing(c):
+def section_staffing(c: SectionContext) -> BriefingSection:
     """Officers and auxiliaries required by the workspace's norms against those on strength,
     per station, under today's jurisdictions; the map shows the police districts short."""
-    from ui.briefing import BriefingSection
     t = c.t
     graph, current = _study(c)
     if current is None:
-        from geo.errors import InputError
         raise InputError(t("rd.no_current"))
     norms = workspace_norms(c.ws)
     ctx = staffing_context(c.ws, graph)
@@ -104,9 +99,9 @@ def section_staffing(c):
     ts, td = res.totals["stations"], res.totals["police_districts"]
     c.facts.update(staffing_stations=res.stations, staffing_districts=res.police_districts,
                    staffing_totals=res.totals)
-    c.key("staff_short", "brief.k.staff_short",
-          f"{ts['officers']['shortfall'] + td['officers']['shortfall']} / "
-          f"{ts['auxiliaries']['shortfall'] + td['auxiliaries']['shortfall']}")
+    c.key("staff_short", "brief.k.staff_short", t(
+        "brief.v.people", v=f"{ts['officers']['shortfall'] + td['officers']['shortfall']} / "
+                            f"{ts['auxiliaries']['shortfall'] + td['auxiliaries']['shortfall']}"))
     pg = c.ws.layer("police_grids") if c.ws.has("police_grids") else None
     short_aux = np.array([(r["auxiliaries"]["shortfall"] or 0) > 0 for r in res.police_districts], bool)
     short_off = np.array([(r["officers"]["shortfall"] or 0) > 0 for r in res.police_districts], bool)
@@ -115,19 +110,19 @@ def section_staffing(c):
         ax = axes[0]
         handles = []
         if pg is not None and len(pg) == len(short_aux):
-            pg[~short_aux].plot(ax=ax, color="#a6d96a", alpha=0.5, edgecolor="#555555", linewidth=0.4, zorder=1)
+            fill(ax, pg[~short_aux], "#a6d96a", alpha=0.5, zorder=1)
             if short_aux.any():
-                pg[short_aux].plot(ax=ax, color="#f46d43", alpha=0.6, edgecolor="#555555", linewidth=0.4, zorder=1)
+                fill(ax, pg[short_aux], "#f46d43", alpha=0.6, zorder=1)
+            outline(ax, pg, "#555555", linewidth=0.4, zorder=5)
             if short_off.any():
-                pg[short_off].plot(ax=ax, facecolor="none", edgecolor="#67000d", hatch="///",
-                                   linewidth=0.6, zorder=9)
+                fill(ax, pg[short_off], "none", edgecolour="#67000d", hatch="///", linewidth=0.6, zorder=9)
             handles = [Patch(facecolor="#a6d96a", alpha=0.5, label=t("brief.l.staffed")),
                        Patch(facecolor="#f46d43", alpha=0.6, label=t("brief.l.short_aux")),
                        Patch(facecolor="none", edgecolor="#67000d", hatch="///",
                              label=t("brief.l.short_officer"))]
         if c.ws.has("jurisdictions"):
-            c.ws.layer("jurisdictions").boundary.plot(ax=ax, color="#222222", linewidth=1.2, zorder=8)
-        c.base.draw(ax, roads=False)
+            outline(ax, c.ws.layer("jurisdictions"), "#222222", linewidth=1.2, zorder=8)
+        c.base.draw(ax)
         c.base.stations(ax)
         handles.append(Line2D([], [], marker="*", color="w", markerfacecolor="#777777",
                               markeredgecolor="#111111", markersize=10, label=t("brief.l.stations")))
