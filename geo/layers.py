@@ -8,6 +8,7 @@ unreadable times, renamed columns) are GridPatrolWarnings (``geo.warn.captured_w
 """
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from geo.columns import LAT_NAMES, LON_NAMES, with_incident_columns
-from geo.columns import X_NAMES as _X, Y_NAMES as _Y
+from geo.columns import X_NAMES as _X
+from geo.columns import Y_NAMES as _Y
 from geo.crs import parse_crs, to_wgs84_from
 from geo.errors import CRSError, GridPatrolWarning, InputError
 from geo.tables import EXCEL_SUFFIXES, TEXT_SUFFIXES, points_from_table, table_from_file, unique_headers
@@ -62,7 +64,14 @@ class LayerSource:
 
 def split_layer_spec(spec: str | Path) -> tuple[Path, str | None]:
     """Split ``file.gpkg:layer`` (or ``file.xlsx:sheet``, ``file.zip:member``) into the path and
-    the layer name (None when not given)."""
+    the layer name (None when not given). A database workspace
+    ``postgresql://...?schema=NAME:layer`` splits into its ``geo.pgurl.DatabaseURL`` and the layer."""
+    from geo.pgurl import database_url, is_database_url
+    if is_database_url(spec):
+        head, _, tail = str(spec).rpartition(":")
+        if re.fullmatch(r"[a-z_][a-z0-9_]*", tail) and "?" in head:
+            return database_url(head), tail  # type: ignore[return-value]
+        return database_url(str(spec)), None  # type: ignore[return-value]
     text = str(spec)
     if not Path(text).exists() and ":" in text:
         head, _, tail = text.rpartition(":")
@@ -216,15 +225,19 @@ def read_layer(source: LayerSource | str | Path) -> gpd.GeoDataFrame:
     if not isinstance(source, LayerSource):
         source = LayerSource(str(source))
     path, layer = split_layer_spec(source.path)
-    if not path.exists():
+    database = not isinstance(path, Path)  # a layer of a workspace in PostGIS
+    if not database and not path.exists():
         raise InputError(f"{path}: file not found; check the path")
-    if path.is_dir() and path.suffix.lower() != ".gdb":
+    if not database and path.is_dir() and path.suffix.lower() != ".gdb":
         raise InputError(f"{path}: is a folder, not a layer file; give a .gpkg, .geojson, "
                          ".shp, .zip, .csv or .xlsx file")
-    suffix = path.suffix.lower()
+    suffix = "" if database else path.suffix.lower()
     where = str(source.path)
     try:
-        if suffix in TABLE_SUFFIXES:
+        if database:
+            gdf = _read_database_layer(path, layer)
+            is_table = False
+        elif suffix in TABLE_SUFFIXES:
             gdf = _read_table(path, layer, source, where)
             is_table = True
             if "sheet" in gdf.attrs:  # messages name the sheet read
@@ -247,6 +260,18 @@ def read_layer(source: LayerSource | str | Path) -> gpd.GeoDataFrame:
         raise InputError(f"{where}: {exc}") from None
     gdf.attrs["source"] = str(source.path)
     return gdf
+
+
+def _read_database_layer(url, layer: str | None) -> gpd.GeoDataFrame:
+    """The layer ``layer`` of the workspace in PostGIS at ``url`` (a copy)."""
+    from geo.workspace import read_workspace
+    if layer is None:
+        raise InputError(f"{url}: name the layer of the database workspace, e.g. "
+                         f"{url}:police_grids")
+    frame = read_workspace(url, layers=[layer]).layer(layer)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InputError(f"{url}:{layer} is a table without geometry; give a layer with geometry")
+    return frame.copy()
 
 
 def _read_dataset(path: Path, layer: str | None, source: LayerSource) -> gpd.GeoDataFrame:

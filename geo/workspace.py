@@ -11,9 +11,15 @@ one:
   saved plans unless told to;
 - opening a workspace checks its integrity and removes temporary files left by interrupted
   writes.
+
+A workspace may also be a schema of a PostgreSQL/PostGIS database, named by a URL
+``postgresql://USER@HOST:PORT/DB?schema=NAME`` (``geo.pgurl``): the public functions below hand
+such a location to the function of the same name in ``geo.pgworkspace`` (``_also_in_databases``),
+so callers pass a path or a URL alike.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -35,6 +41,7 @@ from pyproj import CRS
 from geo.atomic import atomic_path, clean_stale_temps
 from geo.dbfile import BUSY_TIMEOUT_S, connect, locked_file
 from geo.errors import InputError
+from geo.pgurl import DatabaseURL, is_database_url
 from geo.validate import LAYERS
 
 __all__ = ["Workspace", "read_workspace", "write_workspace", "workspace_info", "META_TABLE",
@@ -62,6 +69,26 @@ _PLAN_COLUMNS = {
                    ("created", "TEXT"), ("base", "TEXT")),
 }
 _PLAN_INDEXES = {"plans": "plan_id", "plan_cells": "plan_id", "plan_edits": "draft"}
+
+
+def _also_in_databases(fn=None, *, arg: int = 0):
+    """Decorate a public function whose positional argument ``arg`` is a workspace location:
+    when that location (or, for ``copy_workspace``, any location) is a ``postgresql://`` URL
+    the call goes to the function of the same name in ``geo.pgworkspace``."""
+    if fn is None:
+        return functools.partial(_also_in_databases, arg=arg)
+
+    @functools.wraps(fn)
+    def dispatch(*args, **kwargs):
+        where = [*(args[arg:] if fn.__name__ == "copy_workspace" else args[arg:arg + 1]),
+                 *(kwargs.get(k) for k in ("path", "src", "dst"))]
+        if any(is_database_url(a) for a in where):
+            from geo import pgworkspace  # psycopg is imported only for database workspaces
+            return getattr(pgworkspace, fn.__name__)(*args, **kwargs)
+        return fn(*args, **kwargs)
+    return dispatch
+
+
 @dataclass(frozen=True)
 class Workspace:
     """An opened workspace. Immutable: ``with_layers`` returns a new one.
@@ -71,13 +98,13 @@ class Workspace:
     crs : the projected working CRS (metres) of every spatial layer.
     layers : layer name -> GeoDataFrame (spatial) or DataFrame (``plans``, ``plan_cells``).
     meta : string metadata (name, working CRS, sources, created, cell size…).
-    path : the file it was read from, if any.
+    path : the file it was read from (a ``geo.pgurl.DatabaseURL`` for PostGIS), if any.
     """
 
     crs: CRS
     layers: Mapping[str, pd.DataFrame]
     meta: Mapping[str, str] = field(default_factory=dict)
-    path: Path | None = None
+    path: Path | DatabaseURL | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", MappingProxyType(dict(self.layers)))
@@ -123,6 +150,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@_also_in_databases
 def is_workspace(path: str | Path) -> bool:
     """True when ``path`` is a GridPatrol workspace: a ``.gpkg`` file that is an SQLite database
     holding the ``gridpatrol_meta`` table. Never raises for unreadable or foreign files."""
@@ -155,6 +183,7 @@ def _transaction(path: Path) -> Iterator[sqlite3.Connection]:
         yield con
 
 
+@_also_in_databases
 def check_workspace(path: str | Path) -> Path:
     """Check that ``path`` is an intact workspace and return it as a Path.
 
@@ -210,6 +239,7 @@ def _retry_locked(fn, *, timeout_s: float = BUSY_TIMEOUT_S):
             time.sleep(0.05)
 
 
+@_also_in_databases
 def read_workspace(path: str | Path, *, layers: list[str] | None = None) -> Workspace:
     """Open a workspace GeoPackage written by ``write_workspace`` (or ``gridpatrol import``).
 
@@ -239,6 +269,7 @@ def read_workspace(path: str | Path, *, layers: list[str] | None = None) -> Work
     return Workspace(crs=crs, layers=frames, meta=meta, path=path)
 
 
+@_also_in_databases
 def layers_version(path: str | Path) -> tuple:
     """A token that changes when the layers of the workspace at ``path`` change (a rebuild
     renames a new file into place) but not when plans or edits are appended: the file's
@@ -261,6 +292,7 @@ def layers_version(path: str | Path) -> tuple:
     return (st.st_dev, st.st_ino, *stamp)
 
 
+@_also_in_databases
 def plan_count(path: str | Path) -> int:
     """How many plan versions the workspace at ``path`` holds (0 for a file without plans)."""
     if not is_workspace(path):
@@ -274,6 +306,7 @@ def plan_count(path: str | Path) -> int:
         con.close()
 
 
+@_also_in_databases(arg=1)
 def write_workspace(ws: Workspace, path: str | Path, *, timestamp: str | None = None,
                     overwrite_plans: bool = False) -> Path:
     """Write ``ws`` to ``path`` atomically and return the path.
@@ -296,8 +329,7 @@ def write_workspace(ws: Workspace, path: str | Path, *, timestamp: str | None = 
     try:
         pyogrio.set_gdal_config_options(options)
         with atomic_path(path) as tmp:
-            meta = {**ws.meta, "crs": ws.crs.to_wkt(), "crs_name": ws.crs.to_string(),
-                    "format": "gridpatrol-workspace/1"}
+            meta = {**ws.meta, **_crs_meta(ws)}
             meta_df = pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
             pyogrio.write_dataframe(meta_df, tmp, layer=META_TABLE, driver="GPKG")
             for name in _ordered(ws.layers):
@@ -320,6 +352,19 @@ def write_workspace(ws: Workspace, path: str | Path, *, timestamp: str | None = 
     return path
 
 
+def _crs_meta(ws: Workspace) -> dict[str, str]:
+    """The metadata a written workspace file carries about itself: the CRS as WKT, its name (the
+    one the metadata has for this same CRS, so that copies keep it) and the format."""
+    name = ws.meta.get("crs_name")
+    try:
+        same = bool(name) and bool(ws.meta.get("crs")) and CRS.from_user_input(ws.meta["crs"]).equals(ws.crs)
+    except Exception:  # noqa: BLE001 - metadata that names no CRS: the name is made afresh
+        same = False
+    return {"crs": ws.crs.to_wkt(), "crs_name": str(name) if same else ws.crs.to_string(),
+            "format": "gridpatrol-workspace/1"}
+
+
+@_also_in_databases
 def copy_workspace(src: str | Path, dst: str | Path) -> Path:
     """Copy the workspace ``src`` (plans and edits included) to ``dst`` atomically.
 
@@ -423,6 +468,7 @@ def _sql_value(v: object) -> object:
     return str(v)
 
 
+@_also_in_databases
 def append_plan(path: str | Path, cells: pd.DataFrame, *, name: str, author: str,
                 note: str = "", parent_id: int | None = None, created: str | None = None,
                 draft: str | None = None, draft_seq: int | None = None) -> int:
@@ -434,20 +480,7 @@ def append_plan(path: str | Path, cells: pd.DataFrame, *, name: str, author: str
     ``draft_seq`` tie the version to the edit history it came from (``append_edit``).
     """
     path = Path(path)
-    name = (name or "").strip()
-    if not name:
-        raise InputError("`name` was empty; give the plan version a name")
-    if not author:
-        raise InputError("`author` was empty; every saved plan records who saved it")
-    missing = [c for c in ("cell_id", "station_id") if c not in cells.columns]
-    if missing:
-        raise InputError(f"`cells` lacks the column(s) {missing}; it needs cell_id and station_id")
-    if cells["station_id"].isna().any():
-        raise InputError(f"{int(cells['station_id'].isna().sum())} cell(s) have no station; every "
-                         "cell of a plan belongs to a station")
-    from geo.ids import normalise_ids
-    cell_ids = normalise_ids(cells["cell_id"]).tolist()
-    station_ids = normalise_ids(cells["station_id"]).tolist()
+    name, cell_ids, station_ids = _plan_rows(cells, name=name, author=author)
     check_workspace(path)
     with _transaction(path) as con:
         _ensure_plan_tables(con)
@@ -467,6 +500,24 @@ def append_plan(path: str | Path, cells: pd.DataFrame, *, name: str, author: str
     return new_id
 
 
+def _plan_rows(cells: pd.DataFrame, *, name: str, author: str) -> tuple[str, list, list]:
+    """The checked name, cell ids and station ids (text) of a plan to append (both backends)."""
+    name = (name or "").strip()
+    if not name:
+        raise InputError("`name` was empty; give the plan version a name")
+    if not author:
+        raise InputError("`author` was empty; every saved plan records who saved it")
+    missing = [c for c in ("cell_id", "station_id") if c not in cells.columns]
+    if missing:
+        raise InputError(f"`cells` lacks the column(s) {missing}; it needs cell_id and station_id")
+    if cells["station_id"].isna().any():
+        raise InputError(f"{int(cells['station_id'].isna().sum())} cell(s) have no station; every "
+                         "cell of a plan belongs to a station")
+    from geo.ids import normalise_ids
+    return name, normalise_ids(cells["cell_id"]).tolist(), normalise_ids(cells["station_id"]).tolist()
+
+
+@_also_in_databases
 def append_edit(path: str | Path, *, draft: str, action: str, author: str, label: str = "",
                 payload: object = None, base: str | None = None) -> int:
     """Append one step of a draft's edit history (``action`` such as ``start``, ``push``,
@@ -503,6 +554,7 @@ def _table_exists(path: Path, table: str) -> bool:
         con.close()
 
 
+@_also_in_databases
 def read_plans(path: str | Path) -> pd.DataFrame:
     """The plan versions of the workspace at ``path`` (plan_id, parent_id, name, created,
     note, author, draft, draft_seq), oldest first; empty with these columns when none."""
@@ -522,6 +574,7 @@ def read_plans(path: str | Path) -> pd.DataFrame:
     return out
 
 
+@_also_in_databases
 def read_plan_cells(path: str | Path, plan_id: int | None = None) -> pd.DataFrame:
     """The cell -> station rows of one saved plan (or of all, ``plan_id`` None): plan_id,
     cell_id, station_id (ids as text)."""
@@ -540,6 +593,7 @@ def read_plan_cells(path: str | Path, plan_id: int | None = None) -> pd.DataFram
     return out
 
 
+@_also_in_databases
 def read_edits(path: str | Path, draft: str) -> list[dict]:
     """The steps of ``draft`` in order: dicts with seq, action, label, payload (decoded JSON),
     author, created, base."""
@@ -554,6 +608,7 @@ def read_edits(path: str | Path, draft: str) -> list[dict]:
     return rows
 
 
+@_also_in_databases
 def latest_draft(path: str | Path, *, author: str) -> str | None:
     """The draft ``author`` edited last in the workspace at ``path`` (None when none)."""
     path = Path(path)
@@ -564,6 +619,7 @@ def latest_draft(path: str | Path, *, author: str) -> str | None:
     return None if df.empty else str(df["draft"].iloc[0])
 
 
+@_also_in_databases
 def set_meta(path: str | Path, **values: object) -> dict[str, str]:
     """Set metadata entries of the workspace at ``path`` in one transaction and return the
     metadata as it then stands.
@@ -575,11 +631,7 @@ def set_meta(path: str | Path, **values: object) -> dict[str, str]:
     as it was. ``crs``, ``crs_name`` and ``format`` belong to the file and cannot be set.
     """
     path = check_workspace(path)
-    fixed = {"crs", "crs_name", "format"}
-    bad = [k for k in values if k in fixed or not k.replace("_", "").isalnum()]
-    if bad:
-        raise InputError(f"metadata keys {bad} cannot be set; give keys of letters, digits and _ "
-                         f"other than {sorted(fixed)}")
+    _check_meta_keys(values)
     with _transaction(path) as con:
         for key, value in values.items():
             con.execute(f'DELETE FROM "{META_TABLE}" WHERE key = ?', (key,))
@@ -590,6 +642,15 @@ def set_meta(path: str | Path, **values: object) -> dict[str, str]:
     return {str(k): str(v) for k, v in rows}
 
 
+def _check_meta_keys(values: Mapping[str, object]) -> None:
+    fixed = {"crs", "crs_name", "format"}
+    bad = [k for k in values if k in fixed or not k.replace("_", "").isalnum()]
+    if bad:
+        raise InputError(f"metadata keys {bad} cannot be set; give keys of letters, digits and _ "
+                         f"other than {sorted(fixed)}")
+
+
+@_also_in_databases
 def replace_layers(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
                    author: str) -> Path:
     """Replace (or add) whole layers of the workspace at ``path`` in place, keeping everything
@@ -607,15 +668,7 @@ def replace_layers(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
         raise InputError("`author` was empty; every layer replacement records who made it")
     crs_text = pyogrio.read_dataframe(path, layer=META_TABLE, read_geometry=False)
     crs_text = dict(zip(crs_text["key"], crs_text["value"])).get("crs")
-    ws_crs = CRS.from_user_input(crs_text) if crs_text else None
-    for name, frame in layers.items():
-        if name in PLAN_TABLES or name == META_TABLE or not str(name).replace("_", "").isalnum():
-            raise InputError(f"layer {name!r} cannot be replaced this way; give a layer name of "
-                             "letters, digits and _ other than the plan tables")
-        if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None or (
-                ws_crs is not None and not CRS(frame.crs).equals(ws_crs)):
-            raise InputError(f"layer {name!r} is not a GeoDataFrame in the workspace CRS; "
-                             "reproject it before saving")
+    _check_replacement(layers, CRS.from_user_input(crs_text) if crs_text else None)
     stamp = utc_now()
     with locked_file(path):
         with atomic_path(path) as tmp:
@@ -638,6 +691,17 @@ def replace_layers(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame], *,
         # the new file is in place; the lock on the old one is released by the (empty) commit
     log.info("replaced layer(s) %s of %s (by %s)", ", ".join(layers), path.name, author)
     return path
+
+
+def _check_replacement(layers: Mapping[str, gpd.GeoDataFrame], ws_crs: CRS | None) -> None:
+    for name, frame in layers.items():
+        if name in PLAN_TABLES or name == META_TABLE or not str(name).replace("_", "").isalnum():
+            raise InputError(f"layer {name!r} cannot be replaced this way; give a layer name of "
+                             "letters, digits and _ other than the plan tables")
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None or (
+                ws_crs is not None and not CRS(frame.crs).equals(ws_crs)):
+            raise InputError(f"layer {name!r} is not a GeoDataFrame in the workspace CRS; "
+                             "reproject it before saving")
 
 
 def workspace_info(ws: Workspace) -> dict:

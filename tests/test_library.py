@@ -109,13 +109,27 @@ def data_dir(tmp_path) -> Path:
     return data
 
 
+@pytest.fixture(params=["gpkg", "postgis"])
+def county(request, data_dir, monkeypatch) -> Path | str:
+    """The data directory's workspace ``county``: its GeoPackage, or a copy in PostGIS linked into
+    the library (tests/pgcluster.py; the environment's data directory is ``data_dir``)."""
+    if request.param == "gpkg":
+        return data_dir / "workspaces" / "county.gpkg"
+    from tests.pgcluster import workspace_copy_url
+    url = workspace_copy_url(request.getfixturevalue("pg_cluster"), DEMO)
+    (data_dir / "workspaces" / "county.gpkg").unlink()
+    Library(data_dir).add_database(url, "county", account=ADMIN)
+    monkeypatch.setenv("GRIDPATROL_DATA", str(data_dir))
+    return url
+
+
 def _redistrict(ws: Path, *extra: str) -> list[str]:
     return ["redistrict", str(ws), "--weight", "population", "--time-limit", "1", "--json", *extra]
 
 
-def test_cli_save_into_a_data_directory_needs_a_planner(data_dir, capsys, monkeypatch):
+def test_cli_save_into_a_data_directory_needs_a_planner(county, capsys, monkeypatch):
     from cli import main
-    ws = data_dir / "workspaces" / "county.gpkg"
+    ws = county
     assert main(_redistrict(ws, "--save-plan", "x")) == 2
     assert "has accounts: give --user" in capsys.readouterr().err
     monkeypatch.setattr("sys.stdin", io.StringIO("viewer-pass-1\n"))

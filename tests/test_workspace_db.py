@@ -1,5 +1,9 @@
 """The workspace used as a database: concurrent plan saves all kept, kills never lose a version,
-damaged files refused, temporary files cleaned, draft edit histories replayed, plans listed."""
+damaged files refused, temporary files cleaned, draft edit histories replayed, plans listed.
+
+The behaviours both backends share run on a GeoPackage and on a PostGIS schema of a throw-away
+cluster (``demo_ws``, ``new_ws``; tests/pgcluster.py); tests/test_pgworkspace.py has the rest of
+PostGIS's."""
 from __future__ import annotations
 
 import json
@@ -20,11 +24,25 @@ import pytest
 
 from geo.atomic import clean_stale_temps, temp_name_pattern
 from geo.errors import InputError
-from geo.workspace import (append_edit, append_plan, check_workspace, copy_workspace, is_workspace,
-                           latest_draft, layers_version, plan_count, read_edits, read_plan_cells,
-                           read_plans, read_workspace, write_workspace)
+from geo.workspace import (
+    append_edit,
+    append_plan,
+    check_workspace,
+    copy_workspace,
+    is_workspace,
+    latest_draft,
+    layers_version,
+    plan_count,
+    read_edits,
+    read_plan_cells,
+    read_plans,
+    read_workspace,
+    write_workspace,
+)
 from planning.editing import History, history_from_draft, record_step, save_plan, start_draft
 from planning.plan import Plan, district_graph
+from tests.pgcluster import fresh_url as new_url
+from tests.pgcluster import workspace_copy_url
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
@@ -35,6 +53,24 @@ def demo_copy(tmp_path) -> Path:
     path = tmp_path / "county.gpkg"
     shutil.copyfile(DEMO, path)
     return path
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def demo_ws(request, tmp_path) -> Path | str:
+    """The demo county as a GeoPackage copy, or copied into a new PostGIS schema (its URL)."""
+    if request.param == "gpkg":
+        path = tmp_path / "county.gpkg"
+        shutil.copyfile(DEMO, path)
+        return path
+    return workspace_copy_url(request.getfixturevalue("pg_cluster"), DEMO)
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def new_ws(request, tmp_path) -> Path | str:
+    """Where to write a new workspace: a GeoPackage path, or a URL of a new PostGIS schema."""
+    if request.param == "gpkg":
+        return tmp_path / "ws.gpkg"
+    return new_url(request.getfixturevalue("pg_cluster"))
 
 
 def _demo_labels() -> pd.DataFrame:
@@ -48,7 +84,8 @@ def _saver(args) -> int:
     return append_plan(path, labels, name=f"plan {i}", author=f"planner{i}")
 
 
-def test_eight_processes_saving_at_once_keep_all_eight(demo_copy):
+def test_eight_processes_saving_at_once_keep_all_eight(demo_ws):
+    demo_copy = demo_ws
     labels = _demo_labels()
     ctx = mp.get_context("fork")
     with ctx.Manager() as manager:
@@ -67,10 +104,11 @@ def test_eight_processes_saving_at_once_keep_all_eight(demo_copy):
     assert read_workspace(demo_copy, layers=["cells"]).layer("cells").shape[0] == len(labels)
 
 
-def test_concurrent_cli_saves_are_all_kept(tmp_path):
+def test_concurrent_cli_saves_are_all_kept(new_ws):
     """The report of the issue: simultaneous `redistrict --save-plan` runs lost plans."""
     import geopandas as gpd
     import shapely
+
     from geo.workspace import Workspace
     from tests._grids import grid_cells, stations_at
     cells = grid_cells(4, 2, townships=["A", "A", "B", "B"] * 2)
@@ -78,7 +116,7 @@ def test_concurrent_cli_saves_are_all_kept(tmp_path):
     cells["incidents"] = [5.0, 1, 1, 1, 5, 1, 1, 1]
     area = gpd.GeoDataFrame({"name": ["t"]}, geometry=[shapely.union_all(cells.geometry.values)], crs=cells.crs)
     path = write_workspace(Workspace(crs=cells.crs, meta={"name": "t"}, layers={
-        "area": area, "cells": cells, "stations": stations_at(cells, [0, 3])}), tmp_path / "ws.gpkg")
+        "area": area, "cells": cells, "stations": stations_at(cells, [0, 3])}), new_ws)
     cmd = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main(sys.argv[1:]))"]
     procs = [subprocess.Popen(cmd + ["redistrict", str(path), "--weight", "incidents", "--max-deviation",
                                      "0.5", "--time-limit", "1", "--save-plan", f"run {i}", "--json"],
@@ -93,9 +131,10 @@ def test_concurrent_cli_saves_are_all_kept(tmp_path):
 
 _LOOP_SAVER = """
 import sys, pandas as pd
-from geo.workspace import append_plan
+from geo.workspace import append_plan, check_workspace
 path = sys.argv[1]
 labels = pd.read_csv(sys.argv[2], dtype=str)
+check_workspace(path)  # imports the database driver, if any, before the clock starts
 i = 0
 print("ready", flush=True)
 while True:
@@ -104,7 +143,8 @@ while True:
 """
 
 
-def test_kill_during_saves_never_loses_a_version(demo_copy, tmp_path):
+def test_kill_during_saves_never_loses_a_version(demo_ws, tmp_path):
+    demo_copy = demo_ws
     labels = _demo_labels()
     csv = tmp_path / "labels.csv"
     labels.to_csv(csv, index=False)
@@ -123,9 +163,11 @@ def test_kill_during_saves_never_loses_a_version(demo_copy, tmp_path):
         seen = len(plans)
         sizes = read_plan_cells(demo_copy).groupby("plan_id").size()
         assert set(sizes.index) == set(plans["plan_id"].astype(int)) and (sizes == len(labels)).all()
-        assert sorted(p.name for p in demo_copy.parent.iterdir() if p.name.startswith(".")) == []
+        if isinstance(demo_copy, Path):
+            assert sorted(p.name for p in demo_copy.parent.iterdir() if p.name.startswith(".")) == []
     assert seen > 0
     assert plan_count(demo_copy) == seen
+    assert append_plan(demo_copy, labels, name="after", author="li") == seen + 1  # no lock left
 
 
 _LOOP_REWRITE = """
@@ -157,7 +199,8 @@ def test_kill_during_a_whole_rewrite_leaves_an_intact_workspace_and_cleans_up(tm
         assert [p.name for p in tmp_path.iterdir()] == ["w.gpkg"], leftovers
 
 
-def test_rewrite_refuses_to_replace_a_workspace_with_plans(demo_copy):
+def test_rewrite_refuses_to_replace_a_workspace_with_plans(demo_ws):
+    demo_copy = demo_ws
     append_plan(demo_copy, _demo_labels(), name="keep me", author="li")
     ws = read_workspace(demo_copy, layers=["area"])
     with pytest.raises(InputError, match=r"holds 1 saved plan version.*overwrite_plans"):
@@ -193,7 +236,8 @@ def test_stale_temporaries_of_dead_processes_are_removed_live_ones_kept(tmp_path
     assert removed == [stale] and live.exists() and other.exists()
 
 
-def test_plan_saves_do_not_change_the_layers_version(demo_copy):
+def test_plan_saves_do_not_change_the_layers_version(demo_ws):
+    demo_copy = demo_ws
     before = layers_version(demo_copy)
     append_plan(demo_copy, _demo_labels(), name="a", author="li")
     append_edit(demo_copy, draft="d1", action="start", author="li", payload={"cells": []})
@@ -202,7 +246,8 @@ def test_plan_saves_do_not_change_the_layers_version(demo_copy):
     assert layers_version(demo_copy) != before
 
 
-def test_copy_keeps_plans_and_edits(demo_copy, tmp_path):
+def test_copy_keeps_plans_and_edits(demo_ws, tmp_path):
+    demo_copy = demo_ws
     append_plan(demo_copy, _demo_labels(), name="a", author="li")
     append_edit(demo_copy, draft="d1", action="start", author="li", payload={"cells": [["1", "S01"]]})
     out = copy_workspace(demo_copy, tmp_path / "copy.gpkg")
@@ -231,7 +276,8 @@ def demo_graph():
     return graph, Plan.from_labels(graph, ws.layer("cells").set_index("cell_id")["station_id"])
 
 
-def test_a_draft_replays_to_the_same_history(demo_copy, demo_graph):
+def test_a_draft_replays_to_the_same_history(demo_ws, demo_graph):
+    demo_copy = demo_ws
     graph, plan = demo_graph
     steps = []
     hist = History.start(plan)
@@ -259,14 +305,16 @@ def test_a_draft_replays_to_the_same_history(demo_copy, demo_graph):
     assert row["draft"] == draft and int(row["draft_seq"]) == n  # the history is kept with the plan
 
 
-def test_a_draft_of_other_cells_is_not_replayed(demo_copy, demo_graph):
+def test_a_draft_of_other_cells_is_not_replayed(demo_ws, demo_graph):
+    demo_copy = demo_ws
     graph, plan = demo_graph
     append_edit(demo_copy, draft="x", action="start", author="li", payload={"cells": [["1", "S01"]]})
     assert history_from_draft(demo_copy, "x", graph) is None
     assert history_from_draft(demo_copy, "unknown", graph) is None
 
 
-def test_plans_command_lists_versions(demo_copy, capsys):
+def test_plans_command_lists_versions(demo_ws, capsys):
+    demo_copy = demo_ws
     from cli import main
     first = append_plan(demo_copy, _demo_labels(), name="现状", author="li")
     append_plan(demo_copy, _demo_labels(), name="调整", author="wang", parent_id=first)

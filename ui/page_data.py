@@ -1,6 +1,8 @@
 """The Data page (数据): layers, validation report, attribute tables and downloads."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import streamlit as st
 
@@ -41,7 +43,7 @@ def _downloads(ws: Workspace, chosen: str) -> None:
     st.subheader(t("data.downloads"))
     cols = st.columns(3)
     files = download_help(current_language())  # files keep the data's column names and units
-    if ws.path is not None and ws.path.exists():
+    if isinstance(ws.path, Path) and ws.path.exists():  # not for a workspace in PostGIS
         path = ws.path
         cols[0].download_button(t("data.dl_gpkg"), data=path.read_bytes, file_name=path.name,
                                 mime="application/geopackage+sqlite3", key="gp_dl_gpkg", help=files)
