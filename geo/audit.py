@@ -60,7 +60,9 @@ log = logging.getLogger(__name__)
 
 WEIGHTS = ("area", "population", "incidents")
 CLASSES = ("one_to_one", "police_spans_many", "admin_split_among_many", "many_to_many")
-_POLYGON_KINDS = tuple(n for n, s in LAYERS.items() if s.geometry == "polygon" and s.id_col)
+# the polygon layers with ids: layer -> its id column
+_POLYGON_ID_COLS: dict[str, str] = {n: s.id_col for n, s in LAYERS.items() if s.geometry == "polygon" and s.id_col}
+_POLYGON_KINDS = tuple(_POLYGON_ID_COLS)
 SIDES = ("police", "admin")
 # (police layer, admin layer) -> the side meant to hold whole units of the other (警网融合).
 CONTAINERS: dict[tuple[str, str], str] = {
@@ -329,7 +331,7 @@ def _polygonal_parts(geoms: np.ndarray) -> np.ndarray:
 
 def crosswalk_pieces(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *,
                      population: gpd.GeoDataFrame | None = None,
-                     incidents: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+                     incidents: gpd.GeoDataFrame | None = None, scale=None) -> gpd.GeoDataFrame:
     """Every police x admin piece with its area, and population / incidents when given.
 
     Parameters
@@ -338,13 +340,18 @@ def crosswalk_pieces(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *,
         ``admin`` column.
     population : polygons with a ``population`` column, apportioned to the pieces by area.
     incidents : points; each counts in the piece that covers it.
+    scale : a ``geo.scale.Scale`` to compute the pieces on dask partitions (same pieces).
 
     Returns
     -------
     GeoDataFrame with ``piece`` (0..n-1), ``police``, ``admin``, ``area_m2``, optional
     ``population`` and ``incidents`` and the piece polygon, ordered by police then admin position.
     """
-    table = intersection_table(police, admin, keep_geometry=True)
+    if scale is None:
+        table = intersection_table(police, admin, keep_geometry=True)
+    else:
+        from geo.scale import intersection_table as partitioned_table
+        table = partitioned_table(police, admin, keep_geometry=True, scale=scale)
     table = table.sort_values(["a", "b"], kind="stable").reset_index(drop=True)
     geoms = _polygonal_parts(np.asarray(table["geometry"].to_numpy(), dtype=object))
     pieces = gpd.GeoDataFrame({
@@ -592,7 +599,7 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
                      sliver_width_m: float = 5.0, defect_min_m2: float = 1.0,
                      police_layer: str = "jurisdictions", admin_layer: str = "townships",
                      police_station: str | None = None, container: str | None = None,
-                     _problems: list[Problem] | None = None) -> BoundaryAudit:
+                     scale=None, _problems: list[Problem] | None = None) -> BoundaryAudit:
     """Audit a police partition against an admin partition.
 
     Parameters
@@ -616,6 +623,7 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
     container : ``"police"`` or ``"admin"``: the side meant to hold whole units of the other
         (its spanning many is not ranked as a mismatch); default ``CONTAINERS`` for the two
         layer names, else None.
+    scale : a ``geo.scale.Scale``: where the pieces are computed (default in memory).
 
     Raises ValidationError with every problem of every input at once, InputError for options.
     """
@@ -637,7 +645,8 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
     ca = _check_partition(admin, kind=admin_layer, id_col=admin_id, role="admin", source=None)
     checks = [cp, ca]
     pop_layer = population if population is not None else (admin if population_col else None)
-    cpop = _population_checked(pop_layer, population_col, source=None) if population_col and pop_layer is not None else None
+    cpop = (_population_checked(pop_layer, population_col, source=None)
+            if population_col and pop_layer is not None else None)
     cinc = _points_checked(incidents, source=None) if incidents is not None else None
     carea = check_layer(area, "area") if area is not None else None
     checks += [c for c in (cpop, cinc, carea) if c is not None]
@@ -645,17 +654,19 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
         problems += c.problems
         warnings += c.warnings
     raise_if_problems(problems)
+    police_g, admin_g = cp.gdf, ca.gdf
+    assert police_g is not None and admin_g is not None  # check_layer gives a frame when no problems
 
-    basis = ca.gdf if ca.gdf.crs is not None else cp.gdf
+    basis = admin_g if admin_g.crs is not None else police_g
     crs = choose_working_crs(basis, requested=working_crs)
-    for c, what in ((cp, "police"), (ca, "admin")):
-        if not CRS(c.gdf.crs).equals(crs):
-            src = c.gdf.attrs.get("source", what)
+    for g, what in ((police_g, "police"), (admin_g, "admin")):
+        if not CRS(g.crs).equals(crs):
+            src = g.attrs.get("source", what)
             warnings.append(Problem(str(src), what, "reprojected",
-                                    f"reprojected from {CRS(c.gdf.crs).to_string()} to the working "
+                                    f"reprojected from {CRS(g.crs).to_string()} to the working "
                                     f"CRS {crs.to_string()}", "none needed"))
-    police_w = to_crs(cp.gdf, crs)
-    admin_w = to_crs(ca.gdf, crs)
+    police_w = to_crs(police_g, crs)
+    admin_w = to_crs(admin_g, crs)
     pop_w = to_crs(cpop.gdf, crs) if cpop is not None else None
     inc_w = to_crs(cinc.gdf, crs) if cinc is not None else None
     study = None
@@ -663,7 +674,7 @@ def audit_partitions(police: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, *, polic
         study = to_crs(carea.gdf, crs)
         study = gpd.GeoDataFrame(geometry=shapely.get_parts(np.asarray(study.geometry.values)), crs=crs)
 
-    pieces = crosswalk_pieces(police_w, admin_w, population=pop_w, incidents=inc_w)
+    pieces = crosswalk_pieces(police_w, admin_w, population=pop_w, incidents=inc_w, scale=scale)
     if not len(pieces):
         pb = shapely.total_bounds(np.asarray(police_w.geometry.values)).round(0).tolist()
         ab = shapely.total_bounds(np.asarray(admin_w.geometry.values)).round(0).tolist()
@@ -819,8 +830,8 @@ def audit_workspace(ws: Workspace, *, police_layer: str, admin_layer: str, weigh
             raise InputError(f"`{role}` was {name!r} but is expected to be one of "
                              f"{list(_POLYGON_KINDS)}; choose a polygon layer with ids")
     police = ws.layer(police_layer)
-    return audit_partitions(police, ws.layer(admin_layer), police_id=LAYERS[police_layer].id_col,
-                            admin_id=LAYERS[admin_layer].id_col, weight=weight, min_share=min_share,
+    return audit_partitions(police, ws.layer(admin_layer), police_id=_POLYGON_ID_COLS[police_layer],
+                            admin_id=_POLYGON_ID_COLS[admin_layer], weight=weight, min_share=min_share,
                             working_crs=ws.crs, sliver_area_m2=sliver_area_m2,
                             sliver_width_m=sliver_width_m, defect_min_m2=defect_min_m2,
                             police_layer=police_layer, admin_layer=admin_layer,
@@ -835,7 +846,7 @@ def audit_files(police: str | LayerSource, admin: str | LayerSource, *,
                 weight: str = "area", min_share: float = 0.05, population_col: str | None = None,
                 working_crs: object | None = None, sliver_area_m2: float = 100.0,
                 sliver_width_m: float = 5.0, defect_min_m2: float = 1.0,
-                police_station: str | None = None) -> BoundaryAudit:
+                police_station: str | None = None, scale=None) -> BoundaryAudit:
     """Read the layers (paths may be ``file.gpkg:layer``) and run ``audit_partitions``.
 
     A layer of a GridPatrol workspace (``ws.gpkg:police_grids``, see ``workspace_layer``) needs no
@@ -849,14 +860,17 @@ def audit_files(police: str | LayerSource, admin: str | LayerSource, *,
     problems: list[Problem] = []
     p_path, a_path = _spec_path(police), _spec_path(admin)
     p_ws, a_ws = workspace_layer(police), workspace_layer(admin)
-    ids = {}
+    ids: dict[str, str] = {}
     for role, given, kind, path in (("police_id", police_id, p_ws, p_path),
                                     ("admin_id", admin_id, a_ws, a_path)):
-        if given is None and kind is None:
+        if given is not None:
+            ids[role] = given
+        elif kind is not None:  # a polygon layer of a workspace (``workspace_layer``)
+            ids[role] = _POLYGON_ID_COLS[kind]
+        else:
             raise InputError(f"`{role}` is needed: {path!r} is not a layer of a GridPatrol "
                              "workspace (such as ws.gpkg:police_grids), so its id column is not "
                              "known; name the id column")
-        ids[role] = given if given is not None else LAYERS[kind].id_col
 
     def read(src, layer):
         if src is None:
@@ -903,4 +917,5 @@ def audit_files(police: str | LayerSource, admin: str | LayerSource, *,
                             population_col=extras.get("population_col", population_col),
                             working_crs=working_crs, sliver_area_m2=sliver_area_m2,
                             sliver_width_m=sliver_width_m, defect_min_m2=defect_min_m2,
-                            police_layer=p_kind, admin_layer=a_kind, police_station=police_station)
+                            police_layer=p_kind, admin_layer=a_kind, police_station=police_station,
+                            scale=scale)
