@@ -14,7 +14,8 @@ APP_SCRIPT = Path(__file__).resolve().parent.parent / "app.py"
 MAX_UPLOAD_MB = 200
 
 
-def serve_argv(*, data_dir: Path, host: str, port: int, workspace: Path | None) -> list[str]:
+def serve_argv(*, data_dir: Path, host: str, port: int, workspace: Path | None,
+               launcher: Path | None = None) -> list[str]:
     """The command that runs the app with Streamlit.
 
     Parameters
@@ -23,6 +24,8 @@ def serve_argv(*, data_dir: Path, host: str, port: int, workspace: Path | None) 
     host : the address to listen on (``127.0.0.1`` keeps the app on this machine).
     port : the TCP port.
     workspace : one workspace file to open at start (local mode on that file), or None.
+    launcher : the script to run instead of app.py (``server.basemap.prepare_launcher``): the app
+        then also serves the data directory's ``tiles/`` at ``/app/static/`` (local basemap tiles).
 
     Returns
     -------
@@ -30,13 +33,15 @@ def serve_argv(*, data_dir: Path, host: str, port: int, workspace: Path | None) 
     file watcher, a minimal toolbar, generic error messages in the browser, uploads up to
     200 MB), then the app's own arguments after ``--``.
     """
-    argv = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
+    argv = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT if launcher is None else launcher),
             "--server.address", str(host), "--server.port", str(int(port)),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
             "--client.showErrorDetails", "none",
-            "--server.maxUploadSize", str(MAX_UPLOAD_MB),
-            "--", "--data-dir", str(data_dir)]
+            "--server.maxUploadSize", str(MAX_UPLOAD_MB)]
+    if launcher is not None:
+        argv += ["--server.enableStaticServing", "true"]
+    argv += ["--", "--data-dir", str(data_dir)]
     if workspace is not None:
         argv += ["--workspace", str(workspace)]
     return argv

@@ -14,56 +14,17 @@ from pyproj import CRS
 from streamlit.testing.v1 import AppTest
 
 from geo.errors import InputError, Problem
-from geo.grid import cells_from_area, cells_with_attributes
 from geo.workspace import Workspace, read_workspace, write_workspace
+from tests._apptest import APP, tiny_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
 TIMEOUT = 120
 
 
-# ----------------------------------------------------------------------------------------------
-# A tiny workspace in CGCS2000 / 3-degree Gauss-Kruger CM 114E, around 113.9E 34.3N.
-
-def _tiny_workspace() -> Workspace:
-    crs = CRS("EPSG:4547")
-
-    def layer(geoms, **cols) -> gpd.GeoDataFrame:
-        return gpd.GeoDataFrame(cols, geometry=list(geoms), crs="EPSG:4326").to_crs(crs)
-
-    x0, x1, y0, y1 = 113.85, 113.95, 34.25, 34.35
-    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
-    area = layer([shapely.box(x0, y0, x1, y1)], name=["测试县"])
-    townships = layer([shapely.box(x0, y0, xm, y1), shapely.box(xm, y0, x1, y1)],
-                      township_id=["T1", "T2"], name=["城关镇", "东乡"], population=[12000.0, 8000.0])
-    jurisdictions = layer([shapely.box(x0, y0, x1, ym), shapely.box(x0, ym, x1, y1)],
-                          station_id=["S1", "S2"], name=["南关派出所", "北关派出所"])
-    stations = layer([shapely.Point(113.9, 34.27), shapely.Point(113.9, 34.33)],
-                     station_id=["S1", "S2"], name=["南关派出所", "北关派出所"], officers=[20, 15])
-    posts = layer([shapely.Point(113.88, 34.28), shapely.Point(113.92, 34.32)],
-                  post_id=["P1", "P2"], kind=["platform", "post"])
-    checkpoints = layer([shapely.Point(x0, 34.3), shapely.Point(113.9, ym)],
-                        checkpoint_id=["C1", "C2"], ring=["outer", "inner"])
-    rng = np.random.default_rng(1)
-    lon, lat = rng.uniform(x0 + 0.001, x1 - 0.001, 60), rng.uniform(y0 + 0.001, y1 - 0.001, 60)
-    incidents = layer(shapely.points(lon, lat), incident_id=[f"I{i}" for i in range(60)],
-                      category=["theft"] * 60)
-    nodes = layer(shapely.points([x0, xm, x1], [ym, ym, ym]), node_id=[1, 2, 3])
-    edges = layer([shapely.LineString([(x0, ym), (xm, ym)]), shapely.LineString([(xm, ym), (x0, ym)]),
-                   shapely.LineString([(xm, ym), (x1, ym)])],
-                  u=[1, 2, 2], v=[2, 1, 3], road_class=["primary", "primary", "residential"])
-    cells = cells_with_attributes(cells_from_area(area, size_m=1000.0), townships=townships,
-                                  jurisdictions=jurisdictions, incidents=incidents,
-                                  population_from=townships)
-    return Workspace(crs=crs, meta={"name": "tiny"}, layers=dict(
-        area=area, townships=townships, stations=stations, jurisdictions=jurisdictions, posts=posts,
-        checkpoints=checkpoints, incidents=incidents, cells=cells, road_nodes=nodes, road_edges=edges))
-
-
 @pytest.fixture(scope="module")
 def tiny_path(tmp_path_factory) -> Path:
-    return write_workspace(_tiny_workspace(), tmp_path_factory.mktemp("ws") / "tiny.gpkg")
+    return write_workspace(tiny_workspace(), tmp_path_factory.mktemp("ws") / "tiny.gpkg")
 
 
 @pytest.fixture
@@ -141,7 +102,7 @@ def test_a_file_that_is_not_a_workspace_shows_an_error(tmp_path, on_workspace):
 
 
 def test_missing_layers_are_named_in_words(tmp_path, on_workspace):
-    ws = _tiny_workspace()
+    ws = tiny_workspace()
     ws = Workspace(crs=ws.crs, meta=ws.meta,
                    layers={k: v for k, v in ws.layers.items() if k not in ("checkpoints", "posts")})
     on_workspace(write_workspace(ws, tmp_path / "partial.gpkg"))
@@ -213,7 +174,7 @@ importer.show_fresh_report()
 
 
 def _write_layers(folder: Path, *, duplicate_station: bool) -> dict[str, str]:
-    ws = _tiny_workspace()
+    ws = tiny_workspace()
     area = folder / "area.geojson"
     ws.layer("area").to_crs(4326).to_file(area, driver="GeoJSON")
     stations = ws.layer("stations").to_crs(4326)
@@ -392,7 +353,7 @@ def test_every_key_used_in_the_code_is_defined():
 def _upload_files(folder: Path, *, post_outside: bool = False) -> dict[str, tuple[str, bytes, str]]:
     import zipfile
 
-    ws = _tiny_workspace()
+    ws = tiny_workspace()
     area = folder / "范围.geojson"
     ws.layer("area").to_crs(4326).to_file(area, driver="GeoJSON")
     shp = folder / "shp"

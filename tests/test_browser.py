@@ -9,13 +9,13 @@ the test fails with the fix rather than skipping.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 
-from bench.bench_map import MAP_DRAWN, app_server, browser, map_frame
+from bench.bench_map import app_server, browser, map_frame
+from tests._browser import TIMEOUT_S, maps_drawn, maps_readable, settle
 from ui.i18n import text
 from ui.pages import PAGES
 
@@ -25,45 +25,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 # README screenshots are refreshed only when asked (GRIDPATROL_SCREENSHOTS=1, `make screenshots`),
 # so that a test run leaves the work tree clean.
 SCREENSHOTS = ROOT / "docs" / "screenshots" if os.environ.get("GRIDPATROL_SCREENSHOTS") == "1" else None
-TIMEOUT_S = 180
 # Maps each page shows as soon as it opens on the demo workspace (others appear after a button).
-MAPS_ON_OPEN = {"audit": 3, "redistrict": 3, "coverage": 3, "patrol": 1}
-
-
-def _settle(page, *, timeout_s: float = TIMEOUT_S) -> None:
-    """Wait until Streamlit has finished running the script (no running indicator)."""
-    page.wait_for_selector("[data-testid='stSidebar']", timeout=timeout_s * 1000)
-    deadline = time.monotonic() + timeout_s
-    quiet = 0
-    while time.monotonic() < deadline:
-        running = page.evaluate("() => (document.querySelector('[data-test-script-state]') || {})"
-                                ".getAttribute?.('data-test-script-state') === 'running'")
-        header = page.evaluate("() => !!document.querySelector('[data-testid=stMain] h1, [data-testid=stMain] h2')")
-        quiet = quiet + 1 if (not running and header) else 0
-        if quiet >= 4:
-            return
-        time.sleep(0.25)
-    raise TimeoutError(f"the page did not finish within {timeout_s} s")
-
-
-def _maps_drawn(page, *, timeout_s: float = TIMEOUT_S) -> int:
-    """Wait until every streamlit-folium map on the page has drawn (``MAP_DRAWN``); their count."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        frames = [f for f in page.frames if "streamlit_folium" in (f.url or "")]
-        pending = []
-        for f in frames:
-            try:  # drawn, and shown: streamlit-folium sizes its frame only when the script ran through
-                box = f.frame_element().bounding_box()
-                if not f.evaluate(MAP_DRAWN) or not box or box["height"] < 100:
-                    pending.append(f.url)
-            except Exception:  # a frame still loading
-                pending.append(f.url)
-        if not pending:
-            return len(frames)
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(pending)} of {len(frames)} maps not drawn within {timeout_s} s")
-        page.wait_for_timeout(200)
+MAPS_ON_OPEN = {"audit": 3, "redistrict": 3, "coverage": 3, "patrol": 1, "districts": 1}
 
 
 def _hover_cell(page, frame, lat: float, lon: float) -> str:
@@ -114,8 +77,11 @@ def test_overview_map_draws_and_language_switches(app, context):
     frame = map_frame(page, timeout_s=TIMEOUT_S)
     assert frame.locator(".leaflet-container").count() == 1
     assert frame.locator(".leaflet-control-layers-overlays input").count() >= 5
-    _settle(page)
+    assert frame.locator(".leaflet-control-layers-expanded").count() == 0  # folded into its button
+    settle(page)
     _no_exception(page, "overview")
+    seen = maps_readable(page, _area_bounds(), "overview")  # its own roads; legend and control clear of the county
+    assert seen[0]["inView"], seen
     assert page.locator("h1, h2").filter(has_text=text("page.overview", "zh")).count() >= 1
     page.screenshot(path=str(ARTIFACTS / "overview_zh.png"))
     if SCREENSHOTS:
@@ -142,12 +108,19 @@ def test_overview_map_draws_and_language_switches(app, context):
     # Switch to English in the sidebar: the page title and the map's layer names follow.
     page.locator("[data-testid='stSidebar'] label").filter(has_text="English").first.click()
     page.locator("h1, h2").filter(has_text=text("page.overview", "en")).first.wait_for(timeout=TIMEOUT_S * 1000)
-    _settle(page)
+    settle(page)
     frame = map_frame(page, timeout_s=TIMEOUT_S)
     _no_exception(page, "overview (English)")
     page.screenshot(path=str(ARTIFACTS / "overview_en.png"))
     assert not errors, f"JavaScript errors: {errors}"
     page.close()
+
+
+def _area_bounds() -> list[list[float]]:
+    """The demo area's bounds, [[south, west], [north, east]] in degrees."""
+    from geo.workspace import read_workspace
+    w, s, e, n = read_workspace(DEMO, layers=["area"]).layer("area").to_crs("EPSG:4326").total_bounds
+    return [[float(s), float(w)], [float(n), float(e)]]
 
 
 def _script_errors(page) -> list[str]:
@@ -163,14 +136,14 @@ def _draw_districts(page) -> None:
     box.click()
     box.fill("S05")
     box.press("Enter")
-    _settle(page)
+    settle(page)
     k = page.locator(".st-key-gp_pd_k input").first
     k.fill("5")
     k.press("Enter")
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name=text("pd.draw", "zh")).first.click()
-    _settle(page, timeout_s=240)
-    assert _maps_drawn(page) >= 1, "the districts drawn"
+    settle(page, timeout_s=240)
+    assert maps_drawn(page) >= 1, "the districts drawn"
 
 
 # What a planner does on a page before it is shown (and photographed).
@@ -183,13 +156,15 @@ def test_every_page_opens_without_exception(app, context, spec):
     errors = _script_errors(page)
     page.goto(f"{app}/{spec.url_path}")
     page.locator("h1, h2").filter(has_text=text(spec.title_key, "zh")).first.wait_for(timeout=TIMEOUT_S * 1000)
-    _settle(page)
+    settle(page)
     _no_exception(page, spec.url_path)
     assert "does not seem to exist" not in page.inner_text("body")
-    assert _maps_drawn(page) >= MAPS_ON_OPEN.get(spec.url_path, 0), spec.url_path
+    assert maps_drawn(page) >= MAPS_ON_OPEN.get(spec.url_path, 0), spec.url_path
+    maps_readable(page, _area_bounds(), spec.url_path)  # tiles off (the default): context, nothing over the area
     if spec.url_path in ACTIONS:
         ACTIONS[spec.url_path](page)
         _no_exception(page, spec.url_path)
+        maps_readable(page, _area_bounds(), spec.url_path)
     assert not errors, f"{spec.url_path}: JavaScript errors {errors}"
     page.screenshot(path=str(ARTIFACTS / f"{spec.url_path}.png"), full_page=False)
     if SCREENSHOTS:
@@ -210,13 +185,14 @@ def test_streamlit_own_words_follow_the_language(app, context):
     page = context.new_page()
     page.goto(f"{app}/data")
     page.locator("h1, h2").filter(has_text=text("page.data", "zh")).first.wait_for(timeout=TIMEOUT_S * 1000)
-    _settle(page)
+    settle(page)
     page.locator("[data-testid='stSidebar'] label").filter(has_text=text("sb.build", "zh")).first.click()
     dropzone = page.locator("[data-testid='stFileUploaderDropzone']").nth(1)  # the first is in a closed expander
     dropzone.wait_for(timeout=TIMEOUT_S * 1000)
-    _settle(page)
+    settle(page)
     assert dropzone.evaluate(_UPLOADER_WORDS) == [["浏览文件", "0px"], ["每个文件不超过 200 MB", "0px"]]
-    name = page.locator("[data-testid='stSidebar'] [data-testid='stTextInput'] input").first
+    # the first visible field: closed expanders (the PostGIS link form) hold hidden ones
+    name = page.locator("[data-testid='stSidebar'] [data-testid='stTextInput'] input").locator("visible=true").first
     name.click()
     name.press_sequentially("abc")  # typed, not applied: Streamlit's "Press Enter to apply" shows
     hint = page.locator("[data-testid='InputInstructions'] > span").first
@@ -226,7 +202,7 @@ def test_streamlit_own_words_follow_the_language(app, context):
     page.screenshot(path=str(ARTIFACTS / "uploader_zh.png"))
     page.locator("[data-testid='stSidebar'] label").filter(has_text="English").first.click()
     page.locator("h1, h2").filter(has_text=text("page.data", "en")).first.wait_for(timeout=TIMEOUT_S * 1000)
-    _settle(page)
+    settle(page)
     dropzone = page.locator("[data-testid='stFileUploaderDropzone']").nth(1)
     assert dropzone.evaluate(_UPLOADER_WORDS) == [["Browse files", "0px"], ["At most 200 MB per file", "0px"]]
     dropzone.scroll_into_view_if_needed()

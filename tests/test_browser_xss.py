@@ -15,14 +15,14 @@ they are missing). Takes about two and a half minutes.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from bench.bench_map import app_server, browser
+from tests._browser import maps_drawn, settle
 from tests._payloads import write_payload_workspace
-from tests.test_browser import _maps_drawn, _settle
 from ui.i18n import text
 from ui.pages import PAGES
 
@@ -50,7 +50,8 @@ _WRAP_DIALOGS = """(() => {
 _TARGETS = """([nx, ny]) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     if (!map) { return null; }
-    document.querySelectorAll(".leaflet-control-layers-overlays input").forEach(i => { if (!i.checked) { i.click(); } });
+    document.querySelectorAll(".leaflet-control-layers-overlays input")
+        .forEach(i => { if (!i.checked) { i.click(); } });
     const size = map.getSize(), points = [];
     let opened = 0;
     map.eachLayer(layer => {
@@ -58,7 +59,9 @@ _TARGETS = """([nx, ny]) => {
         try {
             if (layer.getLatLng) { at = layer.getLatLng(); }
             else if (layer.getCenter && layer._map) { at = layer.getCenter(); }
-            else if (layer.getBounds && layer._map && layer.getBounds().isValid()) { at = layer.getBounds().getCenter(); }
+            else if (layer.getBounds && layer._map && layer.getBounds().isValid()) {
+                at = layer.getBounds().getCenter();
+            }
         } catch (e) { at = null; }
         if (at) {
             const p = map.latLngToContainerPoint(at);
@@ -159,7 +162,7 @@ def _hover_tables(page) -> int:
 
 def _click_text(page, label: str) -> None:
     page.get_by_text(label, exact=True).first.click()
-    _settle(page, timeout_s=TIMEOUT_S)
+    settle(page, timeout_s=TIMEOUT_S)
 
 
 def _coverage_steps(page) -> None:
@@ -169,19 +172,19 @@ def _coverage_steps(page) -> None:
     box.click()
     box.press("ArrowDown")  # opens the list
     page.get_by_role("option", name=text("cv.entries.uncovered_crossings", "zh")).first.click()
-    _settle(page, timeout_s=TIMEOUT_S)
+    settle(page, timeout_s=TIMEOUT_S)
     limit = page.locator(".st-key-gp_cv_limit input").first
     limit.fill("5")
     limit.press("Enter")
-    _settle(page, timeout_s=TIMEOUT_S)
+    settle(page, timeout_s=TIMEOUT_S)
     page.get_by_role("button", name=text("cv.place.run", "zh")).first.click()
-    _settle(page, timeout_s=TIMEOUT_S)
+    settle(page, timeout_s=TIMEOUT_S)
 
 
 def _briefing_steps(page) -> None:
     page.get_by_role("button", name=text("brief.page.build", "zh")).first.click()
     page.locator("iframe[title='st.iframe'], iframe[srcdoc]").first.wait_for(timeout=TIMEOUT_S * 1000)
-    _settle(page, timeout_s=TIMEOUT_S)
+    settle(page, timeout_s=TIMEOUT_S)
 
 
 STEPS = {"overview": lambda page: _click_text(page, text("ov.show_table", "zh")),
@@ -202,11 +205,11 @@ def test_no_payload_runs_on_any_page(app, context):
                 if m.text.startswith("GP-DIALOG") else None)
         page.goto(f"{app}/{'' if spec is PAGES[0] else where}")  # the first page lives at /
         page.locator("h1, h2").filter(has_text=text(spec.title_key, "zh")).first.wait_for(timeout=TIMEOUT_S * 1000)
-        _settle(page, timeout_s=TIMEOUT_S)
+        settle(page, timeout_s=TIMEOUT_S)
         if where in STEPS:
             STEPS[where](page)
         try:
-            drawn = _maps_drawn(page, timeout_s=60)
+            drawn = maps_drawn(page, timeout_s=60)
         except TimeoutError as exc:
             drawn = len(_map_frames(page))
             problems.append(f"{where}: {exc}")

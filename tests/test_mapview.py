@@ -8,86 +8,19 @@ and the digest helpers are tested here.
 """
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
-from types import ModuleType
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-import streamlit_folium
-from streamlit.testing.v1 import AppTest
 
+from tests._apptest import MapSpy, assert_rebuilt
 from ui.mapview import array_digest, frame_digest
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
-
-
-class MapSpy:
-    """Counts ``builders`` (names of map functions in ``module``) per map and keeps each map's
-    content hash as sent to the browser, for one script run at a time (``run``)."""
-
-    def __init__(self, monkeypatch, module: ModuleType, *builders: str):
-        import ui.mapview
-
-        self.built: Counter = Counter()
-        self.sent: dict[str, str] = {}
-        self._key: str | None = None
-        real_show = module.show_map
-
-        def show(m, *, key, **kw):
-            self._key = key
-            try:
-                return real_show(m, key=key, **kw)
-            finally:
-                self._key = None
-
-        monkeypatch.setattr(module, "show_map", show)
-        for name in builders:
-            def counted(*args, _real=getattr(module, name), **kw):
-                self.built[self._key] += 1
-                return _real(*args, **kw)
-            monkeypatch.setattr(module, name, counted)
-        real_component = streamlit_folium._component_func
-
-        def component(**kw):
-            self.sent[self._key] = kw["key"]
-            return real_component(**kw)
-
-        monkeypatch.setattr(streamlit_folium, "_component_func", component)
-        ui.mapview._cached_payload.clear()  # no payloads left from earlier tests
-
-    def open(self, monkeypatch, path: Path, page: str, timeout: float = 120) -> AppTest:
-        monkeypatch.setenv("GRIDPATROL_WORKSPACE", str(path))
-        monkeypatch.setenv("GRIDPATROL_PAGE", page)
-        at = AppTest.from_file(APP, default_timeout=timeout)
-        self.run(at)
-        return at
-
-    def run(self, at: AppTest) -> tuple[dict[str, int], dict[str, str]]:
-        """Run the script; returns (builder calls per map, content hash per map) of this run."""
-        self.built.clear()
-        self.sent = {}
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert not at.error, [e.value for e in at.error]
-        return dict(self.built), dict(self.sent)
-
-
-def assert_rebuilt(spy: MapSpy, before: dict[str, str], *, changed: set[str], kept: set[str] = frozenset(),
-                   same_content: set[str] = frozenset()) -> None:
-    """The maps in ``changed`` were built again in the last run and (unless in ``same_content``)
-    show something else than in ``before``; those in ``kept`` came from the cache, unchanged."""
-    assert {k: spy.built.get(k, 0) for k in changed} == {k: 1 for k in changed}, dict(spy.built)
-    for k in changed - set(same_content):
-        assert spy.sent[k] != before[k], f"{k} was rebuilt but shows the same"
-    for k in kept:
-        assert spy.built.get(k, 0) == 0, f"{k} was rebuilt though nothing it shows changed"
-        assert spy.sent[k] == before[k]
 
 
 # ----------------------------------------------------------------------------------------------

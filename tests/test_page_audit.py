@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from geo.audit import audit_partitions
 from geo.workspace import write_workspace
-from tests.test_app import _tiny_workspace
+from tests._apptest import tiny_workspace
 from ui.page_audit import clicked_unit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_ids_are_strings():
 
 @pytest.fixture
 def tiny(tmp_path) -> Path:
-    return write_workspace(_tiny_workspace(), tmp_path / "tiny.gpkg")
+    return write_workspace(tiny_workspace(), tmp_path / "tiny.gpkg")
 
 
 def _open(monkeypatch, path: Path, click: dict | None = None) -> AppTest:
@@ -179,7 +179,7 @@ def test_a_map_click_lists_the_clicked_units_counterparts(monkeypatch, tiny):
 
 def test_audit_maps_are_cached_until_what_they_show_changes(monkeypatch, tiny):
     import ui.page_audit
-    from tests.test_mapview import MapSpy, assert_rebuilt
+    from tests._apptest import MapSpy, assert_rebuilt
 
     maps = {"gp_au_map", "gp_au_before", "gp_au_after"}
     spy = MapSpy(monkeypatch, ui.page_audit, "audit_map")
@@ -224,7 +224,8 @@ def grids(tmp_path) -> Path:
     from pyproj import CRS
 
     from geo.workspace import Workspace
-    from tests.test_audit_grids import METRIC as GRID_CRS, city
+    from tests._audit_city import METRIC as GRID_CRS
+    from tests._audit_city import city
 
     layers = city()
     area = gpd.GeoDataFrame({"name": ["城区"]}, geometry=[shapely.union_all(layers["police_grids"].geometry)],
@@ -259,7 +260,7 @@ def _headers_in(at: AppTest, lang: str) -> None:
 
 
 def test_page_police_grids_vs_gov_grids(monkeypatch, grids):
-    from tests.test_audit_grids import A, C
+    from tests._audit_city import A, C
     at = _choose(_open(monkeypatch, grids), "police_grids", "gov_grids")
     assert at.selectbox(key="gp_au_admin").options == ["综治网格", "分析网格", "派出所辖区"]
     _headers_in(at, "zh")

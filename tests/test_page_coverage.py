@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +13,7 @@ from pyproj import CRS
 
 from geo.coverage import coverage_from_facilities, response_areas
 from geo.ring import Ring
+from geo.stations import facilities_from_workspace
 from geo.traveltime import engine_from_graph
 from geo.workspace import Workspace
 from tests.netutil import LINE, LINE_EDGES, METRIC, graph
@@ -72,20 +72,20 @@ def test_band_colours_run_from_dark_green_to_red_beyond():
 
 
 def test_facilities_join_stations_and_posts_with_turnout():
-    fac = pc.facilities_from_workspace(_workspace(), "both")
+    fac = facilities_from_workspace(_workspace(), units="both")
     assert fac["facility_id"].tolist() == ["S1", "S2", "P1", "P2"]
     assert fac["unit"].tolist() == ["station", "station", "post", "post"]
     assert fac["turnout_min"].tolist() == [0.0, 0.0, 0.5, 0.0]  # stations 0, a missing value 0
     assert fac["node_id"].tolist() == ["A", "E", "B", "D"]
-    assert pc.facilities_from_workspace(_workspace(), "posts")["facility_id"].tolist() == ["P1", "P2"]
+    assert facilities_from_workspace(_workspace(), units="posts")["facility_id"].tolist() == ["P1", "P2"]
     # when some rows name no node, all are snapped by location instead
-    assert "node_id" not in pc.facilities_from_workspace(_workspace(post_nodes=False), "both").columns
+    assert "node_id" not in facilities_from_workspace(_workspace(post_nodes=False), units="both").columns
     with pytest.raises(ValueError, match="units"):
-        pc.facilities_from_workspace(_workspace(), "cars")
+        facilities_from_workspace(_workspace(), units="cars")
 
 
 def test_turnout_per_kind():
-    tab = pc.turnout_by_kind(pc.facilities_from_workspace(_workspace(), "both")).set_index("kind")
+    tab = pc.turnout_by_kind(facilities_from_workspace(_workspace(), units="both")).set_index("kind")
     assert tab.loc["station", "count"] == 2 and tab.loc["平台", "turnout_min_most"] == 0.5
 
 
@@ -115,7 +115,7 @@ def test_exits_major_checkpoints_or_all_or_uncovered_crossings():
 
 
 def test_seal_lines_join_unit_and_entry_with_the_network_minutes():
-    fac = pc.facilities_from_workspace(_workspace(), "stations")
+    fac = facilities_from_workspace(_workspace(), units="stations")
     exits = pc.exits_from("checkpoints", None, _workspace().layer("checkpoints"))
     assignment = pd.DataFrame({"exit": ["C1", "C3"], "unit": ["S1", "S2"], "minutes": [0.5, 0.7]})
     lines = pc.seal_lines(assignment, fac, exits)
@@ -125,7 +125,7 @@ def test_seal_lines_join_unit_and_entry_with_the_network_minutes():
 
 
 def test_coverage_map_colours_bands_outlines_areas_and_names_the_legend(line_coverage):
-    fac = pc.facilities_from_workspace(_workspace(), "stations")
+    fac = facilities_from_workspace(_workspace(), units="stations")
     m = pc.coverage_map(line_coverage, response_areas(line_coverage), fac, lang="en")
     out = m.get_root().render()
     colours = pc.band_colours(line_coverage.bands)
@@ -143,7 +143,7 @@ def test_coverage_map_colours_bands_outlines_areas_and_names_the_legend(line_cov
 
 def test_seal_and_ring_maps_draw_minutes_and_markers(line_coverage):
     ws = _workspace()
-    fac = pc.facilities_from_workspace(ws, "stations")
+    fac = facilities_from_workspace(ws, units="stations")
     exits = pc.exits_from("major_checkpoints", None, ws.layer("checkpoints"))
     lines = pc.seal_lines(pd.DataFrame({"exit": ["C1", "C3"], "unit": ["S1", "S2"], "minutes": [0.5, 2.25]}),
                           fac, exits)
@@ -187,7 +187,8 @@ def test_coverage_page_on_the_demo_county(monkeypatch):
     assert not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     before, after = metrics["现有：5 分钟内人口"], metrics["新增后：5 分钟内人口"]
-    share = lambda v: float(v.rsplit("(", 1)[1].rstrip("%)"))
+    def share(metric: str) -> float:
+        return float(metric.rsplit("(", 1)[1].rstrip("%)"))
     assert share(after) > share(before)
     assert metrics["单位数"] == "23 → 26" and metrics["求解状态"] == "最优"
 
@@ -211,10 +212,9 @@ _CV_MAPS = {"gp_cv_map", "gp_cv_ring_map", "gp_cv_seal_map"}
 @pytest.fixture
 def cv_spy(monkeypatch, tmp_path):
     from geo.workspace import write_workspace
-    from tests.test_app import _tiny_workspace
-    from tests.test_mapview import MapSpy
+    from tests._apptest import MapSpy, tiny_workspace
 
-    path = write_workspace(_tiny_workspace(), tmp_path / "tiny.gpkg")
+    path = write_workspace(tiny_workspace(), tmp_path / "tiny.gpkg")
     spy = MapSpy(monkeypatch, pc, "coverage_map", "ring_map", "seal_map", "placement_map")
     at = spy.open(monkeypatch, path, "coverage")
     assert spy.built == {k: 1 for k in _CV_MAPS}
@@ -222,7 +222,7 @@ def cv_spy(monkeypatch, tmp_path):
 
 
 def test_coverage_maps_are_cached_until_their_options_change(cv_spy):
-    from tests.test_mapview import assert_rebuilt
+    from tests._apptest import assert_rebuilt
 
     spy, at = cv_spy
     first = dict(spy.sent)
@@ -266,7 +266,7 @@ def test_coverage_maps_are_cached_until_their_options_change(cv_spy):
 
 
 def test_placement_map_is_cached_per_solution(cv_spy):
-    from tests.test_mapview import assert_rebuilt
+    from tests._apptest import assert_rebuilt
 
     spy, at = cv_spy
     at.button(key="gp_cv_place_run").click()

@@ -30,7 +30,7 @@ def test_patrol_map_frames_every_stop_and_the_station_and_draws_offline():
     routes, hot = _routes()
     station = gpd.GeoSeries([Point(499_000, 3_799_000)], crs=UTM).to_crs("EPSG:4326").iloc[0]
     m = patrol_map(routes, hot, station)
-    fit = next(el for el in m._children.values() if type(el).__name__ == "FitBounds")
+    fit = next(el for el in m._children.values() if type(el).__name__ == "_FitArea")  # ui.maps.fit_area
     (s, w), (n, e) = fit.bounds
     for p in [*routes.stops.to_crs("EPSG:4326").geometry, station]:
         assert w <= p.x <= e and s <= p.y <= n, (p, fit.bounds)

@@ -16,8 +16,8 @@ from geo.errors import InputError
 from geo.workspace import read_workspace, write_workspace
 from planning.editing import History, reassign
 from planning.plan import Plan, district_graph
+from tests._apptest import tiny_workspace
 from tests._grids import grid_cells, stations_at
-from tests.test_app import _tiny_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -36,7 +36,7 @@ def on_page(monkeypatch):
 
 @pytest.fixture
 def tiny(tmp_path) -> Path:
-    return write_workspace(_tiny_workspace(), tmp_path / "tiny.gpkg")
+    return write_workspace(tiny_workspace(), tmp_path / "tiny.gpkg")
 
 
 def _clean(at: AppTest) -> None:
@@ -166,7 +166,7 @@ def test_page_in_english_and_without_cells(tiny, tmp_path, on_page):
 
 def test_plan_maps_are_cached_until_the_plans_they_show_change(tiny, monkeypatch):
     import ui.page_redistrict
-    from tests.test_mapview import MapSpy, assert_rebuilt
+    from tests._apptest import MapSpy, assert_rebuilt
 
     cur, edit, cmp_ = "gp_rd_map_cur", "gp_rd_map_edit", "gp_rd_map_cmp"
     spy = MapSpy(monkeypatch, ui.page_redistrict, "plan_map")

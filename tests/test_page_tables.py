@@ -18,7 +18,7 @@ from geo.errors import InputError
 from geo.hotspots import shift_from_text
 from geo.times import TZ_ENV, local_time_text, local_zone
 from geo.workspace import read_workspace, write_workspace
-from tests.test_app import _tiny_workspace
+from tests._apptest import tiny_workspace
 from ui.tables import column_header, table_for_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def workspace(tmp_path_factory) -> Path:
     from planning.editing import save_plan
     from planning.plan import Plan, district_graph
 
-    ws = _tiny_workspace()
+    ws = tiny_workspace()
     incidents = ws.layers["incidents"].copy()
     hours = np.arange(len(incidents)) % 24
     incidents["time"] = pd.Timestamp("2026-03-05") + pd.to_timedelta(hours, unit="h")

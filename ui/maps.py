@@ -24,6 +24,7 @@ from jinja2 import Template
 
 from geo.ids import normalise_ids
 from geo.markup import escape_html
+from geo.stations import station_names
 from geo.workspace import Workspace
 from ui.cell_raster import CellIds, CellRaster, cell_ids
 from ui.colors import natural_key, road_style, workspace_station_colors
@@ -33,7 +34,8 @@ from ui.offline import script_json
 __all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
            "missing_layers", "overview_map", "class_breaks", "symbol_marker", "field_labels", "place_labels",
-           "TextTooltip", "FieldsTooltip"]
+           "TextTooltip", "FieldsTooltip", "CONTEXT_PANE", "CONTEXT_CLASS", "MapContext", "map_context",
+           "add_context", "legend_swatch", "add_legend", "add_layer_control", "fit_area", "fit_last"]
 
 DISPLAY_CRS = "EPSG:4326"
 MAX_HEAT_POINTS = 5000         # incident sample size when there are no cell counts
@@ -264,7 +266,10 @@ def _fmt(v: float) -> str:
 
 
 class _Legend(MacroElement):
-    """A Leaflet control in the map's corner holding ready-made HTML."""
+    """A Leaflet control in the map's bottom-left corner holding ready-made HTML (``add_legend``).
+
+    A legend that would take more than 40 % of the map's width or 55 % of its height starts folded
+    (its <details> closed: only the title shows); ``fit_area`` then keeps the area clear of it."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -273,9 +278,16 @@ class _Legend(MacroElement):
             var div = L.DomUtil.create("div", "gridpatrol-legend");
             div.innerHTML = {{ this.content|tojson }};
             L.DomEvent.disableScrollPropagation(div);
+            L.DomEvent.disableClickPropagation(div);
             return div;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        (function (div, map) {
+            var box = map.getContainer(), folds = div.querySelector("details");
+            if (folds && (div.offsetWidth > 0.4 * box.clientWidth || div.offsetHeight > 0.55 * box.clientHeight)) {
+                folds.open = false;
+            }
+        })({{ this.get_name() }}.getContainer(), {{ this._parent.get_name() }});
         {% endmacro %}
     """)
 
@@ -464,9 +476,11 @@ def place_labels(lonlat: list[tuple[float, float]], labels: list[str],
 
 def _swatch(colour: str, label: str, *, shape: str = "box") -> str:
     radius = "50%" if shape == "dot" else "2px"
-    return (f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
-            f'margin-right:5px;vertical-align:middle;background:{colour};border-radius:{radius};'
-            f'border:1px solid #555"></span>{escape_html(label)}</div>')
+    size = "width:16px;height:4px;margin:0 3px 0 0;" if shape == "line" else "width:12px;height:12px;margin-right:5px;"
+    border = "" if shape == "line" else "border:1px solid #555;"
+    return (f'<div style="white-space:nowrap"><span style="display:inline-block;{size}'
+            f'vertical-align:middle;background:{escape_html(colour)};border-radius:{radius};'
+            f'{border}"></span>{escape_html(label)}</div>')
 
 
 def _in_columns(items: list[str]) -> str:
@@ -477,12 +491,8 @@ def _in_columns(items: list[str]) -> str:
 
 
 def _station_names(display: DisplayLayers) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for layer in ("jurisdictions", "stations"):
-        gdf = display.layers.get(layer)
-        if gdf is not None and "name" in gdf.columns:
-            names.update({str(i): str(n) for i, n in zip(gdf["station_id"], gdf["name"]) if n})
-    return names
+    """{station id: name} of the displayed jurisdictions and stations (``geo.stations``)."""
+    return station_names(display.layers.get("jurisdictions"), display.layers.get("stations"))
 
 
 def _collection(display: DisplayLayers, layer: str, **extra: list) -> dict:
@@ -593,7 +603,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
             text("map.road_class" if f == "_class" else "map.road_name", lang) for f in tip_fields])
         _GeoJsonLayer(_collection(display, "road_edges", _colour=[s[0] for s in styles],
                                   _weight=[s[1] for s in styles], _class=[labels[c] for c in classes]),
-                      name=name("road_edges"), base={"opacity": 0.85},
+                      name=name("road_edges"), base={"opacity": 0.85, "className": "gp-context"},  # context
                       from_props={"color": "_colour", "weight": "_weight"}, tooltip=tip).add_to(m)
         seen = sorted({str(c) for c in classes.unique()}, key=lambda c: (road_style(c)[2], c))[:8]
         if seen and seen != [""]:
@@ -602,7 +612,7 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
 
     if "area" in L and len(L["area"]):
         _GeoJsonLayer(_collection(display, "area"), name=name("area"),
-                      base={"color": "#111111", "weight": 3.0, "fillOpacity": 0.0}).add_to(m)
+                      base={"color": "#111111", "weight": 3.0, "fillOpacity": 0.0, "className": "gp-context"}).add_to(m)
 
     if display.heat_kind != "none" and len(display.heat):
         label = (text("map.heat", lang) if display.heat_kind == "cells"
@@ -670,15 +680,209 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
             legend.append(f"<div>… (+{len(ids) - 24})</div>")
 
     if legend:
-        # A <details> element: the title folds the legend away (no script needed).
-        _Legend('<details open style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;'
-                'font-size:12px;line-height:17px;max-height:60vh;overflow-y:auto;'
-                'box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
-                f'<summary style="font-weight:700;margin-bottom:2px;cursor:pointer">'
-                f'{escape_html(text("map.legend", lang))}</summary>'
-                + "".join(legend) + "</details>").add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+        add_legend(m, legend, lang=lang)
+    add_layer_control(m)
     if display.bounds:
-        minx, miny, maxx, maxy = display.bounds
-        m.fit_bounds([[miny, minx], [maxy, maxx]])
+        fit_area(m, display.bounds)
+    return m
+
+
+# ----------------------------------------------------------------------------------------------
+# What every map shares: context beneath its layers, a folding legend, a folded layer control,
+# and a view that keeps the area clear of them.
+
+CONTEXT_PANE = "gp-context"
+#: The class of the context's pane element (Leaflet names a pane ``leaflet-<name>-pane``).
+CONTEXT_CLASS = "leaflet-gp-context-pane"
+_CONTEXT_Z = 390  # above the cell raster (350), beneath every layer of the map's own (overlays 400)
+_LEGEND_BOX = ('<details open style="background:rgba(255,255,255,0.92);padding:5px 8px;border-radius:4px;'
+               'font-size:12px;line-height:17px;max-height:45vh;max-width:250px;overflow:auto;'
+               'box-shadow:0 1px 4px rgba(0,0,0,0.3)">'
+               '<summary style="font-weight:700;cursor:pointer">{title}</summary>{rows}</details>')
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What a map draws beneath its own lines so that they never float on an empty map: the
+    station jurisdictions (outlined in the stations' colours), the area's outline, and the roads
+    (``roads_for_map``, for maps without tiles or the drawn background of ``ui.basemap``).
+
+    FeatureCollections in EPSG:4326 (None when the workspace lacks the layer); small and picklable,
+    made once per workspace version (``ui.state.map_context_of``). ``bounds``: (min lon, min lat,
+    max lon, max lat) of the area (else of the jurisdictions), or None.
+    """
+
+    jurisdictions: dict | None = None
+    area: dict | None = None
+    roads: dict | None = None
+    bounds: tuple[float, float, float, float] | None = None
+
+
+def map_context(ws: Workspace, *, max_road_edges: int = 4000, tolerance_m: float = 15.0) -> MapContext:
+    """The ``MapContext`` of a workspace (any projected working CRS; not modified): jurisdictions
+    and area simplified by ``tolerance_m`` metres, jurisdictions carrying ``station_id``, ``name``
+    and ``_colour`` (``ui.colors.workspace_station_colors``, as on the overview), and at most
+    ``max_road_edges`` road segments, major roads first."""
+    out: dict[str, dict | None] = {"jurisdictions": None, "area": None, "roads": None}
+    boxes = []
+    if ws.has("jurisdictions") and len(ws.layer("jurisdictions")):
+        jur = layer_for_display(ws.layer("jurisdictions"), ["station_id", "name"], tolerance_m=tolerance_m)
+        colours = workspace_station_colors(ws)
+        jur["_colour"] = [colours.get(str(s), "#777777") for s in jur["station_id"]] if "station_id" in jur \
+            else "#777777"
+        out["jurisdictions"] = feature_collection(jur)
+        if len(jur):
+            boxes.append(("jurisdictions", jur.total_bounds))
+    if ws.has("area") and len(ws.layer("area")):
+        area = layer_for_display(ws.layer("area"), [], tolerance_m=tolerance_m)
+        out["area"] = feature_collection(area)
+        if len(area):
+            boxes.insert(0, ("area", area.total_bounds))
+    if ws.has("road_edges") and len(ws.layer("road_edges")):
+        out["roads"] = roads_for_map(ws.layer("road_edges"), max_edges=max_road_edges)
+    bounds = tuple(float(v) for v in boxes[0][1]) if boxes else None
+    return MapContext(jurisdictions=out["jurisdictions"], area=out["area"], roads=out["roads"], bounds=bounds)
+
+
+def _has_context_below(m: folium.Map) -> bool:
+    """Whether ``m`` already shows roads of its own: tiles, or the drawn background of
+    ``ui.basemap`` (a pane named ``gp-background``)."""
+    for child in m._children.values():
+        if isinstance(child, folium.TileLayer):
+            return True
+        if isinstance(child, folium.map.CustomPane) and getattr(child, "name", "") == "gp-background":
+            return True
+    return False
+
+
+def add_context(m: folium.Map, context: MapContext | None, *, lang: str = "zh", jurisdictions: bool = True,
+                area: bool = True, roads: bool | dict | None = None) -> folium.Map:
+    """Draw ``context`` beneath everything the map draws itself (the Leaflet pane ``gp-context``,
+    z-index 390: over the cell raster and the basemap, under the overlays), each part a layer of
+    the layer control, not interactive (hovers and clicks reach the map's own layers).
+
+    ``jurisdictions`` and ``area`` say whether to draw those. ``roads``: None draws the context's
+    roads only when the map has neither tiles nor the drawn background (which show roads
+    already), True always, False never; a FeatureCollection (``roads_for_map``, e.g. every street
+    of one station for a map zoomed on it) is drawn instead of the context's. Returns ``m``
+    (modified); a None context draws only such a FeatureCollection."""
+    context = context or MapContext()
+    if roads is None:
+        roads = not _has_context_below(m)
+    road_data = roads if isinstance(roads, dict) else (context.roads if roads else None)
+    parts = []
+    if road_data and road_data["features"]:
+        parts.append(("road_edges", road_data, {"opacity": 0.8, "className": "gp-context"},
+                      {"color": "_colour", "weight": "_weight"}))
+    if jurisdictions and context.jurisdictions and context.jurisdictions["features"]:
+        parts.append(("jurisdictions", context.jurisdictions,
+                      {"weight": 2.0, "opacity": 0.9, "fill": False, "dashArray": "8 3", "className": "gp-context"},
+                      {"color": "_colour"}))
+    if area and context.area and context.area["features"]:
+        parts.append(("area", context.area, {"color": "#222222", "weight": 2.5, "fill": False,
+                                             "className": "gp-context"}, None))
+    if not parts:
+        return m
+    if not any(isinstance(c, folium.map.CustomPane) and getattr(c, "name", "") == CONTEXT_PANE
+               for c in m._children.values()):
+        folium.map.CustomPane(CONTEXT_PANE, z_index=_CONTEXT_Z, pointer_events=False).add_to(m)
+    for layer, data, base, from_props in parts:
+        shown = _GeoJsonLayer(data, name=text(f"layer.{layer}", lang), base=base, from_props=from_props)
+        shown.options.update(pane=CONTEXT_PANE, interactive=False)
+        shown.add_to(m)
+    return m
+
+
+def legend_swatch(colour: str, label: str, *, shape: str = "box") -> str:
+    """One legend row: a colour box (``shape`` "box" or "dot") and ``label`` (escaped)."""
+    return _swatch(colour, label, shape=shape)
+
+
+def add_legend(m: folium.Map, rows: list[str], *, lang: str = "zh", title: str | None = None) -> folium.Map:
+    """A folding legend in the map's bottom-left corner: a <details> element whose summary
+    (``title``, escaped; else 图例/Legend) folds it away, holding ``rows`` (ready-made HTML whose
+    data text is escaped: ``legend_swatch``, bold headings made with ``escape_html``). It scrolls
+    beyond 45 % of the map's height, and starts folded where it would cover much of a small map.
+    Returns ``m``."""
+    summary = escape_html(title if title is not None else text("map.legend", lang))
+    _Legend(_LEGEND_BOX.format(title=summary, rows="".join(rows))).add_to(m)
+    return m
+
+
+def add_layer_control(m: folium.Map) -> folium.Map:
+    """The layer control, folded into its button in the top-right corner (opens on hover or tap)."""
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    return m
+
+
+class _FitArea(MacroElement):
+    """Fits the view to ``bounds`` at the finest zoom (in quarter steps) at which the bounds stay
+    clear of the map's controls (legend, layer control, zoom buttons, scale): each control reserves
+    either its strip along the side or along the top/bottom, whichever costs less zoom. Runs after
+    every control was added (``ui.mapview.map_payload`` puts it last)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, b) {
+            var bounds = L.latLngBounds(b), box = map.getContainer(), cr = box.getBoundingClientRect();
+            var W = cr.width, H = cr.height, gap = 8, items = [];
+            map.options.zoomSnap = 0.25;
+            box.querySelectorAll(".leaflet-control").forEach(function (el) {
+                var r = el.getBoundingClientRect();
+                if (r.width && r.height) {
+                    items.push({left: r.left - cr.left < W / 2, top: r.top - cr.top < H / 2,
+                                x: r.left - cr.left < W / 2 ? r.right - cr.left : cr.right - r.left,
+                                y: r.top - cr.top < H / 2 ? r.bottom - cr.top : cr.bottom - r.top});
+                }
+            });
+            var best = null;
+            for (var k = 0; k < (1 << Math.min(items.length, 8)); k++) {
+                var p = {l: gap, t: gap, r: gap, b: gap};
+                items.forEach(function (c, i) {
+                    if ((k >> i) & 1) {  // the control's column
+                        if (c.left) { p.l = Math.max(p.l, c.x + gap); } else { p.r = Math.max(p.r, c.x + gap); }
+                    } else if (c.top) {  // or its row
+                        p.t = Math.max(p.t, c.y + gap);
+                    } else {
+                        p.b = Math.max(p.b, c.y + gap);
+                    }
+                });
+                if (p.l + p.r >= W - 40 || p.t + p.b >= H - 40) { continue; }
+                var z = map.getBoundsZoom(bounds, false, L.point(p.l + p.r, p.t + p.b));
+                var waste = p.l + p.r + p.t + p.b;
+                if (!best || z > best.z || (z === best.z && waste < best.waste)) { best = {z: z, p: p, waste: waste}; }
+            }
+            var p = best ? best.p : {l: gap, t: gap, r: gap, b: gap};
+            map.fitBounds(bounds, {paddingTopLeft: [p.l, p.t], paddingBottomRight: [p.r, p.b], animate: false});
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds: list[list[float]]):
+        super().__init__()
+        self._name = "FitArea"
+        self.bounds = bounds
+
+
+def fit_area(m: folium.Map, bounds) -> folium.Map:
+    """Show ``bounds`` ((west, south, east, north) degrees) as large as the map allows with
+    nothing of the map's controls over it (``_FitArea``); replaces an earlier ``fit_area`` of
+    ``m``. Non-finite bounds are ignored. Returns ``m``."""
+    try:
+        w, s_, e, n = (float(v) for v in bounds)
+    except (TypeError, ValueError):
+        return m
+    if not all(math.isfinite(v) for v in (w, s_, e, n)):
+        return m
+    for key in [k for k, c in m._children.items() if isinstance(c, _FitArea)]:
+        del m._children[key]
+    _FitArea([[s_, w], [n, e]]).add_to(m)
+    return m
+
+
+def fit_last(m: folium.Map) -> folium.Map:
+    """Move the map's ``fit_area`` (if any) after every other element, so that it sees every
+    control (``ui.mapview.map_payload`` calls this). Returns ``m``."""
+    for key in [k for k, c in m._children.items() if isinstance(c, _FitArea)]:
+        m._children.move_to_end(key)
     return m

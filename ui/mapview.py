@@ -10,6 +10,7 @@ with the same key only sends the cached payload.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Callable, Hashable, Iterable
 
 import branca
@@ -24,9 +25,10 @@ import streamlit as st
 import streamlit_folium
 from streamlit_folium import st_folium
 
+from ui.maps import fit_last
 from ui.offline import self_contained
 
-__all__ = ["show_map", "map_payload", "frame_digest", "array_digest"]
+__all__ = ["show_map", "map_payload", "frame_digest", "array_digest", "first_map_head_start", "HEAD_START_S"]
 
 MapOrBuilder = folium.Map | Callable[[], folium.Map]
 
@@ -53,7 +55,7 @@ def map_payload(m: folium.Map, *, key: str, returned_objects: Iterable[str] = ()
     """The arguments streamlit-folium 0.27's component gets for ``m`` (what ``st_folium`` computes
     on every call), ``m`` made self-contained first. Modifies ``m`` (rendering renames elements)."""
     sf = streamlit_folium
-    m = self_contained(m)
+    m = fit_last(self_contained(m))  # the view is fitted once every control is on the map
     m.get_root().render()
     m.render()
     html, header = sf._get_html(m), sf._get_header(m)
@@ -101,13 +103,42 @@ def show_map(m: MapOrBuilder, *, key: str, height: int = 560, returned_objects: 
     if cache_key is None:
         payload = map_payload(m() if callable(m) else m, key=key, returned_objects=returned)
     else:
-        payload = _cached_payload(cache_key, key, returned, m)
+        from ui.basemap import style_key  # the basemap setting changes every map
+        payload = _cached_payload((cache_key, style_key()), key, returned, m)
     hash_key = payload["key"]
 
     def on_change() -> None:
         st.session_state[key] = st.session_state.get(hash_key, {})
 
     return component(**payload, height=height, width=None, on_change=on_change)
+
+
+HEAD_START_S = 0.7  # what the first map needs to draw in the browser before the rest arrives
+_HEAD_START_KEY = "gp_map_head_start"
+
+
+def first_map_head_start(page: str, *, seconds: float = HEAD_START_S) -> bool:
+    """Let the browser draw the page's first map before the rest of the page arrives: on the
+    first run of ``page`` in a browser session, wait ``seconds`` (call it right after the first
+    ``show_map``). Returns whether it waited.
+
+    Streamlit sends a page element by element while its script runs, and the browser draws them
+    all on one thread: the tables, charts and widgets below a page's first map (the coverage and
+    redistricting pages hold 150-190 elements) take that thread for ~0.7 s, and the map, though
+    sent first, shows that much later. Sent a moment later, they draw while the map is already on
+    screen. Later runs of the page (a widget changed) do not wait, nor do sessions without a
+    browser (Streamlit's AppTest: no request headers)."""
+    started = st.session_state.setdefault(_HEAD_START_KEY, set())
+    if page in started:
+        return False
+    started.add(page)
+    try:
+        browser = bool(st.context.headers)
+    except Exception:  # no request context: no browser to wait for
+        browser = False
+    if browser and seconds > 0:
+        time.sleep(seconds)
+    return browser and seconds > 0
 
 
 def frame_digest(*frames: pd.DataFrame | None) -> str | None:

@@ -23,17 +23,26 @@ from pyproj import CRS, Transformer
 from geo.audit import audit_workspace
 from geo.audit_map import audit_map_png
 from geo.audit_report import crosswalk_table, report_bundle, report_html
-from geo.audit_tables import (area_text, defect_texts, defects_table, pieces_table, readable_area,
-                              rule_lines, severity_table, unit_table)
+from geo.audit_tables import (
+    area_text,
+    defect_texts,
+    defects_table,
+    pieces_table,
+    readable_area,
+    rule_lines,
+    severity_table,
+    unit_table,
+)
 from geo.markup import escape_markdown, spreadsheet_safe
 from geo.validate import LAYERS
 from planning.alignment import propose_alignment
-from ui.errors import show_warnings
-from ui.mapview import show_map
 from ui import state
+from ui.basemap import app_map
 from ui.colors import station_colors
+from ui.errors import show_warnings
 from ui.i18n import current_language, layer_name, t
-from ui.maps import FieldsTooltip
+from ui.maps import FieldsTooltip, MapContext, add_context, add_layer_control, add_legend, fit_area, legend_swatch
+from ui.mapview import first_map_head_start, show_map
 from ui.tables import csv_bytes
 
 __all__ = ["render", "audit_map", "clicked_unit"]
@@ -57,8 +66,11 @@ def _display(gdf: gpd.GeoDataFrame, columns: list[str], *, tolerance_m: float = 
 
 
 def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_col: str,
-              title: str, labels: Mapping[str, str] | None = None) -> folium.Map:
-    """Pieces coloured by ``station_col``, gaps red, overlaps purple, slivers outlined.
+              title: str, labels: Mapping[str, str] | None = None,
+              context: MapContext | None = None) -> folium.Map:
+    """Pieces coloured by ``station_col``, gaps red, overlaps purple, slivers outlined, over the
+    area and roads of ``context`` (its jurisdictions are not drawn: the pieces show them); a
+    legend of the defects.
 
     Tooltips show ``police``, ``admin`` and ``station_col`` of a piece, and ``kind_text`` (else
     ``kind``), ``rule``, ``police``, ``admin`` and ``area_m2`` of a defect, labelled by
@@ -71,8 +83,9 @@ def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_co
     colours = station_colors(pieces[station_col])
     shown = _display(pieces, ["police", "admin", station_col, "relation"])
     bounds = shown.total_bounds
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
-    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    fmap = app_map(prefer_canvas=False)  # the app's basemap (ui.basemap)
+    add_context(fmap, context, lang=current_language(), jurisdictions=False)
+    fit_area(fmap, bounds)
     folium.GeoJson(
         shown, name=title,
         style_function=lambda f: {"fillColor": colours.get(f["properties"][station_col], "#999999"),
@@ -89,7 +102,13 @@ def audit_map(pieces: gpd.GeoDataFrame, defects: gpd.GeoDataFrame, *, station_co
             folium.GeoJson(_display(part, fields, tolerance_m=0.5),
                            name=t(f"audit.defect.{kind}"), style_function=lambda f, s=style: s,
                            tooltip=tooltip(fields)).add_to(fmap)
-    folium.LayerControl(collapsed=True).add_to(fmap)
+    present = set(defects["kind"]) if len(defects) else set()
+    rows = [legend_swatch(style.get("fillColor", style["color"]), t(f"audit.defect.{kind}"),
+                          shape="line" if kind == "sliver" else "box")
+            for kind, style in styles.items() if kind in present]
+    if rows:
+        add_legend(fmap, rows, lang=current_language())
+    add_layer_control(fmap)
     return fmap
 
 
@@ -136,9 +155,30 @@ def _run(ws, opts: dict):
                            weight=opts["weight"], min_share=opts["min_share"])
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _shared_audit(layers: tuple, options: tuple, _ws):
+    """The audit of the workspace file at ``layers`` (``state.layers_key``) with ``options``,
+    computed once for every session (a new visit draws its map at once): read-only."""
+    return _run(_ws, dict(options))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _shared_proposal(layers: tuple, options: tuple, locked_stations: tuple, locked_townships: tuple, _audit):
+    """``propose_alignment`` of the audit of ``_shared_audit(layers, options)``, once for every
+    session: read-only."""
+    return propose_alignment(_audit, locked_stations=list(locked_stations), locked_townships=list(locked_townships))
+
+
+def _audit_of(ws, opts: dict):
+    """The audit for the page: shared by every session for a workspace file, else computed."""
+    if ws.path is None:
+        return _run(ws, opts)
+    return _shared_audit(state.layers_key(ws), tuple(sorted(opts.items())), ws)
+
+
 def _memo(name: str, key: tuple, make: Callable[[], Any]) -> Any:
     """``make()`` kept in the session under ``name`` until ``key`` changes (one entry per name:
-    the alignment proposal, the map image of the open audit)."""
+    the alignment proposal of the open audit)."""
     memo = st.session_state.setdefault(_MEMO_KEY, {})
     hit = memo.get(name)
     if hit is None or hit[0] != key:
@@ -320,7 +360,8 @@ def _alignment(ws, audit, names: Mapping[str, str], key: tuple) -> None:
     locked_t = c[1].multiselect(t("audit.locked_admin", admin=admin), audit.admin["admin"].tolist(),
                                 key="gp_au_lt", placeholder=t("ui.choose"))
     proposal = _memo("proposal", (key, tuple(locked_s), tuple(locked_t)), lambda: propose_alignment(
-        audit, locked_stations=locked_s, locked_townships=locked_t))
+        audit, locked_stations=locked_s, locked_townships=locked_t) if ws.path is None else _shared_proposal(
+        state.layers_key(ws), key[2], tuple(locked_s), tuple(locked_t), audit))
     m = st.columns(3)
     m[0].metric(t("audit.moves"), len(proposal.moves))
     m[1].metric(t("audit.still_split_units", police=_in_sentence(police), admin=admin),
@@ -334,7 +375,7 @@ def _alignment(ws, audit, names: Mapping[str, str], key: tuple) -> None:
             st.caption(title)
             show_map(lambda col=f"station_{side}", title=title: audit_map(
                          proposal.pieces, no_defects, station_col=col, title=title,
-                         labels=_map_labels(names)),
+                         labels=_map_labels(names), context=state.map_context_of(ws)),
                      height=420, key=f"gp_au_{side}",
                      cache_key=_map_key(ws, side, proposal.pieces, options=(title,)))
     workload = _people_table(proposal.workload, names)
@@ -363,7 +404,7 @@ def render() -> None:
     cached = st.session_state.get(_RESULT_KEY)
     if cached is None or cached[0] != key:
         with st.spinner(t("audit.running")):
-            cached = (key, _run(ws, opts))
+            cached = (key, _audit_of(ws, opts))
         st.session_state[_RESULT_KEY] = cached
     audit = cached[1]
     lang = current_language()
@@ -384,10 +425,11 @@ def render() -> None:
     defects = audit.defects.assign(kind_text=words["kind"], rule=words["rule"],
                                    area_m2=audit.defects["area_m2"].round(0))
     click = show_map(lambda: audit_map(audit.pieces, defects, station_col="police", title=title,
-                                       labels=labels),
+                                       labels=labels, context=state.map_context_of(ws)),
                      height=560, key="gp_au_map", returned_objects=["last_object_clicked"],
                      cache_key=_map_key(ws, "pieces", audit.pieces, audit.defects,
                                         options=tuple(sorted(opts.items()))))
+    first_map_head_start("audit")  # the map on screen before the tables and maps below
     st.caption(t("audit.legend_units", police=_in_sentence(names["police"])))
     st.subheader(t("audit.ranked"))
     if audit.container is not None:
@@ -404,14 +446,19 @@ def render() -> None:
             st.markdown(f"- **{escape_markdown(name)}**: {escape_markdown(rule)}")
     _counterparts(audit, names, click)
     _belongs(audit, names)
-    png = _memo("png", (key, lang), lambda: audit_map_png(audit, lang=lang, names=names))
+    drawn: dict[str, bytes] = {}
+
+    def png() -> bytes:  # the reports' map image: drawn when a report is downloaded, not on every visit
+        if "png" not in drawn:
+            drawn["png"] = audit_map_png(audit, lang=lang, names=names)
+        return drawn["png"]
     d = st.columns(3)
     d[0].download_button(t("audit.dl_crosswalk"),
                          spreadsheet_safe(crosswalk_table(audit)).to_csv(index=False).encode("utf-8"),
                          "crosswalk.csv", "text/csv", key="gp_au_dl_cw")
     d[1].download_button(t("audit.dl_html"),
-                         report_html(audit, lang=lang, names=names, map_png=png).encode("utf-8"),
+                         lambda: report_html(audit, lang=lang, names=names, map_png=png()).encode("utf-8"),
                          "audit_report.html", "text/html", key="gp_au_dl_html")
-    d[2].download_button(t("audit.dl_md_zip"), report_bundle(audit, lang=lang, names=names, map_png=png),
+    d[2].download_button(t("audit.dl_md_zip"), lambda: report_bundle(audit, lang=lang, names=names, map_png=png()),
                          "audit_report_md.zip", "application/zip", key="gp_au_dl_md")
     _alignment(ws, audit, names, key)

@@ -18,28 +18,42 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from geo.ids import normalise_ids
-from geo.coverage import Coverage, DEFAULT_BANDS_MIN, parse_bands
+from geo.coverage import DEFAULT_BANDS_MIN, Coverage, parse_bands
 from geo.errors import GridPatrolError
+from geo.ids import normalise_ids
 from geo.markup import escape_html, escape_markdown
-from geo.network import road_class_rank
+from geo.road_classes import TRUNK_MAX_RANK, road_class_rank
+from geo.stations import FACILITY_UNITS, facilities_from_workspace
+from geo.warn import captured_warnings
 from geo.workspace import Workspace
 from ui import state
-from geo.warn import captured_warnings
+from ui.basemap import app_map
+from ui.cell_raster import CellRaster, cell_ids
 from ui.errors import show_warnings, shown_errors
 from ui.i18n import current_language, layer_name, road_class_label, t, text
-from ui.cell_raster import CellRaster, cell_ids
-from ui.maps import FieldsTooltip, TextTooltip, field_labels, layer_for_display, symbol_marker
-from ui.mapview import show_map
+from ui.maps import (
+    FieldsTooltip,
+    MapContext,
+    TextTooltip,
+    add_context,
+    add_layer_control,
+    add_legend,
+    field_labels,
+    fit_area,
+    layer_for_display,
+    legend_swatch,
+    symbol_marker,
+)
+from ui.mapview import first_map_head_start, show_map
 from ui.tables import csv_bytes, download_help, geojson_bytes, show_table
 
-__all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "facilities_from_workspace", "band_colours",
+__all__ = ["render", "UNITS", "ENTRIES", "BEYOND_COLOUR", "band_colours",
            "band_table", "turnout_by_kind", "exits_from", "seal_lines", "coverage_map", "ring_map",
            "seal_map", "placement_map", "fmt_minutes", "RING_COLOURS", "rings_table", "rings_map"]
 
-UNITS = ("stations", "posts", "both")
+UNITS = FACILITY_UNITS
 ENTRIES = ("major_checkpoints", "checkpoints", "uncovered_crossings")
-MAJOR_RANK = 2                       # expressway, national and provincial roads (rank 0..2)
+MAJOR_RANK = TRUNK_MAX_RANK          # expressway, national and provincial roads (rank 0..2)
 BEYOND_COLOUR = "#d62728"
 COVERED_COLOUR, UNCOVERED_COLOUR, NEW_COLOUR = "#2ca02c", "#d62728", "#ff7f0e"
 _BAND_RAMP = ("#006837", "#31a354", "#78c679", "#c2e699", "#ffffb2", "#fecc5c", "#fd8d3c")
@@ -56,44 +70,6 @@ def fmt_minutes(value: float | None, lang: str = "zh") -> str:
     if value is None or not np.isfinite(value):
         return "—"
     return text("cv.unit_min", lang, v=f"{value:,.1f}")
-
-
-def facilities_from_workspace(ws: Workspace, units: str) -> gpd.GeoDataFrame:
-    """Stations and/or posts as one point layer: ``facility_id``, ``name``, ``kind`` (``station``
-    or the post's own kind), ``unit`` (``station``/``post``), ``turnout_min`` (posts' column; 0
-    for stations), and ``node_id`` where every row names its network node. In the workspace CRS.
-    """
-    if units not in UNITS:
-        raise ValueError(f"units was {units!r} but is expected to be in {list(UNITS)}")
-    parts = []
-    wanted = {"stations": ("stations",), "posts": ("posts",), "both": ("stations", "posts")}[units]
-    for layer in wanted:
-        if not ws.has(layer):
-            continue
-        gdf = ws.layer(layer)
-        id_col = "station_id" if layer == "stations" else "post_id"
-        ids = normalise_ids(gdf[id_col]) if id_col in gdf.columns else pd.Series(
-            [f"{layer[0].upper()}{i + 1}" for i in range(len(gdf))], index=gdf.index)
-        unit = "station" if layer == "stations" else "post"
-        kind = gdf["kind"].astype(str) if layer == "posts" and "kind" in gdf.columns else pd.Series(unit, index=gdf.index)
-        turnout = (pd.to_numeric(gdf["turnout_min"], errors="coerce").fillna(0.0)
-                   if "turnout_min" in gdf.columns else pd.Series(0.0, index=gdf.index))
-        frame = pd.DataFrame({"facility_id": ids.to_numpy(), "unit": unit,
-                              "name": gdf["name"].astype(str).to_numpy() if "name" in gdf.columns else ids.to_numpy(),
-                              "kind": kind.to_numpy(), "turnout_min": turnout.to_numpy(dtype=float)})
-        from geo.hours import hours_column
-        hcol = hours_column(gdf)  # opening hours (7x24 when the layer has none): geo.hours
-        frame["hours"] = gdf[hcol].to_numpy(dtype=object) if hcol is not None else "7x24"
-        if "node_id" in gdf.columns:
-            frame["node_id"] = gdf["node_id"].to_numpy(dtype=object)
-        parts.append(gpd.GeoDataFrame(frame, geometry=gdf.geometry.values, crs=ws.crs))
-    if not parts:
-        return gpd.GeoDataFrame({"facility_id": [], "unit": [], "name": [], "kind": [], "turnout_min": []},
-                                geometry=[], crs=ws.crs)
-    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=ws.crs)
-    if "node_id" in out.columns and out["node_id"].isna().any():
-        out = out.drop(columns="node_id")  # some rows lack a node: snap them all by location
-    return out
 
 
 def band_colours(bands: Sequence[float]) -> dict[str, str]:
@@ -145,7 +121,8 @@ def exits_from(entries: str, ring, checkpoints: gpd.GeoDataFrame | None) -> gpd.
     if entries == "uncovered_crossings":
         if ring is None:
             return gpd.GeoDataFrame({"exit_id": [], "road_class": []}, geometry=[])
-        c = ring.crossings[~ring.crossings["covered"].to_numpy(dtype=bool) & (ring.crossings["direction"] != "out").to_numpy()]
+        open_in = ~ring.crossings["covered"].to_numpy(dtype=bool) & (ring.crossings["direction"] != "out").to_numpy()
+        c = ring.crossings[open_in]
         return gpd.GeoDataFrame({"exit_id": c["crossing_id"].to_numpy(), "road_class": c["road_class"].to_numpy(),
                                  "node_id": c["inside_node"].to_numpy(dtype=object)},
                                 geometry=c.geometry.values, crs=ring.crossings.crs)
@@ -177,20 +154,24 @@ def seal_lines(assignment: pd.DataFrame, units: gpd.GeoDataFrame, exits: gpd.Geo
     return gpd.GeoDataFrame(rows.reset_index(drop=True), geometry=geoms, crs=units.crs)
 
 
-def _base_map(bounds) -> folium.Map:
-    m = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
+def _base_map(bounds, context: MapContext | None = None, *, lang: str = "zh", roads: bool | None = None,
+              jurisdictions: bool = True) -> folium.Map:
+    """The app's basemap, the context beneath (``ui.maps.add_context``: roads, area, station
+    jurisdictions) and the view on ``bounds`` (west, south, east, north), clear of the controls."""
+    m = app_map()  # the app's basemap (ui.basemap)
+    add_context(m, context, lang=lang, roads=roads, jurisdictions=jurisdictions)
     if bounds is not None and np.all(np.isfinite(bounds)):
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+        fit_area(m, bounds)
     return m
 
 
-def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
-    from ui.maps import _Legend  # the legend control of the overview map
-    rows = "".join(f'<div style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;'
-                   f'margin-right:5px;vertical-align:middle;background:{c};border:1px solid #555"></span>'
-                   f'{escape_html(label)}</div>' for c, label in items)
-    _Legend('<div style="background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;font-size:12px;'
-            f'line-height:17px"><b>{escape_html(title)}</b>{rows}</div>').add_to(m)
+def _legend(m: folium.Map, title: str, items: list[tuple[str, str]], *, lang: str = "zh",
+            shapes: dict[str, str] | None = None) -> None:
+    """A folding legend (``ui.maps.add_legend``) titled ``title``: one row per (colour, label);
+    ``shapes`` gives a label's swatch shape ("dot", "line"; default a box)."""
+    shapes = shapes or {}
+    add_legend(m, [legend_swatch(c, label, shape=shapes.get(label, "box")) for c, label in items],
+               lang=lang, title=title)
 
 
 def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str, lang: str = "zh") -> None:
@@ -201,22 +182,26 @@ def _facility_markers(m: folium.Map, facilities: gpd.GeoDataFrame, name: str, la
         colour = _UNIT_COLOUR.get(r.unit, "#333333")
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6 if r.unit == "station" else 4, color="#ffffff",
                             weight=1.2, fill=True, fill_color=colour, fill_opacity=1.0,
-                            tooltip=TextTooltip(f"{r.name} ({r.facility_id}) {r.kind}, {fmt_minutes(r.turnout_min, lang)}")
+                            tooltip=TextTooltip(f"{r.name} ({r.facility_id}) {r.kind}, "
+                                                f"{fmt_minutes(r.turnout_min, lang)}")
                             ).add_to(group)
     group.add_to(m)
 
 
 def coverage_map(cov: Coverage, areas: gpd.GeoDataFrame | None, facilities: gpd.GeoDataFrame,
-                 area: gpd.GeoDataFrame | None = None, *, lang: str = "zh") -> folium.Map:
+                 area: gpd.GeoDataFrame | None = None, *, lang: str = "zh",
+                 context: MapContext | None = None) -> folium.Map:
     """Cells coloured by response band (red beyond the last band, outlined), response areas
-    (network Voronoi) outlined, facilities as dots, a legend of the bands."""
+    (network Voronoi) outlined, facilities as dots, a legend of the bands; the roads, the
+    jurisdictions and the area (``context``) over the bands, under the outlines."""
     colours = band_colours(cov.bands)
     cells = cov.cells.copy()
     cells["band_label"] = [f"{b:g}" if np.isfinite(b) else "beyond" for b in cells["band"].to_numpy(dtype=float)]
     fields = [c for c in ("cell_id", "band_label", "minutes", "facility", "population", "incidents") if c in cells]
     bounds = (area.to_crs("EPSG:4326").total_bounds if area is not None and len(area)
               else cells.to_crs("EPSG:4326").total_bounds)
-    m = _base_map(bounds)
+    # The roads over the bands (the drawn background lies under the cell raster).
+    m = _base_map(bounds, context, lang=lang, roads=True)
     # Cells as one id raster coloured in the browser (ui.cell_raster): 10,000 cells stay fluid.
     minutes = cells["minutes"].to_numpy(dtype=float)
     attributes = pd.DataFrame({c: cells[c].to_numpy() for c in fields})
@@ -231,30 +216,34 @@ def coverage_map(cov: Coverage, areas: gpd.GeoDataFrame | None, facilities: gpd.
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#111111", "weight": 2.0},
                        tooltip=FieldsTooltip([c for c in ("facility", "cells", "population", "incidents")
                                               if c in areas.columns])).add_to(m)
-    if area is not None and len(area):
+    if area is not None and len(area) and context is None:
         folium.GeoJson(layer_for_display(area, []), name=layer_name("area", lang),
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 3.0}).add_to(m)
     _facility_markers(m, facilities, text("cv.layer.facilities", lang), lang)
     items = [(c, text("cv.within", lang, m=b) if b != "beyond" else text("cv.beyond", lang, m=f"{cov.bands[-1]:g}"))
              for b, c in colours.items()]
-    _legend(m, text("cv.legend.bands", lang), items)
-    folium.LayerControl(collapsed=True).add_to(m)
+    _legend(m, text("cv.legend.bands", lang), items, lang=lang)
+    add_layer_control(m)
     return m
 
 
 def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame | None, *,
-             lang: str = "zh") -> folium.Map:
-    """The ring polygon, its road crossings (green: a checkpoint on it, red: none) and the checkpoints."""
+             lang: str = "zh", context: MapContext | None = None) -> folium.Map:
+    """The ring polygon, its road crossings (green: a checkpoint on it, red: none) and the
+    checkpoints, over the roads and jurisdictions of ``context``."""
     poly = layer_for_display(ring_polygon, [])
-    m = _base_map(poly.total_bounds)
+    m = _base_map(poly.total_bounds, context, lang=lang)
     folium.GeoJson(poly, name=text("cv.layer.ring", lang),
                    style_function=lambda f: {"fillOpacity": 0.03, "color": "#000000", "weight": 2.5}).add_to(m)
     cross = ring.crossings.to_crs("EPSG:4326")
-    for covered, colour, key in ((True, COVERED_COLOUR, "cv.layer.covered"), (False, UNCOVERED_COLOUR, "cv.layer.uncovered")):
+    for covered, colour, key in ((True, COVERED_COLOUR, "cv.layer.covered"),
+                                 (False, UNCOVERED_COLOUR, "cv.layer.uncovered")):
         group = folium.FeatureGroup(name=text(key, lang))
         for r in cross[cross["covered"] == covered].itertuples():
-            way = text(f"col.value.direction.{r.direction}", lang) if r.direction in ("in", "out", "both") else r.direction
-            tip = f"{r.crossing_id} {road_class_label(r.road_class, lang) or '-'} ({way})" + (f" · {r.checkpoint_id}" if covered else "")
+            way = (text(f"col.value.direction.{r.direction}", lang) if r.direction in ("in", "out", "both")
+                   else r.direction)
+            tip = (f"{r.crossing_id} {road_class_label(r.road_class, lang) or '-'} ({way})"
+                   + (f" · {r.checkpoint_id}" if covered else ""))
             folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if not covered else 5, color="#000000",
                                 weight=1, fill=True, fill_color=colour, fill_opacity=0.95,
                                 tooltip=TextTooltip(tip)).add_to(group)
@@ -266,8 +255,9 @@ def ring_map(ring, ring_polygon: gpd.GeoDataFrame, checkpoints: gpd.GeoDataFrame
                           tooltip=str(getattr(r, "checkpoint_id", ""))).add_to(group)
         group.add_to(m)
     _legend(m, text("cv.legend.ring", lang), [(COVERED_COLOUR, text("cv.layer.covered", lang)),
-                                              (UNCOVERED_COLOUR, text("cv.layer.uncovered", lang))])
-    folium.LayerControl(collapsed=True).add_to(m)
+                                              (UNCOVERED_COLOUR, text("cv.layer.uncovered", lang))],
+            lang=lang, shapes={text("cv.layer.covered", lang): "dot", text("cv.layer.uncovered", lang): "dot"})
+    add_layer_control(m)
     return m
 
 
@@ -304,14 +294,16 @@ def rings_table(rings, lang: str = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def rings_map(rings, checkpoints: gpd.GeoDataFrame | None, *, lang: str = "zh") -> folium.Map:
+def rings_map(rings, checkpoints: gpd.GeoDataFrame | None, *, lang: str = "zh",
+              context: MapContext | None = None) -> folium.Map:
     """Every ring at once, one layer each in its colour (``RING_COLOURS``): the ring's outline
     and its entries, filled green (a checkpoint on it) or red (none) with a rim in the ring's
     colour; proposed new checkpoints as orange stars; the checkpoints (hidden at first)."""
     polys = [gpd.GeoDataFrame({"ring": [r.spec.name]}, geometry=[r.spec.polygon], crs=r.ring.crossings.crs)
              for r in rings.results]
     bounds = np.array([layer_for_display(g, []).total_bounds for g in polys])
-    m = _base_map((bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()))
+    m = _base_map((bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()), context,
+                  lang=lang)
     for r, poly in zip(rings.results, polys):
         colour = RING_COLOURS.get(r.spec.level, "#333333")
         label = _ring_label(r, lang)
@@ -344,19 +336,20 @@ def rings_map(rings, checkpoints: gpd.GeoDataFrame | None, *, lang: str = "zh") 
     items += [(COVERED_COLOUR, text("cv.layer.covered", lang)), (UNCOVERED_COLOUR, text("cv.layer.uncovered", lang))]
     if any(r.proposal is not None and r.proposal.count for r in rings.results):
         items.append((NEW_COLOUR, text("cv.rings.layer.new", lang)))
-    _legend(m, text("cv.rings.legend", lang), items)
-    folium.LayerControl(collapsed=True).add_to(m)
+    _legend(m, text("cv.rings.legend", lang), items, lang=lang)
+    add_layer_control(m)
     return m
 
 
 def seal_map(lines: gpd.GeoDataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDataFrame, *,
-             lang: str = "zh") -> folium.Map:
+             lang: str = "zh", context: MapContext | None = None) -> folium.Map:
     """Each entry joined to its assigned unit by a line labelled with the minutes; the latest
-    arrival (the seal time) drawn thickest and red."""
+    arrival (the seal time) drawn thickest and red; the roads, jurisdictions and area of
+    ``context`` beneath; a legend."""
     L = lines.to_crs("EPSG:4326")
     X = exits.to_crs("EPSG:4326")
     box = np.array([L.total_bounds, X.total_bounds]) if len(L) else np.array([X.total_bounds])
-    m = _base_map((box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()))
+    m = _base_map((box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()), context, lang=lang)
     worst = float(L["minutes"].max()) if len(L) else np.nan
     for r in L.itertuples():
         if r.geometry is None:
@@ -378,22 +371,34 @@ def seal_map(lines: gpd.GeoDataFrame, units: gpd.GeoDataFrame, exits: gpd.GeoDat
     for r in X.itertuples():
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=6, color="#000000", weight=1, fill=True,
                             fill_color=UNCOVERED_COLOUR, fill_opacity=0.9, tooltip=TextTooltip(r.exit_id)).add_to(m)
+    line, latest, entry = text("cv.seal.line", lang), text("cv.seal.latest", lang), text("cv.seal.entry", lang)
+    station, post = text("cv.legend.station", lang), text("cv.legend.post", lang)
+    _legend(m, text("cv.legend.seal", lang), [("#1f4e79", line), (UNCOVERED_COLOUR, latest), (UNCOVERED_COLOUR, entry),
+                                              (_UNIT_COLOUR["station"], station), (_UNIT_COLOUR["post"], post)],
+            lang=lang, shapes={line: "line", latest: "line", entry: "dot", station: "dot", post: "dot"})
+    add_layer_control(m)
     return m
 
 
 def placement_map(chosen: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, area: gpd.GeoDataFrame | None, *,
-                  lang: str = "zh") -> folium.Map:
-    """Existing stations and posts, and the new sites as orange stars."""
+                  lang: str = "zh", context: MapContext | None = None) -> folium.Map:
+    """Existing stations and posts, and the new sites as orange stars, over the roads,
+    jurisdictions and area of ``context``; a legend."""
     bounds = (area.to_crs("EPSG:4326").total_bounds if area is not None and len(area)
               else facilities.to_crs("EPSG:4326").total_bounds)
-    m = _base_map(bounds)
-    if area is not None and len(area):
+    m = _base_map(bounds, context, lang=lang)
+    if area is not None and len(area) and context is None:
         folium.GeoJson(layer_for_display(area, []), name=layer_name("area", lang),
                        style_function=lambda f: {"fillOpacity": 0.0, "color": "#000000", "weight": 2.5}).add_to(m)
     _facility_markers(m, facilities, text("cv.layer.facilities", lang), lang)
     for r in chosen.to_crs("EPSG:4326").itertuples():
         symbol_marker(r.geometry.y, r.geometry.x, colour="#f28e2b", symbol="★",
                       tooltip=f"{text('cv.place.new', lang)} {r.site} ({text('col.node', lang)} {r.node})").add_to(m)
+    new, station, post = text("cv.place.new", lang), text("cv.legend.station", lang), text("cv.legend.post", lang)
+    _legend(m, text("cv.legend.place", lang), [("#f28e2b", new), (_UNIT_COLOUR["station"], station),
+                                               (_UNIT_COLOUR["post"], post)],
+            lang=lang, shapes={new: "dot", station: "dot", post: "dot"})
+    add_layer_control(m)
     return m
 
 
@@ -410,28 +415,23 @@ def _map_key(ws: Workspace, name: str, lang: str, options: tuple, *frames: pd.Da
     return state.map_cache_key(ws, "coverage", name, lang, options, frames=frames)
 
 
-@st.cache_resource(max_entries=3, show_spinner=False)
 def _network(path: str, mtime: tuple, speed_kmh: float | None):
-    """The workspace's road graph and travel-time engine; shared across sessions, never modified."""
-    from geo.network import graph_from_workspace
-    from geo.traveltime import engine_from_graph
-    from geo.workspace import read_workspace
-    ws = read_workspace(path, layers=["road_nodes", "road_edges"])
-    G = graph_from_workspace(ws, speed_kmh=speed_kmh)
-    return G, engine_from_graph(G)
+    """The workspace's NetworkX road graph and its travel-time engine, of the road network every
+    page shares (``state.road_network``, built once); never modified."""
+    return state.road_network(path, mtime, speed_kmh).graph()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _coverage(path: str, mtime: float, units: str, bands: tuple[float, ...], speed_kmh: float | None,
               turnout: bool, _ws: Workspace, at: str | None = None):
-    from geo.coverage import coverage_from_layers, response_areas
-    G, engine = _network(path, mtime, speed_kmh)
-    fac = facilities_from_workspace(_ws, units)
+    from geo.coverage import coverage_from_network, response_areas
+    engine = state.road_network(path, mtime, speed_kmh).engine  # every node, no NetworkX graph
+    fac = facilities_from_workspace(_ws, units=units)
     cells = _ws.layer("cells") if _ws.has("cells") else None
     with captured_warnings() as notes:
-        cov = coverage_from_layers(G, engine, fac, id_col="facility_id", bands=bands,
-                                   turnout_col="turnout_min" if turnout else None, cells=cells,
-                                   at=at)
+        cov = coverage_from_network(engine, fac, id_col="facility_id", bands=bands,
+                                    turnout_col="turnout_min" if turnout else None, cells=cells,
+                                    at=at)
     areas = response_areas(cov) if cells is not None else None
     return cov, areas, fac, notes
 
@@ -462,7 +462,7 @@ def _seal(path: str, mtime: float, units: str, entries: str, speed_kmh: float | 
     G, engine = _network(path, mtime, speed_kmh)
     ring = _ring(path, mtime, tolerance_m, _ws) if _ws.has("area") else None
     exits = exits_from(entries, ring, _ws.layer("checkpoints") if _ws.has("checkpoints") else None)
-    fac = facilities_from_workspace(_ws, units)
+    fac = facilities_from_workspace(_ws, units=units)
     if len(exits) == 0:
         return None, fac, exits
     return seal_from_network(G, engine, fac, exits, unit_id="facility_id", exit_id="exit_id"), fac, exits
@@ -471,7 +471,9 @@ def _seal(path: str, mtime: float, units: str, entries: str, speed_kmh: float | 
 # ----------------------------------------------------------------------------------------------
 # Sections
 
-def _downloads(items: list[tuple[str, bytes, str, str]], key: str) -> None:
+def _downloads(items: list[tuple[str, object, str, str]], key: str) -> None:
+    """Download buttons in a row: (label, bytes or a function making them on the click, file name,
+    MIME type); GeoJSON of thousands of cells is made only when asked for."""
     cols = st.columns(len(items))
     help_text = download_help(current_language())  # files keep the data's column names and units
     for col, (label, data, name, mime) in zip(cols, items):
@@ -527,9 +529,11 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
     st.caption(t("cv.bands_note", n=len(cov.facilities), speed=(t("cv.speed_one", v=f"{speed:g}") if speed
                                                                 else t("cv.speed_class"))))
     area = ws.layer("area") if ws.has("area") else None
-    show_map(lambda: coverage_map(cov, areas, fac, area, lang=lang), height=560, key="gp_cv_map",
+    show_map(lambda: coverage_map(cov, areas, fac, area, lang=lang, context=state.map_context_of(ws)),
+             height=560, key="gp_cv_map",
              cache_key=_map_key(ws, "bands", lang, (units, bands, opts["speed"], opts["turnout"]),
                                 cov.cells, areas, fac))
+    first_map_head_start("coverage")  # the map on screen before the tables and maps below
     show_warnings(notes)  # kept with the cached result; shown once, also when from the cache
     left, right = st.columns([3, 2])
     with left:
@@ -555,11 +559,11 @@ def _coverage_section(ws: Workspace, key: tuple[str, float], lang: str) -> dict:
                                        "geometry") if c in cov.cells.columns]]
     items = [(t("cv.dl.bands"), csv_bytes(cov.band_table.reset_index()), "response_bands.csv", "text/csv"),
              (t("cv.dl.facilities"), csv_bytes(by_fac), "response_by_facility.csv", "text/csv"),
-             (t("cv.dl.cells"), geojson_bytes(cells_out), "response_cells.geojson", "application/geo+json"),
+             (t("cv.dl.cells"), lambda: geojson_bytes(cells_out), "response_cells.geojson", "application/geo+json"),
              (t("cv.dl.uncovered"), csv_bytes(beyond[[c for c in cells_out.columns if c != "geometry"]]),
               "uncovered_cells.csv", "text/csv")]
     if areas is not None:
-        items.append((t("cv.dl.areas"), geojson_bytes(areas), "response_areas.geojson", "application/geo+json"))
+        items.append((t("cv.dl.areas"), lambda: geojson_bytes(areas), "response_areas.geojson", "application/geo+json"))
     _downloads(items, "cov")
     return opts
 
@@ -585,8 +589,10 @@ def _ring_section(ws: Workspace, key: tuple[str, float], lang: str):
         ids = escape_markdown(", ".join(map(str, ring.leaks[:12])))
         st.warning(t("cv.ring.open_note", n=len(ring.leaks), ids=ids))
     cps = ws.layer("checkpoints") if ws.has("checkpoints") else None
-    show_map(lambda: ring_map(ring, ws.layer("area"), cps, lang=lang), height=480, key="gp_cv_ring_map",
+    show_map(lambda: ring_map(ring, ws.layer("area"), cps, lang=lang, context=state.map_context_of(ws)),
+             height=480, key="gp_cv_ring_map",
              cache_key=_map_key(ws, "ring", lang, (float(tol),), ring.crossings))
+    first_map_head_start("coverage")  # (the first map when the bands have no cells to show)
     table = pd.DataFrame(ring.crossings.drop(columns="geometry"))
     show_table(table, lang=lang, height=240)  # road classes in words; the CSV keeps the data's values
     _downloads([(t("cv.dl.crossings_csv"), csv_bytes(table), "ring_crossings.csv", "text/csv"),
@@ -624,7 +630,8 @@ def _rings_section(ws: Workspace, key: tuple[str, float], tolerance_m: float, la
             st.warning(t("cv.rings.no_seal", ring=escape_markdown(_ring_label(r, lang)),
                          why=escape_markdown(r.seal_reason)))
     cps = ws.layer("checkpoints") if ws.has("checkpoints") else None
-    show_map(lambda: rings_map(rings, cps, lang=lang), height=520, key="gp_cv_rings_map",
+    show_map(lambda: rings_map(rings, cps, lang=lang, context=state.map_context_of(ws)),
+             height=520, key="gp_cv_rings_map",
              cache_key=_map_key(ws, "rings", lang, (float(tolerance_m), entries, propose),
                                 *[r.ring.crossings for r in rings.results]))
     tabs = st.tabs([_ring_label(r, lang) for r in rings.results])
@@ -672,7 +679,8 @@ def _seal_section(ws: Workspace, key: tuple[str, float], opts: dict, tolerance_m
     m[1].metric(t("cv.seal.entries_n"), f"{len(exits):,}")
     m[2].metric(t("cv.seal.units_n"), f"{len(fac):,}")
     lines = seal_lines(seal.assignment, fac, exits)
-    show_map(lambda: seal_map(lines, fac, exits, lang=lang), height=460, key="gp_cv_seal_map",
+    show_map(lambda: seal_map(lines, fac, exits, lang=lang, context=state.map_context_of(ws)),
+             height=460, key="gp_cv_seal_map",
              cache_key=_map_key(ws, "seal", lang, (units, entries, opts["speed"], tolerance_m), lines, fac, exits))
     table = seal.assignment.copy()
     table["minutes"] = table["minutes"].round(2)
@@ -716,7 +724,8 @@ def _placement_section(ws: Workspace, key: tuple[str, float], opts: dict, lang: 
     m[3].metric(t("cv.place.status"), t(f"cv.status.{result.status}") if result.status in ("optimal", "time_limit")
                 else result.status, help=t("cv.place.gap", g=f"{result.gap:.2%}", s=f"{result.seconds:.1f}"))
     area = ws.layer("area") if ws.has("area") else None
-    show_map(lambda: placement_map(chosen, fac, area, lang=lang), height=420, key="gp_cv_place_map",
+    show_map(lambda: placement_map(chosen, fac, area, lang=lang, context=state.map_context_of(ws)),
+             height=420, key="gp_cv_place_map",
              cache_key=_map_key(ws, "placement", lang, run_key, chosen, fac))
     figures = pd.DataFrame([{"": t("cv.place.row_before"), **b}, {"": t("cv.place.row_after"), **a}])
     show_table(chosen, lang=lang)
@@ -728,15 +737,12 @@ def _placement_section(ws: Workspace, key: tuple[str, float], opts: dict, lang: 
 
 def _solve_placement(ws: Workspace, key, k: int, minutes: float, weight: str, limit: float, opts: dict):
     """Run the maximal covering with a progress bar; returns (Placement, chosen sites, existing)."""
-    from geo.network import snap_points
+    from geo.network import cell_nodes, snap_points
     from planning.placement import demand_from_cells, iter_place_posts
     G, engine = _network(*key, opts["speed"])
     cells = ws.layer("cells")
-    cent = gpd.GeoDataFrame({"cell_id": cells["cell_id"].to_numpy()}, geometry=cells.geometry.centroid.values,
-                            crs=cells.crs)
-    demand = demand_from_cells(cells, snap_points(cent, G, id_col="cell_id", what="cell centroids")["node"],
-                               weight=weight)
-    fac = facilities_from_workspace(ws, "both")
+    demand = demand_from_cells(cells, cell_nodes(cells, G), weight=weight)
+    fac = facilities_from_workspace(ws, units="both")
     snapped = snap_points(fac, G, id_col="facility_id", what="existing sites")
     existing = pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy(), dtype=object)
     delays = pd.Series(fac["turnout_min"].to_numpy(dtype=float), index=existing.index) if opts["turnout"] else None

@@ -5,9 +5,10 @@ import streamlit as st
 
 from geo.markup import escape_markdown
 from geo.workspace import Workspace
-from ui.mapview import show_map
 from ui import maps, state
+from ui.basemap import app_basemap_on
 from ui.i18n import current_language, layer_name, t
+from ui.mapview import show_map
 from ui.tables import attribute_table, csv_bytes, download_help, show_table, workspace_metrics
 
 __all__ = ["render"]
@@ -37,11 +38,12 @@ def render() -> None:
     left, right = st.columns([3, 2])
     colour_by = left.radio(t("ov.colour_by"), maps.COLOUR_BY, horizontal=True, key="gp_ov_colour",
                            format_func=lambda v: t(f"ov.by.{v or 'none'}"))
-    tiles = right.selectbox(t("ov.basemap"), maps.BASEMAPS, key="gp_ov_tiles",
-                            format_func=lambda v: t(f"ov.base.{v}"))
+    tiles = None  # the basemap is the app's setting (ui.basemap; admins set it in the sidebar)
     display = state.display_layers_of(ws)
     lang = current_language()
-    show_map(lambda: maps.overview_map(display, lang=lang, colour_by=colour_by, tiles=tiles),
+    # The overview draws its own roads, rivers and area: the basemap without the drawn background.
+    show_map(lambda: app_basemap_on(maps.overview_map(display, lang=lang, colour_by=colour_by, tiles=tiles),
+                                    background=False),
              height=620, key="gp_overview_map",
              cache_key=state.map_cache_key(ws, "overview", lang, colour_by, tiles))
     st.caption(t("ov.map_note"))

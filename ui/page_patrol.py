@@ -19,12 +19,23 @@ from geo.errors import InputError
 from geo.hotspots import shift_from_text
 from geo.ids import normalise_ids
 from geo.markup import escape_html, escape_markdown
+from geo.stations import station_names
 from ui import state
+from ui.basemap import app_map
 from ui.errors import show_warnings, shown_errors
 from ui.i18n import current_language, t
+from ui.maps import (
+    MapContext,
+    TextTooltip,
+    add_context,
+    add_layer_control,
+    add_legend,
+    fit_area,
+    legend_swatch,
+    symbol_marker,
+)
+from ui.mapview import first_map_head_start, show_map
 from ui.tables import csv_bytes, download_help, show_table
-from ui.maps import TextTooltip, symbol_marker
-from ui.mapview import show_map
 
 __all__ = ["render", "patrol_map", "UNIT_COLOURS", "SHIFTS"]
 
@@ -36,19 +47,15 @@ _RESULT_KEY = "gp_patrol_result"
 _SEED_KEY = "gp_pt_seed"
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
 def _network(path: str, mtime: tuple):
-    """The workspace's road graph and travel-time engine (shared read-only across sessions)."""
-    from geo.network import graph_from_workspace
-    from geo.traveltime import engine_from_graph
-    from geo.workspace import read_workspace
-    ws = read_workspace(path, layers=["road_nodes", "road_edges"])
-    G = graph_from_workspace(ws)
-    return G, engine_from_graph(G)
+    """The workspace's road graph and travel-time engine, of the road network every page shares
+    (``state.road_network``, built once; read-only across sessions)."""
+    return state.road_network(path, mtime).graph()
 
 
-def patrol_map(routes, hot, station_point) -> folium.Map:
-    """Hotspot heat of the shift, one coloured line per unit, numbered stops, the station."""
+def patrol_map(routes, hot, station_point, *, context: MapContext | None = None) -> folium.Map:
+    """Hotspot heat of the shift, one coloured line per unit, numbered stops, the station, over
+    the roads, jurisdictions and area of ``context``; a legend of the units."""
     lines = routes.lines.to_crs("EPSG:4326")
     stops = routes.stops.to_crs("EPSG:4326")
     centres = hot.geometry.centroid.to_crs("EPSG:4326")
@@ -57,8 +64,10 @@ def patrol_map(routes, hot, station_point) -> folium.Map:
         shown.append(gpd.GeoSeries([station_point], crs="EPSG:4326"))
     boxes = np.array([g.total_bounds for g in shown])  # routes, every stop and the station in view
     bounds = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
-    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    fmap = app_map(prefer_canvas=False)  # the app's basemap (ui.basemap)
+    lang = current_language()
+    add_context(fmap, context, lang=lang)
+    fit_area(fmap, bounds)
     weights = hot["risk"].to_numpy(dtype=float)
     weights = weights / weights.max() if len(weights) and weights.max() > 0 else weights
     folium.plugins.HeatMap([[p.y, p.x, float(w)] for p, w in zip(centres, weights)],
@@ -87,8 +96,43 @@ def patrol_map(routes, hot, station_point) -> folium.Map:
     if station_point is not None:
         symbol_marker(station_point.y, station_point.x, colour="#1f4e79", symbol="★",
                       tooltip=t("pt.station")).add_to(fmap)
-    folium.LayerControl(collapsed=True).add_to(fmap)
+    drawn = [int(r.unit) for r in lines.itertuples() if r.stops]
+    rows = [legend_swatch(UNIT_COLOURS[(u - 1) % len(UNIT_COLOURS)], t("pt.legend.unit", n=u), shape="line")
+            for u in drawn[:10]]
+    if station_point is not None:
+        rows.append(legend_swatch("#1f4e79", t("pt.station"), shape="dot"))
+    if "hotspot" in hot.columns and hot["hotspot"].any():
+        rows.append(legend_swatch("#bd0026", t("pt.significant")))
+    add_legend(fmap, rows, lang=lang, title=t("pt.legend"))
+    add_layer_control(fmap)
     return fmap
+
+
+def _plan(ws, opts: dict, seed: int | None):
+    """The routes and hotspots of a shift (``planning.patrol``: dose or visit-once) for the
+    page's options ``opts``."""
+    from planning.patrol import plan_for_workspace
+    from planning.patrol.dose_routes import dose_for_workspace
+    G, engine = _network(*state.layers_key(ws)) if ws.path else (None, None)
+    if opts["mode"] == "dose":
+        return dose_for_workspace(
+            ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
+            dwell_min=opts["dwell"], min_gap_min=opts["gap"], seed=seed,
+            speed_kmh=opts["speed"], time_limit_s=3.0, iterations=150, G=G,
+            engine=engine if opts["speed"] is None else None)
+    return plan_for_workspace(
+        ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
+        dwell_min=opts["dwell"], seed=seed, speed_kmh=opts["speed"], time_limit_s=6.0,
+        iterations=200, G=G, engine=engine if opts["speed"] is None else None)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _shared_plan(layers: tuple, options: tuple, seed: int | None, _ws):
+    """``_plan`` of the workspace file at ``layers`` (``state.layers_key``) for ``options`` and
+    ``seed``, made once for every session (a planner opening the page sees the plan at once; a
+    timed search need not find the same routes twice, so sharing also keeps them steady):
+    read-only."""
+    return _plan(_ws, dict(options), seed)
 
 
 def _map_key(ws, plan_key: tuple, routes, hot, station_point) -> tuple | None:
@@ -103,7 +147,7 @@ def _map_key(ws, plan_key: tuple, routes, hot, station_point) -> tuple | None:
 def _options(ws) -> dict:
     stations = ws.layer("stations")
     ids = normalise_ids(stations["station_id"]).tolist()
-    names = dict(zip(ids, stations["name"].astype(str))) if "name" in stations else {}
+    names = station_names(stations)
     mode = st.radio(t("pt.mode"), ("dose", "once"), horizontal=True, key="gp_pt_mode",
                     format_func=lambda m: t(f"pt.mode.{m}"), help=t("pt.mode_help"))
     c = st.columns(6 if mode == "dose" else 5)
@@ -144,6 +188,7 @@ def hot_times_chart(hour_of_week: list[float], lang: str):
     """A week-by-hour heat chart (days down, hours across) of incident counts (Altair)."""
     import altair as alt
     import pandas as pd
+
     from geo.hot_times import DAYS_EN, DAYS_ZH
     days = DAYS_ZH if lang == "zh" else DAYS_EN
     frame = pd.DataFrame({"day": [days[h // 24] for h in range(168)],
@@ -193,8 +238,6 @@ def render() -> None:
             st.info(t("pt.need_time"))
             return
         opts = _options(ws)
-        if ws.path:
-            _hot_times_section(ws, opts["station"])
         try:
             shift_from_text(opts["shift"])
         except InputError:  # a typing slip: said in the UI language, nothing planned
@@ -213,21 +256,10 @@ def render() -> None:
         cached = st.session_state.get(_RESULT_KEY)
         dose = opts["mode"] == "dose"
         if cached is None or cached[0] != key:
-            from planning.patrol import plan_for_workspace
-            from planning.patrol.dose_routes import dose_for_workspace
-            G, engine = _network(*state.layers_key(ws)) if ws.path else (None, None)
             with st.spinner(t("pt.running")):
-                if dose:
-                    routes, hot = dose_for_workspace(
-                        ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
-                        dwell_min=opts["dwell"], min_gap_min=opts["gap"], seed=seed,
-                        speed_kmh=opts["speed"], time_limit_s=3.0, iterations=150, G=G,
-                        engine=engine if opts["speed"] is None else None)
-                else:
-                    routes, hot = plan_for_workspace(
-                        ws, station=opts["station"], units=opts["units"], shift=opts["shift"],
-                        dwell_min=opts["dwell"], seed=seed, speed_kmh=opts["speed"], time_limit_s=6.0,
-                        iterations=200, G=G, engine=engine if opts["speed"] is None else None)
+                options = tuple(sorted(opts.items(), key=str))
+                routes, hot = (_plan(ws, opts, seed) if not ws.path
+                               else _shared_plan(state.layers_key(ws), options, seed, ws))
             cached = (key, routes, hot)
             st.session_state[_RESULT_KEY] = cached
         _, routes, hot = cached
@@ -252,12 +284,15 @@ def render() -> None:
         point = hit.to_crs("EPSG:4326").geometry.iloc[0] if len(hit) else None
         left, right = st.columns([3, 2])
         with left:
-            show_map(lambda: patrol_map(routes, hot, point), height=560, key="gp_pt_map",
+            show_map(lambda: patrol_map(routes, hot, point, context=state.map_context_of(ws)), height=560,
+                     key="gp_pt_map",
                      cache_key=_map_key(ws, cached[0], routes, hot, point))
+        first_map_head_start("patrol")  # the map on screen before the timetable
         with right:
             st.markdown(f"**{t('pt.timetable')}**")
             if dose:
                 import pandas as pd
+
                 from ui.patrol_timetable import unit_timetables
                 tables = unit_timetables(routes, lang=current_language())
                 tt = pd.concat([f.assign(**{t("tt.col.unit"): u}) for u, f in tables.items()], ignore_index=True)
@@ -279,3 +314,5 @@ def render() -> None:
             from ui.patrol_timetable import timetable_html
             d[3].download_button(t("pt.dl_html"), timetable_html(routes, lang=current_language()),
                                  "patrol_timetable.html", "text/html", key="gp_pt_dl_html")
+        if ws.path:  # after the map: its chart is drawn when the map is on screen
+            _hot_times_section(ws, opts["station"])

@@ -23,19 +23,41 @@ from shapely.geometry import shape
 from geo.errors import InputError, format_ids
 from geo.ids import id_str, normalise_ids
 from geo.markup import escape_markdown
+from geo.stations import station_names
 from geo.workspace import latest_draft
-from planning.editing import (History, cells_in_polygon, compare_plans, history_from_draft,
-                              plan_from_workspace, plan_versions, reassign_unlocked,
-                              rebased_history, record_step, save_plan, start_draft, write_plan)
+from planning.editing import (
+    History,
+    cells_in_polygon,
+    compare_plans,
+    history_from_draft,
+    plan_from_workspace,
+    plan_versions,
+    reassign_unlocked,
+    rebased_history,
+    record_step,
+    save_plan,
+    start_draft,
+    write_plan,
+)
 from planning.plan import DistrictGraph, Plan
 from planning.study import current_plan
 from server.accounts import require
 from ui import login, state
+from ui.basemap import app_map
 from ui.colors import workspace_station_colors
 from ui.errors import shown_errors
 from ui.i18n import current_language, t
-from ui.maps import FieldsTooltip, TextTooltip, feature_collection, layer_for_display, roads_for_map
-from ui.mapview import array_digest, show_map
+from ui.maps import (
+    FieldsTooltip,
+    MapContext,
+    TextTooltip,
+    add_context,
+    add_layer_control,
+    feature_collection,
+    fit_area,
+    layer_for_display,
+)
+from ui.mapview import array_digest, first_map_head_start, show_map
 from ui.redistrict_orders import orders_block, staffing_block
 from ui.tables import column_header, csv_bytes, download_help, show_table
 
@@ -97,7 +119,7 @@ def workload_table(before: Plan | None, after: Plan, *,
     ta = after.table(columns=cols)
     total = float(after.graph.workload.sum()) or 1.0
     out = pd.DataFrame(index=ta.index)
-    names = _station_names(after.graph)
+    names = station_names(after.graph.stations)
     if names:
         out["name"] = [names.get(s, "") for s in ta.index]
     tb = before.table(columns=cols) if before is not None else None
@@ -137,26 +159,18 @@ def plan_choices(current: Plan | None, versions: pd.DataFrame) -> list[str]:
     return out + [f"plan:{int(i)}" for i in pd.to_numeric(versions["plan_id"], errors="coerce").dropna()]
 
 
-def _station_names(graph: DistrictGraph) -> dict[str, str]:
-    st_ = graph.stations
-    if "name" not in st_.columns:
-        return {}
-    return dict(zip(normalise_ids(st_["station_id"]), st_["name"].astype(str)))
-
-
 def plan_map(districts: dict, stations: dict, colours: Mapping[str, str], *,
              bounds: Sequence[float], changed: dict | None = None, draw: bool = False,
-             title: str = "", roads: dict | None = None) -> folium.Map:
+             title: str = "", roads: dict | None = None, context: MapContext | None = None,
+             jurisdictions: bool = False) -> folium.Map:
     """Districts filled with their station colour, station points, optionally changed cells
-    (hatched outline), the roads beneath (``ui.maps.roads_for_map``) and the lasso drawing
-    tools."""
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
-    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    if roads is not None and roads["features"]:
-        folium.GeoJson(roads, name=t("layer.road_edges"),
-                       style_function=lambda f: {"color": f["properties"]["_colour"],
-                                                 "weight": f["properties"]["_weight"], "opacity": 0.9}
-                       ).add_to(fmap)
+    (hatched outline) and the lasso drawing tools, over the area and roads of ``context``
+    (``ui.maps.add_context``; ``roads``, e.g. every street of one station from
+    ``ui.maps.roads_for_map``, replaces the context's roads; ``jurisdictions`` also outlines
+    today's station jurisdictions, for districts drawn inside one)."""
+    fmap = app_map(prefer_canvas=False)  # the app's basemap (ui.basemap)
+    add_context(fmap, context, lang=current_language(), jurisdictions=jurisdictions, roads=roads)
+    fit_area(fmap, bounds)
     folium.GeoJson(
         districts, name=title or "districts",
         style_function=lambda f: {"fillColor": colours.get(str(f["properties"]["station_id"]), "#999999"),
@@ -181,6 +195,7 @@ def plan_map(districts: dict, stations: dict, colours: Mapping[str, str], *,
                             draw_options={"polyline": False, "circle": False, "marker": False,
                                           "circlemarker": False, "polygon": True, "rectangle": True},
                             edit_options={"edit": False, "remove": False}).add_to(fmap)
+    add_layer_control(fmap)
     return fmap
 
 
@@ -205,7 +220,7 @@ def _districts(key: tuple, assignment: bytes) -> dict:
     from planning.editing import jurisdictions_from_plan
     plan = _plan_of(key, assignment)
     jur = jurisdictions_from_plan(plan)
-    names = _station_names(plan.graph)
+    names = station_names(plan.graph.stations)
     jur["name"] = [names.get(s, "") for s in jur["station_id"]]
     jur["deviation"] = [f"{d:+.1%}" for d in jur["deviation"]]
     return feature_collection(layer_for_display(jur, ["station_id", "name", "cells", "deviation"],
@@ -232,14 +247,6 @@ def _stations(key: tuple) -> tuple[dict, tuple[float, float, float, float]]:
     shown = layer_for_display(pts, ["station_id", "name"])
     b = gpd.GeoSeries(g.cells.geometry.values, crs=g.cells.crs).to_crs("EPSG:4326").total_bounds
     return feature_collection(shown), tuple(float(v) for v in b)
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _roads(path: str, mtime: tuple) -> dict | None:
-    """The workspace's roads as map context (major classes first), or None without a network."""
-    from geo.workspace import read_workspace
-    ws = read_workspace(path, layers=["road_edges"])
-    return roads_for_map(ws.layer("road_edges")) if ws.has("road_edges") else None
 
 
 def _export(plan: Plan, suffix: str) -> bytes:
@@ -457,7 +464,7 @@ def _map_key(ws, key: tuple, name: str, *assignments: np.ndarray | None) -> tupl
 
 def _maps(ws, key: tuple, current: Plan | None, plan: Plan, colours: Mapping[str, str]) -> dict:
     stations, bounds = _stations(key)
-    roads = _roads(*key[:2]) if ws.path else None
+    context = state.map_context_of(ws)  # the area and roads beneath the districts
     left, right = st.columns(2)
     cur = current.assignment if current is not None else None
     edited = plan.assignment
@@ -466,14 +473,15 @@ def _maps(ws, key: tuple, current: Plan | None, plan: Plan, colours: Mapping[str
             st.caption(t("rd.map_current"))
             show_map(lambda title=t("rd.map_current"): plan_map(_districts(key, cur.tobytes()), stations,
                                                                 colours, bounds=bounds, title=title,
-                                                                roads=roads),
+                                                                context=context),
                      key="gp_rd_map_cur", height=460, cache_key=_map_key(ws, key, "current", cur))
+        first_map_head_start("redistrict")  # today's plan on screen before the edited one and the rest
     with right if current is not None else left:
         st.caption(t("rd.map_edited"))
         out = show_map(lambda title=t("rd.map_edited"): plan_map(
                            _districts(key, edited.tobytes()), stations, colours, bounds=bounds,
                            changed=_changed(key, cur.tobytes(), edited.tobytes()) if cur is not None else None,
-                           draw=True, title=title, roads=roads),
+                           draw=True, title=title, context=context),
                        key="gp_rd_map_edit", height=460, returned_objects=["last_active_drawing"],
                        cache_key=_map_key(ws, key, "edited", cur, edited))
     return out or {}
@@ -531,7 +539,7 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
         st.rerun()
     u[2].caption(t("rd.steps", n=len(hist.past), m=len(hist.future),
                    last=hist.labels[len(hist.past) - 1] if hist.past and len(hist.labels) >= len(hist.past) else "-"))
-    names = _station_names(graph)
+    names = station_names(graph.stations)
 
     def fmt(s: str) -> str:
         return f"{s} {names.get(s, '')}".strip()
@@ -593,7 +601,8 @@ def _editing(graph: DistrictGraph, hist: History, map_out: dict) -> None:
                 _set_history(hist.unlock(ids), t("rd.unlocked", n=len(ids)), action="unlock")
                 st.rerun()
         if hist.locked:
-            st.caption(t("rd.locked_list", ids=escape_markdown(", ".join(map(str, sorted(hist.locked, key=str)[:200])))))
+            locked = ", ".join(map(str, sorted(hist.locked, key=str)[:200]))
+            st.caption(t("rd.locked_list", ids=escape_markdown(locked)))
 
 
 def _save(ws, hist: History) -> None:
@@ -686,7 +695,8 @@ def _compare(ws, key: tuple, graph: DistrictGraph, current: Plan | None, hist: H
             stations, bounds = _stations(key)
             a_before, a_after = before.assignment, after.assignment
             show_map(lambda: plan_map(_districts(key, a_after.tobytes()), stations, colours, bounds=bounds,
-                                      changed=_changed(key, a_before.tobytes(), a_after.tobytes())),
+                                      changed=_changed(key, a_before.tobytes(), a_after.tobytes()),
+                                      context=state.map_context_of(ws)),
                      key="gp_rd_map_cmp", height=420,
                      cache_key=_map_key(ws, key, "compare", a_before, a_after))
         show_table(diff["stations"].reset_index(), lang=current_language(), container=right, height=420,
@@ -708,7 +718,8 @@ def _exports(plan: Plan) -> None:
                          "application/geopackage+sqlite3", key="gp_rd_dl_gpkg", help=files)
     d[1].download_button(t("rd.dl_geojson"), lambda: _export(plan, ".geojson"), "jurisdictions.geojson",
                          "application/geo+json", key="gp_rd_dl_geojson", help=files)
-    d[2].download_button(t("rd.dl_cells"), csv_bytes(plan.labels.rename("station_id").rename_axis("cell_id").reset_index()),
+    cells_table = plan.labels.rename("station_id").rename_axis("cell_id").reset_index()
+    d[2].download_button(t("rd.dl_cells"), csv_bytes(cells_table),
                          "plan_cells.csv", "text/csv", key="gp_rd_dl_csv", help=files)
 
 
@@ -737,6 +748,7 @@ def render() -> None:
         _metrics(current, plan)
         colours = workspace_station_colors(ws)
         map_out = _maps(ws, key, current, plan, colours)
+        first_map_head_start("redistrict")  # (without a current plan: the edited plan's map first)
         _workload(current, plan)
         _editing(graph, hist, map_out)
         _save(ws, hist)

@@ -12,8 +12,11 @@ import streamlit as st
 
 from geo.ids import normalise_ids
 from geo.markup import escape_markdown
+from geo.stations import station_names
+from ui import state
+from ui.basemap import app_map
 from ui.i18n import current_language, road_class_label, t
-from ui.maps import TextTooltip
+from ui.maps import MapContext, TextTooltip, add_context, add_layer_control, add_legend, fit_area, legend_swatch
 from ui.mapview import show_map
 from ui.tables import show_table
 
@@ -24,14 +27,17 @@ _COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#
             "#17becf", "#999999", "#bcbd22")
 
 
-def streets_map(plan, lines, station_point) -> folium.Map:
+def streets_map(plan, lines, station_point, *, context: MapContext | None = None) -> folium.Map:
     """The chosen streets (grey) and one coloured line per unit (``lines``: unit, length_m,
-    minutes, geometry, as ``planning.streets.tour_lines`` gives), in view with the station."""
+    minutes, geometry, as ``planning.streets.tour_lines`` gives), in view with the station, over
+    the roads, jurisdictions and area of ``context``; a legend."""
     streets = plan.streets.to_crs("EPSG:4326")
     shown = lines.to_crs("EPSG:4326")
     b = streets.total_bounds if len(streets) else shown.total_bounds
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
-    fmap.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    fmap = app_map(prefer_canvas=False)  # the app's basemap (ui.basemap)
+    lang = current_language()
+    add_context(fmap, context, lang=lang)
+    fit_area(fmap, b)
     for g in streets.geometry:
         folium.PolyLine([(y, x) for x, y in g.coords], color="#555555", weight=7, opacity=0.35).add_to(fmap)
     for i, r in enumerate(shown.itertuples()):
@@ -41,7 +47,16 @@ def streets_map(plan, lines, station_point) -> folium.Map:
                                               km=f"{float(r.length_m) / 1000:.1f}",
                                               m=f"{float(r.minutes):.0f}"))).add_to(fmap)
     if station_point is not None:
-        folium.Marker([station_point.y, station_point.x], tooltip=TextTooltip(t("ps.station"))).add_to(fmap)
+        folium.CircleMarker([station_point.y, station_point.x], radius=7, color="#ffffff", weight=2, fill=True,
+                            fill_color="#1f4e79", fill_opacity=1.0,
+                            tooltip=TextTooltip(t("ps.station"))).add_to(fmap)
+    rows = [legend_swatch("#555555", t("ps.legend.streets"), shape="line")]
+    rows += [legend_swatch(_COLOURS[i % len(_COLOURS)], t("pt.legend.unit", n=int(r.unit)), shape="line")
+             for i, r in enumerate(shown.itertuples()) if i < 10]
+    if station_point is not None:
+        rows.append(legend_swatch("#1f4e79", t("ps.station"), shape="dot"))
+    add_legend(fmap, rows, lang=lang, title=t("ps.legend"))
+    add_layer_control(fmap)
     return fmap
 
 
@@ -51,7 +66,7 @@ def render_streets(ws, network) -> None:
     from planning.streets import tour_lines
     stations = ws.layer("stations")
     ids = normalise_ids(stations["station_id"]).tolist()
-    names = dict(zip(ids, stations["name"].astype(str))) if "name" in stations else {}
+    names = station_names(stations)
     c = st.columns(5)
     station = c[0].selectbox(t("pt.station"), ids, key="gp_ps_station",
                              format_func=lambda i: f"{i} {names.get(i, '')}".strip())
@@ -62,7 +77,7 @@ def render_streets(ws, network) -> None:
     foot = c[4].checkbox(t("pt.foot"), key="gp_ps_foot")
     classes, risk_top = None, None
     if by == "class":
-        from geo.network import road_class_rank
+        from geo.road_classes import road_class_rank
         choices = sorted({str(c) for c in ws.layer("road_edges")["road_class"].dropna()},
                          key=lambda k: (road_class_rank(k), k))
         classes = st.multiselect(t("ps.classes"), choices, placeholder=t("ui.choose"),
@@ -104,8 +119,9 @@ def render_streets(ws, network) -> None:
     point = hit.to_crs("EPSG:4326").geometry.iloc[0] if len(hit) else None
     left, right = st.columns([3, 2])
     with left:
-        show_map(lambda: streets_map(plan, lines, point), height=560, key="gp_ps_map",
-                 cache_key=(cached[0],))
+        show_map(lambda: streets_map(plan, lines, point, context=state.map_context_of(ws)), height=560,
+                 key="gp_ps_map",
+                 cache_key=(cached[0], current_language()))
     with right:
         table = pd.DataFrame(s["units"])
         show_table(table, lang=current_language(), keys="ps.col", height=300)

@@ -6,10 +6,12 @@ No field takes a server path: workspaces are chosen by name from the data direct
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from geo.workspace import is_workspace
-from ui import importer, login, state
+from ui import basemap, dblink, importer, login, state
 from ui.errors import shown_errors
 from ui.i18n import language_switch, t
 
@@ -68,7 +70,8 @@ def _add_upload() -> None:
             return
         name = st.text_input(t("sb.upload_name"), value=state.safe_file_name(uploaded.name).removesuffix(".gpkg"),
                              key="gp_up_workspace_name")
-        if st.button(t("sb.add_upload"), key="gp_add_upload") and st.session_state.get(_UPLOAD_SEEN) != (uploaded.file_id, name):
+        seen = st.session_state.get(_UPLOAD_SEEN) == (uploaded.file_id, name)
+        if st.button(t("sb.add_upload"), key="gp_add_upload") and not seen:
             with shown_errors(hide_folders=[state.upload_folder_root()]):
                 with state.uploaded_files({uploaded.name: uploaded.getvalue()}) as paths:
                     path = state.library().add_file(paths[uploaded.name], name, account=account)
@@ -83,7 +86,8 @@ def _manage() -> None:
     account = login.current_account()
     path = state.workspace_path()
     lib = state.library()
-    if not account.can("planner") or path is None or path.parent != lib.folder or not is_workspace(path):
+    if (not account.can("planner") or not isinstance(path, Path) or path.parent != lib.folder
+            or not is_workspace(path)):  # a workspace in PostGIS is managed in its database
         return
     name = path.stem
     with st.expander(t("sb.manage")):
@@ -129,6 +133,8 @@ def render_sidebar() -> importer.BuildRequest | None:
             return None
         _add_upload()
         _manage()
+        dblink.link_form()  # admins: link a workspace in PostGIS by its URL
+        basemap.settings_form()  # admins: the basemap of every map
         # A toggle, not an expander: a collapsed expander still draws its twelve file
         # uploaders (and the previews of files given), which slowed every page's first draw.
         if not st.toggle(t("sb.build"), key="gp_show_build"):

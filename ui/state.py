@@ -17,8 +17,8 @@ import streamlit as st
 from pyproj import CRS
 
 from geo.errors import Problem
-from geo.workspace import (TABLE_LAYERS, Workspace, layers_version, read_plan_cells, read_plans,
-                           read_workspace)
+from geo.pgurl import DatabaseURL, database_url, is_database_url
+from geo.workspace import TABLE_LAYERS, Workspace, layers_version, read_plan_cells, read_plans, read_workspace
 from server import DEFAULT_DATA_DIR, data_dir
 from server import library as library_module
 from server.library import Library
@@ -28,7 +28,8 @@ from ui.report import recheck_workspace
 
 __all__ = ["APP_DIR", "DEMO_WORKSPACE", "ENV_WORKSPACE", "ENV_PAGE", "StartOptions",
            "start_options", "init_session", "open_workspace", "close_workspace", "workspace_path", "current_workspace",
-           "display_layers_of", "map_cache_key", "layers_key", "recheck_of", "ImportReport", "library", "local_file",
+           "display_layers_of", "map_context_of", "road_network", "road_network_of", "map_cache_key", "layers_key",
+           "recheck_of", "ImportReport", "library", "local_file",
            "open_library_workspace", "uploaded_files", "upload_folder_root", "safe_file_name",
            "set_report", "last_report"]
 
@@ -59,8 +60,11 @@ class StartOptions:
         return self.workspace is not None
 
 
-def _resolve(path: str) -> Path:
-    """A path as given; a relative one that does not exist from here is taken from the app folder."""
+def _resolve(path: str) -> Path | str:
+    """A path as given; a relative one that does not exist from here is taken from the app folder.
+    A database workspace's URL stays as it is."""
+    if is_database_url(path):
+        return path
     p = Path(path).expanduser()
     if not p.is_absolute() and not p.exists():
         return APP_DIR / p
@@ -108,10 +112,15 @@ def library() -> Library:
     return Library(st.session_state.get(_DATA_KEY) or data_dir())
 
 
-def local_file() -> Path | None:
+def _location(value: str) -> Path | DatabaseURL:
+    """The stored text of a workspace location as a Path, or a DatabaseURL for PostGIS."""
+    return database_url(value) if is_database_url(value) else Path(value)
+
+
+def local_file() -> Path | DatabaseURL | None:
     """The workspace file given at start (local mode), if any."""
     value = st.session_state.get(_LOCAL_KEY)
-    return Path(value) if value else None
+    return _location(value) if value else None
 
 
 def open_library_workspace(name: str) -> None:
@@ -130,10 +139,10 @@ def close_workspace() -> None:
     st.session_state[_PATH_KEY] = ""
 
 
-def workspace_path() -> Path | None:
-    """The path of the open workspace, if any."""
+def workspace_path() -> Path | DatabaseURL | None:
+    """The path of the open workspace (its URL for a workspace in PostGIS), if any."""
     value = st.session_state.get(_PATH_KEY)
-    return Path(value) if value else None
+    return _location(value) if value else None
 
 
 def _mtime(path: Path) -> tuple:
@@ -164,12 +173,16 @@ def _workspace(path: str, version: tuple) -> Workspace:
     ~0.2 s a rerun with 10,000 cells."""
     wkt, layers, meta = _workspace_parts(path, version)
     try:
-        plans = _plan_tables(path, Path(path).stat().st_mtime_ns)
+        if is_database_url(path):  # the plan tables' change date moves with every save
+            from geo.pgworkspace import plans_version
+            plans = _plan_tables(path, plans_version(path))
+        else:
+            plans = _plan_tables(path, Path(path).stat().st_mtime_ns)
     except OSError:
         plans = {}
     return Workspace(crs=CRS.from_wkt(wkt), layers={**{k: v.copy(deep=False) for k, v in layers.items()},
                                                     **{k: v.copy() for k, v in plans.items()}},
-                     meta=dict(meta), path=Path(path))
+                     meta=dict(meta), path=_location(path))
 
 
 def layers_key(ws: Workspace) -> tuple:
@@ -218,6 +231,40 @@ def display_layers_of(ws: Workspace) -> maps.DisplayLayers:
     if ws.path is None:
         return maps.display_layers(ws)
     return _display(str(ws.path), _mtime(ws.path))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _context(path: str, mtime: tuple) -> maps.MapContext:
+    return maps.map_context(_workspace(path, mtime))
+
+
+def map_context_of(ws: Workspace) -> maps.MapContext:
+    """``maps.map_context`` (roads, area, jurisdictions beneath every map's lines) of a workspace
+    read from a file, made once per path and layers version and shared by all sessions
+    (read-only); made afresh for a workspace not read from a file."""
+    if ws.path is None:
+        return maps.map_context(ws)
+    return _context(str(ws.path), _mtime(ws.path))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def road_network(path: str, version: tuple, speed_kmh: float | None = None):
+    """The road network (``geo.network.RoadNetwork``: the sparse travel-time graph of every
+    node, and the NetworkX graph when first asked for) of the workspace file ``path`` at layers
+    version ``version`` (``layers_key``), built once for every page and session: treat it as
+    read-only."""
+    from geo.network import road_network_from_workspace
+    ws = read_workspace(path, layers=["road_nodes", "road_edges"])
+    return road_network_from_workspace(ws, speed_kmh=speed_kmh)
+
+
+def road_network_of(ws: Workspace, *, speed_kmh: float | None = None):
+    """``road_network`` of a workspace read from a file (cached); built afresh for one that
+    was not."""
+    if ws.path is None:
+        from geo.network import road_network_from_workspace
+        return road_network_from_workspace(ws, speed_kmh=speed_kmh)
+    return road_network(str(ws.path), _mtime(ws.path), speed_kmh)
 
 
 def map_cache_key(ws: Workspace, *options: object, frames: Sequence[pd.DataFrame | None] = ()) -> tuple | None:
