@@ -1,27 +1,36 @@
 """Response coverage: nearest facility by travel time per node and per cell, response bands
-(1, 3, 5 minutes by default), network Voronoi response areas, places beyond the last band and
-the workload of each facility.
+(1, 3, 5 minutes by default), network Voronoi response areas, places beyond the last band, the
+nodes no facility reaches and the workload of each facility.
+
+Coverage runs on the sparse travel-time graph of every node (``geo.network.engine_from_tables``
+and friends: ``coverage_from_network``); no NetworkX graph is built. Every node a facility can
+reach counts, one-way dead ends outside the largest strongly connected component included; the
+nodes no facility reaches are listed (``Coverage.unreachable``) and named in a warning.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geo.errors import InputError
-from geo.ids import id_str
+from geo.errors import InputError, format_ids
 from geo.network import SNAP_REFUSE_M, snap_points
-from geo.traveltime import TravelEngine, nearest_facility
+from geo.traveltime import TravelEngine, arrival_arrays, facility_of, facility_series, node_labels
 
-__all__ = ["Coverage", "DEFAULT_BANDS_MIN", "coverage_from_facilities", "coverage_from_layers",
-           "parse_bands", "band_of", "response_areas", "edges_with_minutes"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["Coverage", "DEFAULT_BANDS_MIN", "coverage_from_facilities", "coverage_from_network",
+           "coverage_from_layers", "parse_bands", "band_of", "response_areas", "edges_with_minutes"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BANDS_MIN = (1.0, 3.0, 5.0)
 
@@ -60,43 +69,58 @@ class Coverage:
 
     Attributes
     ----------
-    nodes : indexed by node id: ``facility``, ``minutes`` (turnout delay included; ``inf``
-        where unreachable), ``band`` (smallest band holding it; NaN beyond the last band).
     bands : the bands, minutes, ascending.
     facilities : facility id -> node id.
+    node_ids : every node of the network (a pandas Index named ``node``).
+    node_minutes : per node (``node_ids`` order), minutes to the first facility, turnout
+        delay included; ``inf`` where no facility reaches it.
+    node_first : per node, the position in ``facilities`` of the facility that reaches it
+        first; -1 where none does.
     cells : the cells (if given) with ``node``, ``facility``, ``minutes``, ``band`` added;
         weights such as ``population`` and ``incidents`` kept.
     weight : the cell column used as facility workload (None: node counts).
+    nodes : (built on first use) indexed by node id: ``facility``, ``minutes``, ``band``
+        (smallest band holding it; NaN beyond the last band).
     """
 
-    nodes: pd.DataFrame
     bands: tuple[float, ...]
     facilities: pd.Series
+    node_ids: pd.Index
+    node_minutes: np.ndarray
+    node_first: np.ndarray
     cells: gpd.GeoDataFrame | None = None
     weight: str | None = None
 
     @cached_property
+    def nodes(self) -> pd.DataFrame:
+        """Indexed by node id: ``facility`` (missing where unreachable), ``minutes`` (``inf``
+        where unreachable), ``band``."""
+        return pd.DataFrame({"facility": facility_of(self.facilities, self.node_first),
+                             "minutes": self.node_minutes,
+                             "band": band_of(self.node_minutes, self.bands)}, index=self.node_ids)
+
+    @cached_property
     def within(self) -> dict[str, int]:
         """{band minutes: number of nodes reached within it} (cumulative)."""
-        m = self.nodes["minutes"].to_numpy()
+        m = self.node_minutes
         return {_key(b): int((m <= b).sum()) for b in self.bands}
 
     @cached_property
     def uncovered(self) -> list:
         """Node ids beyond the largest band (or unreachable)."""
-        return self.nodes.index[~(self.nodes["minutes"] <= self.bands[-1])].tolist()
+        return self.node_ids[~(self.node_minutes <= self.bands[-1])].tolist()
 
     @cached_property
     def max_minutes(self) -> float | None:
         """The longest finite response time over the nodes (minutes)."""
-        m = self.nodes["minutes"].to_numpy()
+        m = self.node_minutes
         finite = m[np.isfinite(m)]
         return float(finite.max()) if len(finite) else None
 
     @cached_property
     def unreachable(self) -> list:
         """Node ids no facility can reach."""
-        return self.nodes.index[~np.isfinite(self.nodes["minutes"].to_numpy())].tolist()
+        return self.node_ids[self.node_first < 0].tolist()
 
     @cached_property
     def by_facility(self) -> dict[str, dict]:
@@ -120,9 +144,9 @@ class Coverage:
         rows = []
         cols = self._weight_columns()
         for b in [*self.bands, np.inf]:
-            row = {"band": _key(b) if np.isfinite(b) else "beyond"}
+            row: dict[str, object] = {"band": _key(b) if np.isfinite(b) else "beyond"}
             if np.isfinite(b):
-                row["nodes"] = int((self.nodes["minutes"] <= b).sum())
+                row["nodes"] = int((self.node_minutes <= b).sum())
             else:
                 row["nodes"] = len(self.uncovered)
             if self.cells is not None:
@@ -148,10 +172,15 @@ class Coverage:
         return [c for c in ("population", "incidents") if c in self.cells.columns]
 
     def summary(self) -> dict:
-        """The JSON of ``gridpatrol coverage``."""
-        out = {"nodes": int(len(self.nodes)), "within": self.within, "uncovered": self.uncovered,
+        """The JSON of ``gridpatrol coverage``: ``nodes`` (all of the network), ``within``,
+        ``uncovered`` (node ids beyond the last band, unreachable ones included),
+        ``unreachable`` (how many nodes no facility reaches) and ``unreachable_nodes`` (their
+        ids), ``max_minutes``, ``by_facility``, ``bands``; with cells, ``cells`` and
+        ``cells_beyond``."""
+        out = {"nodes": int(len(self.node_ids)), "within": self.within, "uncovered": self.uncovered,
                "max_minutes": self.max_minutes, "by_facility": self.by_facility,
-               "unreachable": len(self.unreachable), "bands": list(self.bands)}
+               "unreachable": len(self.unreachable), "unreachable_nodes": self.unreachable,
+               "bands": list(self.bands)}
         if self.cells is not None:
             out["cells"] = {k: {c: (int(v) if c in ("nodes", "cells") else v) for c, v in row.items()}
                             for k, row in self.band_table.to_dict("index").items()}
@@ -179,27 +208,61 @@ def coverage_from_facilities(engine: TravelEngine, facilities: Mapping | pd.Seri
         cells do not have is an InputError.
     """
     bands = parse_bands(bands)
-    fac = pd.Series(facilities)
-    fac.index = fac.index.map(id_str)
-    near = nearest_facility(engine, fac, delays_min=delays_min)
-    nodes = near[["facility", "minutes"]].copy()
-    nodes["band"] = band_of(nodes["minutes"], bands)
+    fac = facility_series(facilities)
+    who, minutes, _ = arrival_arrays(engine, fac, delays_min=delays_min)
+    labels = node_labels(engine)
+    unreached = who < 0
+    if unreached.any():
+        log.warning("%d of %d network nodes are reached by no facility (one-way dead ends, or "
+                    "roads not joined to any facility's); they count as beyond every band: %s",
+                    int(unreached.sum()), engine.n, format_ids(engine.nodes[unreached]))
     out_cells, used_weight = None, None
     if cells is not None:
         if cell_nodes is None or len(cell_nodes) != len(cells):
             raise InputError("cells need their network node (cell_nodes, one per cell)")
         out_cells = cells.copy()
         out_cells["node"] = pd.Series(cell_nodes).to_numpy()
-        hit = nodes.reindex(out_cells["node"].to_numpy())
-        out_cells["facility"] = hit["facility"].to_numpy()
-        out_cells["minutes"] = hit["minutes"].to_numpy(dtype=float)
+        at = labels.get_indexer(out_cells["node"].to_numpy(dtype=object))  # -1: not a node
+        on = at >= 0
+        out_cells["facility"] = facility_of(fac, np.where(on, who[at], -1)).to_numpy()
+        out_cells["minutes"] = np.where(on, minutes[at], np.nan)
         out_cells["band"] = band_of(out_cells["minutes"], bands)
         if weight is not None and weight not in out_cells.columns:
             cols = [c for c in cells.columns if c != cells.geometry.name]
             raise InputError(f"weight was {weight!r} but the cells have no such column; columns "
                              f"are {cols} (or None to count nodes)")
         used_weight = weight
-    return Coverage(nodes=nodes, bands=bands, facilities=fac, cells=out_cells, weight=used_weight)
+    return Coverage(bands=bands, facilities=fac, node_ids=labels, node_minutes=minutes, node_first=who,
+                    cells=out_cells, weight=used_weight)
+
+
+def coverage_from_network(network: TravelEngine, facilities: gpd.GeoDataFrame, *,
+                          id_col: str | None = None, bands: Sequence[float] = DEFAULT_BANDS_MIN,
+                          turnout_col: str | None = "turnout_min", turnout_min: float | None = None,
+                          cells: gpd.GeoDataFrame | None = None,
+                          weight: str | None = "incidents", at: str | None = None) -> Coverage:
+    """Coverage of point facilities (stations, posts) over the sparse road graph and the cells.
+
+    Parameters
+    ----------
+    network : the travel-time engine of every node, with node coordinates
+        (``geo.network.engine_from_tables``, ``engine_from_file``, ``engine_from_workspace``).
+        Every node counts; the nodes no facility reaches are listed in ``Coverage.unreachable``.
+    facilities : points (any CRS), snapped to the nearest node of the network's largest strongly
+        connected component, or naming their node in a ``node_id`` column (any node).
+    id_col : facility id column (default: the row labels).
+    bands : response bands in minutes.
+    turnout_col, turnout_min : the turnout delay: ``turnout_min`` minutes for all when given,
+        else the ``turnout_col`` column where the layer has it (posts: ``turnout_min``), else none.
+    cells : cells with ``cell_id`` (and weights); their centroids, taken in the network's metric
+        CRS, are snapped like the facilities (far ones with a warning, never refused).
+    weight : cell column summed as facility workload (None: node counts).
+    at : ``HH:MM``: only the facilities open then count (their ``hours`` column, ``geo.hours``;
+        no column: open 7x24); InputError when none is open.
+    """
+    return _coverage_of_points(network, network, facilities, id_col=id_col, bands=bands,
+                               turnout_col=turnout_col, turnout_min=turnout_min, cells=cells,
+                               weight=weight, at=at)
 
 
 def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: gpd.GeoDataFrame, *,
@@ -207,14 +270,22 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
                          turnout_col: str | None = "turnout_min", turnout_min: float | None = None,
                          cells: gpd.GeoDataFrame | None = None,
                          weight: str | None = "incidents", at: str | None = None) -> Coverage:
-    """Coverage of point facilities (stations, posts) over the network and the cells.
-
-    Facilities are snapped to their nearest node (or given by a ``node_id`` column); cells by
-    their centroid. The turnout delay is ``turnout_min`` for all when given, else the
-    ``turnout_col`` column where the layer has it (posts: ``turnout_min``), else none.
-    ``at`` (``HH:MM``): only the facilities open then count (their ``hours`` column,
-    ``geo.hours``; no column: open 7x24); InputError when none is open.
+    """Coverage as ``coverage_from_network``, with the points snapped onto the NetworkX graph
+    ``G`` and travel times from ``engine`` (for callers that hold a graph already). The nodes
+    counted are ``engine``'s: an engine of a graph reduced to its largest strongly connected
+    component counts only those; ``coverage_from_network`` counts every node.
     """
+    return _coverage_of_points(G, engine, facilities, id_col=id_col, bands=bands,
+                               turnout_col=turnout_col, turnout_min=turnout_min, cells=cells,
+                               weight=weight, at=at)
+
+
+def _coverage_of_points(snap_on: "nx.MultiDiGraph | TravelEngine", engine: TravelEngine,
+                        facilities: gpd.GeoDataFrame, *, id_col: str | None,
+                        bands: Sequence[float], turnout_col: str | None, turnout_min: float | None,
+                        cells: gpd.GeoDataFrame | None, weight: str | None,
+                        at: str | None) -> Coverage:
+    """Snap facilities and cell centroids onto ``snap_on``, then ``coverage_from_facilities``."""
     if at is not None:
         from geo.hours import facility_hours, parse_time_of_day_text
         minute = parse_time_of_day_text(at)
@@ -224,12 +295,13 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
             raise InputError(f"no facility is open at {at} (`at`); choose another time of day or "
                              "check the facilities' opening hours")
         facilities = facilities[is_open]
-    snapped = snap_points(facilities, G, id_col=id_col, what="facilities", refuse_m=SNAP_REFUSE_M)
-    fac = pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy())
-    dup = fac.index[fac.index.duplicated()].unique()
-    if len(dup):
+    snapped = snap_points(facilities, snap_on, id_col=id_col, what="facilities", refuse_m=SNAP_REFUSE_M)
+    ids = snapped["id"].to_numpy(dtype=object)
+    if len(set(ids)) < len(ids):
+        dup = pd.unique(ids[pd.Series(ids).duplicated().to_numpy()])
         raise InputError(f"facility ids are used more than once: {list(dup)[:12]}; give every "
                          "facility its own id, or name the id column (`id_col`)")
+    fac = pd.Series(snapped["node"].to_numpy(dtype=object), index=ids)
     delays = None
     if turnout_min is not None:
         delays = float(turnout_min)
@@ -240,15 +312,15 @@ def coverage_from_layers(G: nx.MultiDiGraph, engine: TravelEngine, facilities: g
     if cells is not None:
         if "cell_id" not in cells.columns:
             raise InputError("the cells have no cell_id column")
-        # Centroids in the graph's metric CRS, never in degrees.
+        # Centroids in the network's metric CRS, never in degrees.
+        crs = snap_on.crs if isinstance(snap_on, TravelEngine) else snap_on.graph.get("crs")
         metric = cells
-        if cells.crs is not None and G.graph.get("crs") is not None \
-                and not CRS(cells.crs).equals(CRS(G.graph["crs"])):
-            metric = cells.to_crs(G.graph["crs"])
+        if cells.crs is not None and crs is not None and not CRS(cells.crs).equals(CRS(crs)):
+            metric = cells.to_crs(crs)
         centroids = gpd.GeoDataFrame({"cell_id": metric["cell_id"].to_numpy()},
                                      geometry=metric.geometry.centroid.values, crs=metric.crs)
         # demand far from every road is snapped with a warning, never refused
-        cell_nodes = snap_points(centroids, G, id_col="cell_id", what="cell centroids")["node"]
+        cell_nodes = snap_points(centroids, snap_on, id_col="cell_id", what="cell centroids")["node"]
     return coverage_from_facilities(engine, fac, bands=bands, delays_min=delays, cells=cells,
                                     cell_nodes=cell_nodes, weight=weight)
 
@@ -266,7 +338,7 @@ def response_areas(coverage: Coverage) -> gpd.GeoDataFrame:
                             crs=coverage.cells.crs)
 
 
-def edges_with_minutes(G: nx.MultiDiGraph, coverage: Coverage) -> gpd.GeoDataFrame:
+def edges_with_minutes(G: "nx.MultiDiGraph", coverage: Coverage) -> gpd.GeoDataFrame:
     """Road segments with the response minutes of their later end (``minutes``, ``band``),
     one row per physical road, in ``G.graph["crs"]`` (for colouring roads by band)."""
     minutes = coverage.nodes["minutes"]

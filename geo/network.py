@@ -1,7 +1,16 @@
 """Road networks: load, validate, set speeds and travel times, keep the largest strongly connected
 component, and snap points to nodes.
 
-A GridPatrol network is a ``networkx.MultiDiGraph`` in a projected CRS (metres):
+A network comes in two forms, both built from the same validated node and edge tables:
+
+* the sparse travel-time graph, ``geo.traveltime.TravelEngine`` (``engine_from_tables``,
+  ``engine_from_file``, ``engine_from_workspace``): every node, no NetworkX graph in between;
+  what travel times and coverage need. Points snap to it too (``snap_points``).
+* a ``networkx.MultiDiGraph`` of the largest strongly connected component (``graph_from_*``),
+  for the algorithms that need NetworkX (rings, routes, street tours). ``RoadNetwork`` holds
+  both for a workspace and builds the graph only when asked.
+
+A GridPatrol graph is a ``networkx.MultiDiGraph`` in a projected CRS (metres):
 
 * ``G.graph["crs"]``: the pyproj CRS of the node coordinates; ``G.graph["dropped_nodes"]``:
   how many nodes fell outside the largest strongly connected component.
@@ -19,51 +28,48 @@ planning networks (``*_net.tntp`` with its ``*_node.tntp``), a GridPatrol worksp
 the machine is online, a place name or polygon through OSMnx (``graph_from_place``,
 ``graph_from_polygon``).
 
-Default speeds (km/h) by road class, used where an edge has no speed of its own; override them
-with ``speeds={class: km/h}``, per edge with a ``speed_kmh`` column, or for every edge with
-``speed_kmh=V`` (``--speed-kmh V``):
-
-=========================  ==========  ====================================
-class                      km/h        also accepted
-=========================  ==========  ====================================
-expressway 高速公路          100         motorway
-national 国道               70          trunk
-provincial 省道             60          primary
-arterial 主干路             50          secondary
-rural 县道/乡道              40          tertiary
-street 街道/支路             30          residential, unclassified
-village 村道                20          service, track, living_street (10)
-(anything else)            30
-=========================  ==========  ====================================
+Default speeds (km/h) by road class (``geo.road_classes``: expressway 100 … village road 20,
+an unknown class 30), used where an edge has no speed of its own; override them with
+``speeds={class: km/h}``, per edge with a ``speed_kmh`` column, or for every edge with
+``speed_kmh=V`` (``--speed-kmh V``).
 """
 from __future__ import annotations
 
 import logging
 import math
 import sqlite3
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
-from scipy.spatial import cKDTree
 
 from geo.crs import parse_crs, require_projected, utm_crs_for
 from geo.errors import CRSError, InputError, Problem, ValidationError, format_ids
-from geo.layers import LayerSource, read_layer, split_layer_spec
 from geo.ids import normalise_ids
+from geo.layers import LayerSource, read_layer, split_layer_spec
+from geo.road_classes import DEFAULT_SPEED_KMH, ROAD_CLASS_RANK, SPEED_DEFAULTS_KMH, road_class_rank
+from geo.traveltime import TravelEngine, engine_from_arrays
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from scipy.spatial import cKDTree
 
 __all__ = [
     "SPEED_DEFAULTS_KMH", "DEFAULT_SPEED_KMH", "ROAD_CLASS_RANK", "SNAP_WARN_M", "SNAP_REFUSE_M",
     "CLIP_MARGIN_M",
     "graph_from_tables", "graph_from_file", "graph_from_workspace", "graph_from_place",
-    "graph_from_polygon", "tables_from_file", "layers_from_file", "edges_from_links", "tables_from_graph", "graph_with_speeds",
-    "largest_scc", "snap_points", "nodes_from_points", "road_class_rank",
+    "graph_from_polygon", "tables_from_file", "layers_from_file", "edges_from_links", "tables_from_graph",
+    "graph_with_speeds",
+    "largest_scc", "snap_points", "nodes_from_points", "cell_nodes", "road_class_rank",
+    "engine_from_tables", "engine_from_file", "engine_from_workspace", "RoadNetwork",
+    "road_network_from_workspace",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,39 +79,9 @@ SNAP_WARN_M = 500.0
 # lon/lat, a file of another place): snapping it would report nonsense (a facility 11,000 km
 # away "covering" the county), so snap_points refuses it where the caller asks (facilities).
 SNAP_REFUSE_M = 5000.0
-DEFAULT_SPEED_KMH = 30.0
 # Networks are clipped to the study area grown by this margin (metres) when a workspace is built:
 # roads just outside the area that join places inside it stay.
 CLIP_MARGIN_M = 2000.0
-
-SPEED_DEFAULTS_KMH: dict[str, float] = {
-    # Chinese road classes
-    "expressway": 100.0, "national": 70.0, "provincial": 60.0, "arterial": 50.0,
-    "rural": 40.0, "street": 30.0, "village": 20.0,
-    "高速公路": 100.0, "高速": 100.0, "国道": 70.0, "省道": 60.0, "主干路": 50.0, "主干道": 50.0,
-    "县道": 40.0, "乡道": 40.0, "次干路": 40.0, "支路": 30.0, "街道": 30.0, "村道": 20.0,
-    # OpenStreetMap highway tags
-    "motorway": 100.0, "motorway_link": 60.0, "trunk": 70.0, "trunk_link": 50.0,
-    "primary": 60.0, "primary_link": 40.0, "secondary": 50.0, "secondary_link": 40.0,
-    "tertiary": 40.0, "tertiary_link": 30.0, "unclassified": 30.0, "residential": 30.0,
-    "living_street": 10.0, "service": 20.0, "track": 20.0, "road": 30.0,
-}
-
-# Lower rank = more important road (ranking of ring crossings).
-ROAD_CLASS_RANK: dict[str, int] = {
-    "expressway": 0, "motorway": 0, "高速公路": 0, "高速": 0, "motorway_link": 1,
-    "national": 1, "trunk": 1, "国道": 1, "trunk_link": 2,
-    "provincial": 2, "primary": 2, "省道": 2, "primary_link": 3,
-    "arterial": 3, "secondary": 3, "主干路": 3, "主干道": 3, "secondary_link": 4,
-    "rural": 4, "tertiary": 4, "县道": 4, "乡道": 4, "次干路": 4, "tertiary_link": 5,
-    "street": 5, "residential": 5, "unclassified": 5, "支路": 5, "街道": 5, "road": 5,
-    "village": 6, "村道": 6, "service": 6, "track": 6, "living_street": 6,
-}
-
-
-def road_class_rank(road_class: object) -> int:
-    """Importance rank of a road class (0 = expressway … 6 = village road, 7 = unknown)."""
-    return ROAD_CLASS_RANK.get(_first(road_class), 7)
 
 
 def _first(value: object) -> str:
@@ -143,31 +119,42 @@ def _metric_crs(gdf: gpd.GeoDataFrame, crs: object | None) -> CRS:
 # --------------------------------------------------------------------------------------------
 # Building from tables
 
-def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: object | None = None,
-                      speed_kmh: float | None = None, speeds: Mapping[str, float] | None = None,
-                      keep_largest: bool = True, source: str | None = None) -> nx.MultiDiGraph:
-    """A directed road graph from a node table and an edge table.
+@dataclass(frozen=True, eq=False)
+class _Directed:
+    """A validated network as arrays: its nodes and its directed edges (a two-way road is two).
 
-    Parameters
-    ----------
-    nodes : points with a ``node_id`` column, in any CRS (it must have one).
-    edges : rows with ``u``, ``v`` (node ids) and optionally ``length_m`` (metres; from the
-        geometry, or else the straight line between the nodes, where missing), ``speed_kmh``
-        (a per-edge speed that overrides the class default), ``oneway`` (true: only u -> v;
-        missing: two-way), ``road_class`` and a LineString ``geometry``.
-    crs : projected CRS (metres) of the graph; default: the nodes' CRS if metric, else the
-        UTM zone of the nodes.
-    speed_kmh : one speed for every edge (planning exercises: 60 km/h); overrides everything.
-    speeds : {road class: km/h} overriding ``SPEED_DEFAULTS_KMH``.
-    keep_largest : keep only the largest strongly connected component (a warning counts the
-        nodes and edges dropped).
-    source : name of the input for messages.
+    Per node (table order): ``names`` (string ids), ``xy`` (metres in ``crs``). Per input edge
+    row: ``length``, ``road_class``, ``own_speed``, ``oneway``, ``speed``, ``travel`` (seconds)
+    and ``lines`` (LineStrings in ``crs``, None where not read). Per directed edge (input order,
+    each row's u -> v then its v -> u): ``row`` (its input row), ``back`` (runs v -> u), ``src``
+    and ``dst`` (node positions).
+    """
 
-    Raises
-    ------
-    ValidationError
-        with every problem at once: no edges, missing ``u``/``v``, edges pointing to missing
-        nodes, duplicate node ids, zero or negative lengths, nodes without CRS.
+    source: str
+    crs: CRS
+    names: np.ndarray
+    xy: np.ndarray
+    length: np.ndarray
+    road_class: np.ndarray
+    own_speed: np.ndarray
+    oneway: np.ndarray
+    speed: np.ndarray
+    travel: np.ndarray
+    lines: np.ndarray | None
+    ends: tuple[np.ndarray, np.ndarray]
+    row: np.ndarray
+    back: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+
+
+def _directed_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: object | None,
+                          speed_kmh: float | None, speeds: Mapping[str, float] | None,
+                          source: str | None, lines: bool) -> _Directed:
+    """Validate node and edge tables (see ``graph_from_tables``) and return their arrays.
+
+    ``lines`` False: edge geometries are reprojected only where an edge has no ``length_m`` of
+    its own (its length comes from them) and ``_Directed.lines`` is None.
     """
     src = source or edges.attrs.get("source") or nodes.attrs.get("source") or "<network>"
     problems: list[Problem] = []
@@ -201,79 +188,91 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
         problem("road_nodes", "duplicate_ids", f"{len(dup)} node ids are used more than once",
                 "give every node its own node_id", dup)
     target = _metric_crs(nodes, crs)
-    nodes_m = nodes if _same_crs(nodes.crs, target) else nodes.to_crs(target)
-    xy = shapely.get_coordinates(nodes_m.geometry.values)
-    if len(xy) != len(nodes_m):
+    xy = shapely.get_coordinates(nodes.geometry.values)
+    if len(xy) != len(nodes):
         problem("road_nodes", "wrong_geometry_type", "node geometries must be single points",
                 "give a point layer for the nodes")
+    elif not _same_crs(nodes.crs, target):  # the points' coordinates, as GeoSeries.to_crs would
+        from pyproj import Transformer
+        x, y = Transformer.from_crs(nodes.crs, target, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([x, y])
     if problems:
         raise ValidationError(problems)
-    node_index = pd.Index(node_ids.to_numpy(dtype=object))
+    node_index = pd.Index(node_ids.to_numpy(dtype=object), dtype=object)
 
-    e = pd.DataFrame(edges).copy()
-    e["u"] = normalise_ids(e["u"]).to_numpy()
-    e["v"] = normalise_ids(e["v"]).to_numpy()
-    ui = node_index.get_indexer(e["u"].to_numpy(dtype=object))
-    vi = node_index.get_indexer(e["v"].to_numpy(dtype=object))
-    row = pd.Series([f"#{i + 1}" for i in range(len(e))], index=e.index)
-    dangling = pd.Series((ui < 0) | (vi < 0), index=e.index)
+    index = edges.index
+    u_ids = normalise_ids(edges["u"]).to_numpy(dtype=object)
+    v_ids = normalise_ids(edges["v"]).to_numpy(dtype=object)
+    ui = node_index.get_indexer(u_ids)
+    vi = node_index.get_indexer(v_ids)
+
+    def rows(mask: pd.Series) -> list[str]:
+        """Row labels (#1 is the first edge) of the edges in ``mask``."""
+        return [f"#{i + 1}" for i in np.flatnonzero(np.asarray(mask, dtype=bool))]
+
+    dangling = pd.Series((ui < 0) | (vi < 0), index=index)
     if dangling.any():
-        missing = sorted(set(e.loc[dangling, "u"]).union(e.loc[dangling, "v"]) - set(node_index), key=str)
+        d = dangling.to_numpy()
+        missing = sorted(set(u_ids[d]).union(v_ids[d]) - set(node_index), key=str)
         problem("road_edges", "missing_nodes", f"{int(dangling.sum())} edges point to node ids that "
                 f"are not in the node table ({format_ids(missing)})",
-                "add the missing nodes or delete those edges", row[dangling])
+                "add the missing nodes or delete those edges", rows(dangling))
 
-    # Geometry: the edge's own line (reprojected) or the straight segment between its nodes.
+    # Length: the edge's own, else its line's (reprojected), else the straight segment between
+    # its nodes. Lines are reprojected only where they are kept or a length comes from them.
+    length = pd.to_numeric(edges["length_m"], errors="coerce") if "length_m" in edges.columns else \
+        pd.Series(np.nan, index=index)
     geom = None
-    if isinstance(edges, gpd.GeoDataFrame) and edges.geometry.name in e.columns:
-        gs = gpd.GeoSeries(e[edges.geometry.name].values, crs=edges.crs, index=e.index)
+    has_lines = isinstance(edges, gpd.GeoDataFrame) and edges.geometry.name in edges.columns
+    if has_lines and (lines or length.isna().any()):
+        take = np.ones(len(edges), bool) if lines else length.isna().to_numpy()
+        gs = gpd.GeoSeries(edges.geometry.values[take], crs=edges.crs, index=index[take])
         if gs.crs is None and gs.notna().any():
             gs = gs.set_crs(nodes.crs)
         geom = gs.to_crs(target).values if gs.crs is not None and not _same_crs(gs.crs, target) \
             else gs.values
-    length = pd.to_numeric(e["length_m"], errors="coerce") if "length_m" in e.columns else \
-        pd.Series(np.nan, index=e.index)
-    if geom is not None:
-        from_geom = pd.Series(shapely.length(geom), index=e.index)
+        from_geom = pd.Series(shapely.length(geom), index=index[take])
         length = length.fillna(from_geom.where(from_geom > 0))
+        if not lines:
+            geom = None
     ok = ~dangling
     if ok.any():
-        a = xy[ui[ok.to_numpy()]]
-        b = xy[vi[ok.to_numpy()]]
-        straight = pd.Series(np.hypot(*(a - b).T), index=e.index[ok.to_numpy()])
+        okv = ok.to_numpy()
+        a = xy[ui[okv]]
+        b = xy[vi[okv]]
+        straight = pd.Series(np.hypot(*(a - b).T), index=index[okv])
         length = length.fillna(straight.where(straight > 0))
     bad_len = ok & ~(length > 0)
     if bad_len.any():
         problem("road_edges", "bad_length", f"{int(bad_len.sum())} edges have a zero, negative or "
                 "missing length", "give length_m in metres > 0 (or real geometry) for every edge, "
-                "or delete those edges", row[bad_len])
-    if "speed_kmh" in e.columns:
-        sp = pd.to_numeric(e["speed_kmh"], errors="coerce")
-        bad_sp = sp.notna() & ~(sp > 0)
-        if bad_sp.any():
-            problem("road_edges", "bad_speed", f"{int(bad_sp.sum())} edges have a zero or negative "
-                    "speed_kmh", "give speeds in km/h > 0 or leave them empty for the class default",
-                    row[bad_sp])
+                "or delete those edges", rows(bad_len))
+    own = (pd.to_numeric(edges["speed_kmh"], errors="coerce") if "speed_kmh" in edges.columns
+           else pd.Series(np.nan, index=index))
+    bad_sp = own.notna() & ~(own > 0)
+    if bad_sp.any():
+        problem("road_edges", "bad_speed", f"{int(bad_sp.sum())} edges have a zero or negative "
+                "speed_kmh", "give speeds in km/h > 0 or leave them empty for the class default",
+                rows(bad_sp))
     if problems:
         raise ValidationError(problems)
 
-    # Everything below is column arithmetic; networkx is filled in two bulk calls at the end.
+    # Everything below is column arithmetic.
     if speed_kmh is not None and not (speed_kmh > 0):
         raise InputError(f"`speed_kmh` was {speed_kmh!r} but must be a speed in km/h > 0, e.g. 60")
     table = {**SPEED_DEFAULTS_KMH, **(speeds or {})}
     bad = {k: s for k, s in table.items() if not (s > 0)}
     if bad:
         raise InputError(f"speeds {bad} are not > 0 km/h; give positive speeds")
-    road_class = (e["road_class"].map(_first) if "road_class" in e.columns
-                  else pd.Series("", index=e.index)).to_numpy(dtype=object)
-    own_speed = (pd.to_numeric(e["speed_kmh"], errors="coerce") if "speed_kmh" in e.columns
-                 else pd.Series(np.nan, index=e.index)).to_numpy(dtype=float)
-    oneway = (e["oneway"].map(_truthy) if "oneway" in e.columns
-              else pd.Series(False, index=e.index)).to_numpy(dtype=bool)
+    road_class = (_each_value(edges["road_class"], _first) if "road_class" in edges.columns
+                  else np.full(len(edges), "", dtype=object))
+    own_speed = own.to_numpy(dtype=float)
+    oneway = (_each_value(edges["oneway"], _truthy).astype(bool) if "oneway" in edges.columns
+              else np.zeros(len(edges), dtype=bool))
     length_v = length.to_numpy(dtype=float)
     # speed precedence as in graph_with_speeds: one speed > the edge's own > class table > default
     if speed_kmh is not None:
-        speed_v = np.full(len(e), float(speed_kmh))
+        speed_v = np.full(len(edges), float(speed_kmh))
     else:
         by_class = pd.Series(road_class).map(table).to_numpy(dtype=float)
         defaulted = np.isnan(by_class) & ~(own_speed > 0) & (road_class != "")
@@ -288,51 +287,135 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: obje
         speed_v = np.where(own_speed > 0, own_speed, by_class)
     travel_v = length_v * 3.6 / speed_v
 
-    lines = np.asarray(geom, dtype=object) if geom is not None else np.full(len(e), None, dtype=object)
-    straight = shapely.is_missing(lines) | shapely.is_empty(lines)
-    if straight.any():
-        ends = np.stack([xy[ui[straight]], xy[vi[straight]]], axis=1)
-        lines = lines.copy()
-        lines[straight] = shapely.linestrings(ends)
     # directed edges in input order: each row's u -> v, then v -> u for two-way roads (not loops)
     back = ~oneway & (ui != vi)
-    rows_d = np.concatenate([np.arange(len(e)), np.flatnonzero(back)])
-    is_back = np.concatenate([np.zeros(len(e), bool), np.ones(int(back.sum()), bool)])
+    rows_d = np.concatenate([np.arange(len(edges)), np.flatnonzero(back)])
+    is_back = np.concatenate([np.zeros(len(edges), bool), np.ones(int(back.sum()), bool)])
     order = np.argsort(rows_d * 2 + is_back, kind="stable")
     rows_d, is_back = rows_d[order], is_back[order]
     src_d = np.where(is_back, vi[rows_d], ui[rows_d])
     dst_d = np.where(is_back, ui[rows_d], vi[rows_d])
-    geom_d = lines[rows_d]
-    if is_back.any():
-        geom_d[is_back] = shapely.reverse(geom_d[is_back])
+    lines_v = None
+    if lines:
+        lines_v = np.asarray(geom, dtype=object) if geom is not None else np.full(len(edges), None, dtype=object)
+    return _Directed(source=src, crs=target, names=node_index.to_numpy(), xy=xy, length=length_v,
+                     road_class=road_class, own_speed=own_speed, oneway=oneway, speed=speed_v,
+                     travel=travel_v, lines=lines_v, ends=(ui, vi), row=rows_d, back=is_back,
+                     src=src_d, dst=dst_d)
 
-    keep_nodes = np.ones(len(node_index), bool)
+
+def _each_value(values: pd.Series, fn) -> np.ndarray:
+    """``fn`` of every value (an object array), computed once per distinct value; value by value
+    where values cannot be hashed (OSMnx lists)."""
+    try:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    except TypeError:
+        return np.array([fn(v) for v in values], dtype=object)
+    return np.array([fn(u) for u in uniques], dtype=object)[codes]
+
+
+def _directed_lines(d: _Directed) -> np.ndarray:
+    """The line of every directed edge of ``d`` (built with ``lines``): its row's line, reversed
+    for the v -> u copy of a two-way road, the straight line between its nodes where the row
+    has none (``graph_from_tables``, ``geo.ring.ring_graph_from_tables``)."""
+    ui, vi = d.ends
+    lines = d.lines
+    assert lines is not None  # built with lines=True
+    straight = shapely.is_missing(lines) | shapely.is_empty(lines)
+    if straight.any():
+        ends = np.stack([d.xy[ui[straight]], d.xy[vi[straight]]], axis=1)
+        lines = lines.copy()
+        lines[straight] = shapely.linestrings(ends)
+    geom_d = lines[d.row]
+    if d.back.any():
+        geom_d[d.back] = shapely.reverse(geom_d[d.back])
+    return geom_d
+
+
+def graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: object | None = None,
+                      speed_kmh: float | None = None, speeds: Mapping[str, float] | None = None,
+                      keep_largest: bool = True, source: str | None = None) -> nx.MultiDiGraph:
+    """A directed road graph (NetworkX) from a node table and an edge table.
+
+    For travel times alone (coverage) ``engine_from_tables`` builds the sparse matrix from the
+    same tables without a NetworkX graph; build this graph where a NetworkX algorithm needs it.
+
+    Parameters
+    ----------
+    nodes : points with a ``node_id`` column, in any CRS (it must have one).
+    edges : rows with ``u``, ``v`` (node ids) and optionally ``length_m`` (metres; from the
+        geometry, or else the straight line between the nodes, where missing), ``speed_kmh``
+        (a per-edge speed that overrides the class default), ``oneway`` (true: only u -> v;
+        missing: two-way), ``road_class`` and a LineString ``geometry``.
+    crs : projected CRS (metres) of the graph; default: the nodes' CRS if metric, else the
+        UTM zone of the nodes.
+    speed_kmh : one speed for every edge (planning exercises: 60 km/h); overrides everything.
+    speeds : {road class: km/h} overriding ``SPEED_DEFAULTS_KMH``.
+    keep_largest : keep only the largest strongly connected component (a warning counts the
+        nodes and edges dropped).
+    source : name of the input for messages.
+
+    Raises
+    ------
+    ValidationError
+        with every problem at once: no edges, missing ``u``/``v``, edges pointing to missing
+        nodes, duplicate node ids, zero or negative lengths, nodes without CRS.
+    """
+    import networkx as nx
+    d = _directed_from_tables(nodes, edges, crs=crs, speed_kmh=speed_kmh, speeds=speeds,
+                              source=source, lines=True)
+    geom_d = _directed_lines(d)
+
+    n = len(d.names)
+    keep_nodes = np.ones(n, bool)
     comps = 1
     if keep_largest:
-        keep_nodes, comps = _largest_scc_mask(len(node_index), src_d, dst_d)
-    keep_edges = keep_nodes[src_d] & keep_nodes[dst_d]
+        keep_nodes, comps = _largest_scc_mask(n, d.src, d.dst)
+    keep_edges = keep_nodes[d.src] & keep_nodes[d.dst]
 
-    G = nx.MultiDiGraph(crs=target, dropped_nodes=0, dropped_edges=0, source=src)
+    G = nx.MultiDiGraph(crs=d.crs, dropped_nodes=0, dropped_edges=0, source=d.source)
     G.graph["speeds"] = dict(speeds or {})
     kept = np.flatnonzero(keep_nodes)
-    G.add_nodes_from(zip(node_index.to_numpy()[kept].tolist(),
-                         ({"x": x, "y": y} for x, y in xy[kept].tolist())))
-    r = rows_d[keep_edges]
-    names = node_index.to_numpy()
+    G.add_nodes_from(zip(d.names[kept].tolist(), ({"x": x, "y": y} for x, y in d.xy[kept].tolist())))
+    r = d.row[keep_edges]
     G.add_edges_from(zip(
-        names[src_d[keep_edges]].tolist(), names[dst_d[keep_edges]].tolist(),
+        d.names[d.src[keep_edges]].tolist(), d.names[d.dst[keep_edges]].tolist(),
         ({"geometry": g, "length_m": lm, "road_class": rc, "own_speed_kmh": os_, "oneway": ow,
           "speed_kmh": sp, "travel_s": ts}
          for g, lm, rc, os_, ow, sp, ts in zip(
-             geom_d[keep_edges].tolist(), length_v[r].tolist(), road_class[r].tolist(),
-             own_speed[r].tolist(), oneway[r].tolist(), speed_v[r].tolist(), travel_v[r].tolist()))))
+             geom_d[keep_edges].tolist(), d.length[r].tolist(), d.road_class[r].tolist(),
+             d.own_speed[r].tolist(), d.oneway[r].tolist(), d.speed[r].tolist(), d.travel[r].tolist()))))
     if keep_largest:
-        dn = len(node_index) - len(kept)
-        de = len(src_d) - int(keep_edges.sum())
+        dn = n - len(kept)
+        de = len(d.src) - int(keep_edges.sum())
         G.graph["dropped_nodes"], G.graph["dropped_edges"] = dn, de
         if dn:
-            _warn_dropped(src, len(kept), dn, de, comps - 1)
+            _warn_dropped(d.source, len(kept), dn, de, comps - 1)
     return G
+
+
+def engine_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: object | None = None,
+                       speed_kmh: float | None = None, speeds: Mapping[str, float] | None = None,
+                       source: str | None = None) -> TravelEngine:
+    """The travel-time engine (``geo.traveltime.TravelEngine``) of node and edge tables: every
+    node, no NetworkX graph in between.
+
+    Tables, CRS, speeds and validation as ``graph_from_tables``; no component is dropped: a
+    node outside the largest strongly connected component stays, so that travel times reach
+    every node that can be reached (``engine.core`` marks the largest component, where points
+    are snapped by location). Edge geometries are not needed, except to measure the edges
+    that have no ``length_m``.
+
+    Raises
+    ------
+    ValidationError, InputError
+        as ``graph_from_tables``.
+    """
+    d = _directed_from_tables(nodes, edges, crs=crs, speed_kmh=speed_kmh, speeds=speeds,
+                              source=source, lines=False)
+    core, _ = _largest_scc_mask(len(d.names), d.src, d.dst)
+    return engine_from_arrays(d.names, d.src, d.dst, d.travel[d.row], xy=d.xy, crs=d.crs,
+                              core=None if core.all() else core)
 
 
 def _same_crs(a: object, b: object) -> bool:
@@ -358,6 +441,7 @@ def _largest_scc_mask(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[np.ndar
     top = np.flatnonzero(sizes == sizes.max())
     if len(top) == 1:
         return labels == top[0], int(count)
+    import networkx as nx
     D = nx.DiGraph()
     D.add_nodes_from(range(n))
     D.add_edges_from(zip(src.tolist(), dst.tolist()))
@@ -415,6 +499,7 @@ def largest_scc(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """
     if G.number_of_nodes() == 0:
         raise InputError("the network has no nodes; give a network file that holds roads")
+    import networkx as nx
     comps = list(nx.strongly_connected_components(G))
     biggest = max(comps, key=len)
     H = G.subgraph(biggest).copy()
@@ -431,18 +516,36 @@ def largest_scc(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
 # --------------------------------------------------------------------------------------------
 # Files
 
-def _tables_from_gpkg(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _tables_from_gpkg(path: Path, layer: str | None, *, edge_geometry: bool = True,
+                      workspace: bool = False) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Node and edge tables of a GeoPackage (``road_nodes``/``road_edges``, or the AequilibraE
+    ``nodes``/``links``). ``edge_geometry`` False leaves the edges' lines unread where every edge
+    has its length (``length_m``, ``distance``); ``workspace``: say so when there is no network."""
     layers = {str(n) for n, _ in pyogrio.list_layers(path)}
     if {"road_nodes", "road_edges"} <= layers:
         nodes = pyogrio.read_dataframe(path, layer="road_nodes")
-        edges = pyogrio.read_dataframe(path, layer="road_edges")
+        edges = _read_edges(path, "road_edges", "length_m", edge_geometry)
         return nodes, edges
+    if workspace:
+        raise InputError(f"{path}: the workspace has no road network (road_nodes/road_edges); "
+                         "build the workspace with a road network (`network`)")
     if {"nodes", "links"} <= layers:
-        nodes = pyogrio.read_dataframe(path, layer="nodes")
-        links = pyogrio.read_dataframe(path, layer="links")
+        nodes = pyogrio.read_dataframe(path, layer="nodes", columns=["node_id"])
+        links = _read_edges(path, "links", "distance", edge_geometry)
         return nodes, edges_from_links(links)
     raise InputError(f"{path}: a GeoPackage without a road network; it needs layers "
                      f"road_nodes and road_edges (or nodes and links); it has {sorted(layers)}")
+
+
+def _read_edges(path: Path, layer: str, length_col: str, geometry: bool) -> pd.DataFrame:
+    """An edge layer; without its lines when ``geometry`` is False and every row has a
+    ``length_col`` (the lines are read after all where a length is missing)."""
+    if geometry:
+        return pyogrio.read_dataframe(path, layer=layer)
+    edges = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+    if length_col in edges.columns and pd.to_numeric(edges[length_col], errors="coerce").notna().all():
+        return edges
+    return pyogrio.read_dataframe(path, layer=layer)
 
 
 def edges_from_links(links: pd.DataFrame) -> pd.DataFrame:
@@ -493,11 +596,11 @@ def _tables_from_tntp(net: Path, crs: object | None) -> tuple[gpd.GeoDataFrame, 
         raise CRSError(f"{net}: TNTP files carry no CRS; give it (`source_crs`, e.g. 26771 for "
                        "the Chicago networks)")
     lines = net.read_text().splitlines()
-    start = next((i for i, l in enumerate(lines) if l.strip().startswith("~")), None)
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("~")), None)
     if start is None:
         raise InputError(f"{net}: not a TNTP network file (no '~' header line)")
     names = [t.strip() for t in lines[start].lstrip("~").split("\t") if t.strip() and t.strip() != ";"]
-    rows = [l.strip().rstrip(";").split() for l in lines[start + 1:] if l.strip()]
+    rows = [line.strip().rstrip(";").split() for line in lines[start + 1:] if line.strip()]
     links = pd.DataFrame(rows, columns=names[:len(rows[0])] if rows else names).apply(pd.to_numeric)
     nodes = pd.read_csv(node_path, sep=r"\s+", usecols=[0, 1, 2])
     nodes.columns = ["node_id", "x", "y"]
@@ -535,6 +638,7 @@ def _tables_from_csv(path: Path, crs: object | None) -> tuple[gpd.GeoDataFrame, 
 def _graph_from_osmnx(G0: nx.MultiDiGraph, crs: object | None, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Node and edge tables of a graph OSMnx built (downloads, GraphML it saved)."""
     import osmnx as ox
+
     from geo.osm import maxspeed_kmh
     if G0.number_of_edges() == 0:
         nodes = gpd.GeoDataFrame({"node_id": []}, geometry=[], crs="EPSG:4326")
@@ -561,6 +665,7 @@ def _read_graphml(path: Path):
         return ox.load_graphml(path)
     except Exception:
         try:
+            import networkx as nx
             G0 = nx.read_graphml(path)
         except Exception as exc:
             raise InputError(f"{path}: not a readable GraphML file ({exc})") from None
@@ -570,6 +675,7 @@ def _read_graphml(path: Path):
 def _tables_from_graphml(G0: nx.Graph, crs: object | None, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     if "crs" in G0.graph and all("x" in d and "y" in d for _, d in G0.nodes(data=True)) \
             and all("length" in d for *_, d in G0.edges(data=True)):
+        import networkx as nx
         return _graph_from_osmnx(nx.MultiDiGraph(G0), crs, source)
     gcrs = G0.graph.get("crs", crs)
     if gcrs is None:
@@ -578,7 +684,9 @@ def _tables_from_graphml(G0: nx.Graph, crs: object | None, source: str) -> tuple
     for n, d in G0.nodes(data=True):
         if "x" not in d or "y" not in d:
             raise InputError(f"{source}: node {n} has no x/y attributes; GraphML nodes need x and y")
-        ids.append(n), xs.append(float(d["x"])), ys.append(float(d["y"]))
+        ids.append(n)
+        xs.append(float(d["x"]))
+        ys.append(float(d["y"]))
     nodes = gpd.GeoDataFrame({"node_id": ids}, geometry=gpd.points_from_xy(xs, ys),
                              crs=parse_crs(gcrs, what="the GraphML crs"))
     rows = []
@@ -592,7 +700,8 @@ def _tables_from_graphml(G0: nx.Graph, crs: object | None, source: str) -> tuple
 def tables_from_file(path: str | Path, *, crs: object | None = None,
                      source_crs: object | None = None, network_type: str = "drive",
                      clip_area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
-                     clip_margin_m: float = CLIP_MARGIN_M) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+                     clip_margin_m: float = CLIP_MARGIN_M,
+                     edge_geometry: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Read a network file into raw (node, edge) tables, unvalidated and in the file's CRS.
 
     Parameters
@@ -607,6 +716,8 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
         one end inside the area grown by ``clip_margin_m`` metres are kept.
     clip_margin_m : the margin in metres around ``clip_area`` (default 2,000 m), so that roads
         just outside the area that connect places inside it stay in the network.
+    edge_geometry : False: a GeoPackage's edge lines are not read where every edge has its
+        length (travel times need no lines: ``engine_from_file``); other files keep theirs.
 
     Use ``graph_from_file`` for a validated graph, and ``tables_from_graph`` for the workspace
     layers ``road_nodes``/``road_edges`` in a working CRS.
@@ -623,14 +734,14 @@ def tables_from_file(path: str | Path, *, crs: object | None = None,
         from geo.workspace import is_workspace
         is_ws = is_workspace(p)
         try:
-            if not is_ws:
-                nodes, edges = _tables_from_gpkg(p, layer)
+            if not is_ws or not edge_geometry:
+                nodes, edges = _tables_from_gpkg(p, layer, edge_geometry=edge_geometry, workspace=is_ws)
         except (sqlite3.DatabaseError, pyogrio.errors.DataSourceError,
                 pyogrio.errors.DataLayerError) as exc:
             detail = " ".join(str(exc).split(";")[0].split())[:200]
             raise InputError(f"{p}: not a readable GeoPackage ({detail}); give a workspace or a "
                              "GeoPackage with road_nodes/road_edges (or nodes/links)") from None
-        if is_ws:
+        if is_ws and edge_geometry:
             from geo.workspace import read_workspace
             ws = read_workspace(p, layers=["road_nodes", "road_edges"])
             if not (ws.has("road_nodes") and ws.has("road_edges")):
@@ -744,6 +855,75 @@ def graph_from_workspace(ws, *, speed_kmh: float | None = None,
                              speed_kmh=speed_kmh, speeds=speeds, source=str(ws.path or ws.name))
 
 
+def engine_from_file(path: str | Path, *, crs: object | None = None, source_crs: object | None = None,
+                     speed_kmh: float | None = None, speeds: Mapping[str, float] | None = None,
+                     network_type: str = "drive",
+                     clip_area: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+                     clip_margin_m: float = CLIP_MARGIN_M) -> TravelEngine:
+    """The travel-time engine of a network file (any that ``graph_from_file`` reads, a
+    workspace included) over every node, with no NetworkX graph: the tables go straight to the
+    sparse matrix (``engine_from_tables``). A GeoPackage's edge lines are not read where every
+    edge has its length. Options as ``graph_from_file``."""
+    nodes, edges = tables_from_file(path, crs=crs, source_crs=source_crs, network_type=network_type,
+                                    clip_area=clip_area, clip_margin_m=clip_margin_m,
+                                    edge_geometry=False)
+    return engine_from_tables(nodes, edges, crs=crs, speed_kmh=speed_kmh, speeds=speeds,
+                              source=str(path))
+
+
+def engine_from_workspace(ws, *, speed_kmh: float | None = None,
+                          speeds: Mapping[str, float] | None = None) -> TravelEngine:
+    """The travel-time engine of a workspace's road network over every node, in its working CRS
+    (``engine_from_tables`` of ``road_nodes``/``road_edges``)."""
+    if not (ws.has("road_nodes") and ws.has("road_edges")):
+        raise InputError("the workspace has no road network (road_nodes/road_edges); build it with "
+                         "a road network (`network`)")
+    return engine_from_tables(ws.layer("road_nodes"), ws.layer("road_edges"), crs=ws.crs,
+                              speed_kmh=speed_kmh, speeds=speeds, source=str(ws.path or ws.name))
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """A workspace's road network, built once and shared read-only by everything that asks.
+
+    Attributes
+    ----------
+    engine : the sparse travel-time graph of every node (``engine_from_workspace``): coverage
+        and travel times.
+    speed_kmh : the one speed every road was given, or None (speeds by road class).
+
+    ``graph()`` gives the NetworkX graph (largest strongly connected component) and its own
+    engine, for the algorithms that need NetworkX (rings, routes, street tours); it is built on
+    first use, once. Never modify what either returns: it is shared (app sessions).
+    """
+
+    engine: TravelEngine
+    speed_kmh: float | None
+    _ws: object = field(repr=False)
+    _graph: list = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def graph(self) -> tuple[nx.MultiDiGraph, TravelEngine]:
+        """(NetworkX graph of the largest strongly connected component, its travel-time engine)."""
+        with self._lock:
+            if not self._graph:
+                from geo.traveltime import engine_from_graph
+                G = graph_from_workspace(self._ws, speed_kmh=self.speed_kmh)
+                self._graph.append((G, engine_from_graph(G)))
+            return self._graph[0]
+
+
+def road_network_from_workspace(ws, *, speed_kmh: float | None = None) -> RoadNetwork:
+    """The ``RoadNetwork`` of a workspace (its layers ``road_nodes``/``road_edges``): the sparse
+    graph now, the NetworkX graph when first asked for. Front ends cache it per workspace file
+    and layers version (``geo.workspace.layers_version``). InputError when there is no network."""
+    from geo.workspace import Workspace
+    roads = Workspace(crs=ws.crs, layers={k: ws.layer(k) for k in ("road_nodes", "road_edges")
+                                          if ws.has(k)}, meta=dict(ws.meta), path=ws.path)
+    return RoadNetwork(engine=engine_from_workspace(roads, speed_kmh=speed_kmh), speed_kmh=speed_kmh,
+                       _ws=roads)
+
+
 def graph_from_place(query: str, *, crs: object | None = None, network_type: str = "drive",
                      speed_kmh: float | None = None) -> nx.MultiDiGraph:
     """Download the road network of a place name through OSMnx (needs internet; not tested here).
@@ -798,16 +978,27 @@ def tables_from_graph(G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoData
 # --------------------------------------------------------------------------------------------
 # Points on the network
 
-def _node_tree(G: nx.MultiDiGraph) -> tuple[np.ndarray, cKDTree]:
-    cache = G.graph.get("_kdtree")
-    if cache is not None and cache[0].shape[0] == G.number_of_nodes():
-        return cache
-    ids = np.array(list(G.nodes), dtype=object)
-    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in ids])
+def _node_tree(network: nx.MultiDiGraph | TravelEngine) -> tuple[np.ndarray, cKDTree]:
+    """(node ids, KD-tree of their coordinates) of the nodes that points snap to: every node of
+    a graph; of an engine, the nodes of its largest strongly connected component (kept with
+    the engine, built once)."""
+    from scipy.spatial import cKDTree
+    if isinstance(network, TravelEngine):
+        cached = network._cache.get("snap_tree")
+        if cached is None:
+            if network.xy is None:
+                raise InputError("the travel-time engine has no node coordinates, so points cannot "
+                                 "be snapped onto it; build it with geo.network.engine_from_tables")
+            keep = np.ones(network.n, bool) if network.core is None else network.core
+            cached = (network.nodes[keep], cKDTree(network.xy[keep]))
+            network._cache["snap_tree"] = cached
+        return cached
+    ids = np.array(list(network.nodes), dtype=object)
+    xy = np.array([(network.nodes[n]["x"], network.nodes[n]["y"]) for n in ids])
     return ids, cKDTree(xy)
 
 
-def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | None = None,
+def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph | TravelEngine, *, id_col: str | None = None,
                 node_col: str = "node_id", warn_m: float = SNAP_WARN_M,
                 refuse_m: float | None = None, what: str = "points") -> pd.DataFrame:
     """The network node of every point: its ``node_col`` value, or else the nearest node.
@@ -815,7 +1006,10 @@ def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | N
     Parameters
     ----------
     points : point layer; must carry a CRS unless it names nodes through ``node_col``.
-    G : the road graph (``G.graph["crs"]`` metric).
+    G : the road graph (``G.graph["crs"]`` metric), or a travel-time engine with node
+        coordinates (``engine_from_tables``), whose points snap to the nearest node of its
+        largest strongly connected component (a point by a one-way dead end is not stranded
+        there); ``node_col`` may name any of its nodes.
     id_col : column naming the points in messages and in the result (default: the index).
     warn_m : points farther than this (metres) from their node are named in a warning.
     refuse_m : points farther than this (metres) from every node are an InputError naming
@@ -852,7 +1046,7 @@ def snap_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, *, id_col: str | N
     if getattr(points, "crs", None) is None:
         raise CRSError(f"the {what} layer has no CRS, so it cannot be placed on the network; set "
                        f"its CRS (the .prj, or a lon/lat CSV) or give a {node_col} column")
-    pts = points.to_crs(G.graph["crs"])
+    pts = points.to_crs(G.crs if isinstance(G, TravelEngine) else G.graph["crs"])
     geoms = pts.geometry.values
     empty = shapely.is_empty(geoms) | pd.isna(geoms)
     if empty.any():
@@ -881,3 +1075,14 @@ def nodes_from_points(points: gpd.GeoDataFrame, G: nx.MultiDiGraph, **kwargs) ->
     """Point id -> network node id (see ``snap_points``)."""
     snapped = snap_points(points, G, **kwargs)
     return pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy(), name="node")
+
+
+def cell_nodes(cells: gpd.GeoDataFrame, G: nx.MultiDiGraph) -> pd.Series:
+    """The network node of every cell: its centroid, taken in the graph's metric CRS, snapped to
+    the nearest node (cells far from every road are named in a warning, never refused: demand
+    may lie off the roads). A Series of node ids indexed like ``cells``; ``cells`` must have a
+    ``cell_id`` column and a CRS."""
+    if "cell_id" not in cells.columns:
+        raise InputError("the cells have no cell_id column; give each cell an id")
+    return snap_points(cells[["cell_id", cells.geometry.name]], G, id_col="cell_id",
+                       what="cell centroids")["node"]

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
 from geo.errors import CRSError, InputError, format_ids
 from geo.ids import normalise_ids
-from geo.network import road_class_rank
+from geo.road_classes import road_class_rank
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from geo.traveltime import TravelEngine
 
 __all__ = ["Ring", "ring_polygon", "inside_nodes", "blocked_edges", "ring_crossings",
+           "RingGraph", "ring_graph", "ring_graph_from_tables", "ring_graph_from_workspace",
+           "EdgeCheckpoints", "edge_checkpoints",
            "DEFAULT_TOLERANCE_M", "RING_LEVELS", "RingSpec", "ring_level", "rings_from_workspace"]
 
 DEFAULT_TOLERANCE_M = 50.0
@@ -24,7 +31,151 @@ DEFAULT_TOLERANCE_M = 50.0
 log = logging.getLogger(__name__)
 
 
-def ring_polygon(ring: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, G: nx.MultiDiGraph):
+@dataclass(frozen=True, eq=False)
+class RingGraph:
+    """A road graph read once into arrays for the ring checks, so that several rings (and the
+    fewest checkpoints of each) share one reading and their reachability and cuts run on
+    ``scipy.sparse`` instead of NetworkX graphs built per ring (``ring_graph(G)``).
+
+    Attributes
+    ----------
+    crs : the graph's CRS (metres).
+    nodes : node ids in graph order; ``index`` node id -> position; ``xy`` coordinates (n x 2).
+    keys : ``(u, v, key)`` of every directed edge in graph order (``G.edges(keys=True)``);
+        ``src``/``dst`` the positions of its ends, ``data`` its attribute dict, ``lines`` its
+        geometry (None where it has none).
+    """
+
+    crs: object
+    nodes: list
+    index: dict
+    xy: np.ndarray
+    keys: list
+    src: np.ndarray
+    dst: np.ndarray
+    data: list
+    lines: np.ndarray
+    _tree: list = field(default_factory=list, repr=False)
+    _engine: list = field(default_factory=list, repr=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.nodes)
+
+    def tree(self) -> shapely.STRtree:
+        """STRtree of the edge lines (built on first use)."""
+        if not self._tree:
+            self._tree.append(shapely.STRtree(self.lines))
+        return self._tree[0]
+
+    def inside(self, polygon) -> np.ndarray:
+        """Boolean mask (node order): True where the node lies inside ``polygon``."""
+        return np.asarray(shapely.contains_xy(polygon, self.xy[:, 0], self.xy[:, 1]), dtype=bool)
+
+    def reached_from(self, sources: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Boolean mask of the nodes reachable from any node of the mask ``sources`` (those
+        included) along the directed edges where ``keep`` is True (one breadth-first search
+        from a super source)."""
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import breadth_first_order
+        n = self.n
+        starts = np.flatnonzero(sources)
+        if len(starts) == 0:
+            return np.zeros(n, bool)
+        rows = np.concatenate([self.src[keep], np.full(len(starts), n)])
+        cols = np.concatenate([self.dst[keep], starts])
+        adj = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1))
+        order = breadth_first_order(adj, n, directed=True, return_predecessors=False)
+        out = np.zeros(n + 1, bool)
+        out[order] = True
+        return out[:n]
+
+    def engine(self, weight: str = "travel_s") -> TravelEngine:
+        """The travel-time engine of these nodes and edges (edge attribute ``weight``, seconds),
+        the same as ``geo.traveltime.engine_from_graph`` of the graph; built once."""
+        if not self._engine:
+            from geo.traveltime import engine_from_arrays
+            seconds = np.array([d.get(weight) for d in self.data], dtype=float)
+            self._engine.append(engine_from_arrays(self.nodes, self.src, self.dst, seconds,
+                                                   xy=self.xy, crs=self.crs, weight=weight))
+        return self._engine[0]
+
+
+def ring_graph(G: nx.MultiDiGraph | RingGraph) -> RingGraph:
+    """The ``RingGraph`` of a road graph (metric CRS; nodes with ``x``, ``y``): one pass over
+    its nodes and edges. A RingGraph is returned as it is."""
+    if isinstance(G, RingGraph):
+        return G
+    nodes = list(G.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)], dtype=float).reshape(-1, 2)
+    keys, data = [], []
+    for u, v, k, d in G.edges(keys=True, data=True):
+        keys.append((u, v, k))
+        data.append(d)
+    src = np.fromiter((index[u] for u, _, _ in keys), dtype=np.int64, count=len(keys))
+    dst = np.fromiter((index[v] for _, v, _ in keys), dtype=np.int64, count=len(keys))
+    lines = np.empty(len(data), dtype=object)
+    lines[:] = [d.get("geometry") for d in data]
+    return RingGraph(G.graph["crs"], nodes, index, xy, keys, src, dst, data, lines)
+
+
+def ring_graph_from_tables(nodes: gpd.GeoDataFrame, edges: pd.DataFrame, *, crs: object | None = None,
+                           speed_kmh: float | None = None, speeds: dict | None = None,
+                           source: str | None = None) -> RingGraph:
+    """The ``RingGraph`` of node and edge tables with no NetworkX graph in between: the same
+    nodes, edges, order, keys and attributes as ``ring_graph(geo.network.graph_from_tables(...))``
+    (the largest strongly connected component, the same warning about what is dropped), so
+    that the ring checks give the same answers. Tables and options as ``graph_from_tables``.
+    """
+    from geo.network import _directed_from_tables, _directed_lines, _largest_scc_mask, _warn_dropped
+    d = _directed_from_tables(nodes, edges, crs=crs, speed_kmh=speed_kmh, speeds=speeds,
+                              source=source, lines=True)
+    lines = _directed_lines(d)
+    n = len(d.names)
+    keep_nodes, comps = _largest_scc_mask(n, d.src, d.dst)
+    keep = keep_nodes[d.src] & keep_nodes[d.dst]
+    kept = np.flatnonzero(keep_nodes)
+    if n - len(kept):
+        _warn_dropped(d.source, len(kept), n - len(kept), len(d.src) - int(keep.sum()), comps - 1)
+    at = np.full(n, -1, dtype=np.int64)
+    at[kept] = np.arange(len(kept))
+    src, dst, rows, lines = at[d.src[keep]], at[d.dst[keep]], d.row[keep], lines[keep]
+    # NetworkX's edge order: by source node, then by the first edge of each (u, v) pair, then
+    # as inserted; each pair's keys count 0, 1, … in insertion order
+    i = np.arange(len(src))
+    _, first, pair = np.unique(src * max(len(kept), 1) + dst, return_index=True, return_inverse=True)
+    order = np.lexsort((i, first[pair], src))
+    src, dst, rows, lines, pair = src[order], dst[order], rows[order], lines[order], pair[order]
+    start = np.ones(len(pair), bool)
+    start[1:] = pair[1:] != pair[:-1]
+    keys = i - np.maximum.accumulate(np.where(start, i, 0))
+    names = d.names[kept].tolist()
+    data = [{"geometry": g, "length_m": lm, "road_class": rc, "own_speed_kmh": os_, "oneway": ow,
+             "speed_kmh": sp, "travel_s": ts}
+            for g, lm, rc, os_, ow, sp, ts in zip(
+                lines.tolist(), d.length[rows].tolist(), d.road_class[rows].tolist(),
+                d.own_speed[rows].tolist(), d.oneway[rows].tolist(), d.speed[rows].tolist(),
+                d.travel[rows].tolist())]
+    edge_keys = [(names[u], names[v], k) for u, v, k in zip(src.tolist(), dst.tolist(), keys.tolist())]
+    out = np.empty(len(data), dtype=object)
+    out[:] = [x["geometry"] for x in data]
+    return RingGraph(d.crs, names, {nm: j for j, nm in enumerate(names)}, d.xy[kept], edge_keys,
+                     src, dst, data, out)
+
+
+def ring_graph_from_workspace(ws, *, speed_kmh: float | None = None) -> RingGraph:
+    """``ring_graph_from_tables`` of a workspace's road network (``road_nodes``/``road_edges``)
+    in its working CRS: ``ring_graph(geo.network.graph_from_workspace(ws))`` without NetworkX."""
+    if not (ws.has("road_nodes") and ws.has("road_edges")):
+        raise InputError("the workspace has no road network (road_nodes/road_edges); build it with "
+                         "a road network (`network`)")
+    return ring_graph_from_tables(ws.layer("road_nodes"), ws.layer("road_edges"), crs=ws.crs,
+                                  speed_kmh=speed_kmh, source=str(ws.path or ws.name))
+
+
+def ring_polygon(ring: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry,
+                 G: nx.MultiDiGraph | RingGraph):
     """The ring as one (multi)polygon in the graph CRS. GeoDataFrames must carry a CRS;
     a bare shapely geometry is taken to be in the graph CRS."""
     if isinstance(ring, (gpd.GeoDataFrame, gpd.GeoSeries)):
@@ -32,7 +183,8 @@ def ring_polygon(ring: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, G: n
             raise CRSError("the ring layer has no CRS; set its CRS before checking the ring")
         if len(ring) == 0:
             raise InputError("the ring layer is empty; give the area boundary or a drawn ring polygon")
-        geom = shapely.union_all(ring.to_crs(G.graph["crs"]).geometry.values)
+        crs = G.crs if isinstance(G, RingGraph) else G.graph["crs"]
+        geom = shapely.union_all(ring.to_crs(crs).geometry.values)
     else:
         geom = ring
     if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
@@ -41,46 +193,72 @@ def ring_polygon(ring: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry, G: n
     return geom
 
 
-def inside_nodes(G: nx.MultiDiGraph, polygon) -> pd.Series:
+def inside_nodes(G: nx.MultiDiGraph | RingGraph, polygon) -> pd.Series:
     """Boolean Series indexed by node id: True where the node lies inside ``polygon``."""
-    ids = list(G.nodes)
-    x = np.array([G.nodes[n]["x"] for n in ids])
-    y = np.array([G.nodes[n]["y"] for n in ids])
-    return pd.Series(shapely.contains_xy(polygon, x, y), index=pd.Index(ids, dtype=object))
+    rg = ring_graph(G)
+    return pd.Series(rg.inside(polygon), index=pd.Index(rg.nodes, dtype=object))
 
 
-def blocked_edges(G: nx.MultiDiGraph, checkpoints: gpd.GeoDataFrame | None, *,
-                  id_col: str | None = "checkpoint_id",
-                  tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict:
-    """{(u, v, key): checkpoint id} for every directed edge whose road passes within
-    ``tolerance_m`` metres of a checkpoint (a checkpoint at a junction blocks all its roads).
+class EdgeCheckpoints(NamedTuple):
+    """The directed edges of a ``RingGraph`` that checkpoints close (``edge_checkpoints``).
+
+    Attributes
+    ----------
+    blocked : boolean mask (edge order): a checkpoint lies within the tolerance of the road.
+    ids : the nearest such checkpoint's id (edge order; None where none).
+    """
+
+    blocked: np.ndarray
+    ids: np.ndarray
+
+
+def edge_checkpoints(G: nx.MultiDiGraph | RingGraph, checkpoints: gpd.GeoDataFrame | None, *,
+                     id_col: str | None = "checkpoint_id",
+                     tolerance_m: float = DEFAULT_TOLERANCE_M) -> EdgeCheckpoints:
+    """The checkpoint of every directed edge (``ring_graph(G)`` edge order): the edges whose
+    road passes within ``tolerance_m`` metres of a checkpoint (one at a junction closes all
+    its roads), each named by its nearest checkpoint. Compute it once for several rings.
 
     ``id_col`` names the checkpoints (None: the row index); a column that the layer does not
     have is an InputError listing the columns it has."""
+    rg = ring_graph(G)
+    if not (tolerance_m >= 0):
+        raise InputError(f"`tolerance_m` was {tolerance_m!r} but must be metres >= 0, e.g. 50")
+    blocked = np.zeros(len(rg.keys), bool)
+    ids_out = np.full(len(rg.keys), None, dtype=object)
     if checkpoints is None or len(checkpoints) == 0:
-        return {}
+        return EdgeCheckpoints(blocked, ids_out)
     if checkpoints.crs is None:
         raise CRSError("the checkpoint layer has no CRS; set its CRS first")
     if id_col is not None and id_col not in checkpoints.columns:
         cols = [c for c in checkpoints.columns if c != checkpoints.geometry.name]
         raise InputError(f"id_col was {id_col!r} but the checkpoints have no such column; "
                          f"columns are {cols}")
-    pts = checkpoints.to_crs(G.graph["crs"])
+    pts = checkpoints.to_crs(rg.crs)
     ids = (normalise_ids(pts[id_col]).to_numpy() if id_col is not None
            else np.array([str(i) for i in pts.index], dtype=object))
-    keys, geoms = [], []
-    for u, v, k, d in G.edges(keys=True, data=True):
-        keys.append((u, v, k))
-        geoms.append(d.get("geometry"))
-    geoms = np.array(geoms, dtype=object)
-    tree = shapely.STRtree(geoms)
-    p_idx, e_idx = tree.query(pts.geometry.values, predicate="dwithin", distance=tolerance_m)
-    out: dict = {}
-    # nearest checkpoint first, so that each edge names the closest one
-    d = shapely.distance(pts.geometry.values[p_idx], geoms[e_idx])
-    for p, e, _ in sorted(zip(p_idx, e_idx, d), key=lambda t: t[2]):
-        out.setdefault(keys[e], ids[p])
-    return out
+    p_idx, e_idx = rg.tree().query(pts.geometry.values, predicate="dwithin", distance=tolerance_m)
+    # nearest checkpoint first (ties in query order), so that each edge names the closest one
+    d = shapely.distance(pts.geometry.values[p_idx], rg.lines[e_idx])
+    order = np.argsort(d, kind="stable")
+    edges, first = np.unique(e_idx[order], return_index=True)
+    blocked[edges] = True
+    ids_out[edges] = ids[p_idx[order][first]]
+    return EdgeCheckpoints(blocked, ids_out)
+
+
+def blocked_edges(G: nx.MultiDiGraph | RingGraph, checkpoints: gpd.GeoDataFrame | None, *,
+                  id_col: str | None = "checkpoint_id",
+                  tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict:
+    """{(u, v, key): checkpoint id} for every directed edge whose road passes within
+    ``tolerance_m`` metres of a checkpoint (a checkpoint at a junction blocks all its roads);
+    ``edge_checkpoints`` as a dict.
+
+    ``id_col`` names the checkpoints (None: the row index); a column that the layer does not
+    have is an InputError listing the columns it has."""
+    rg = ring_graph(G)
+    found = edge_checkpoints(rg, checkpoints, id_col=id_col, tolerance_m=tolerance_m)
+    return {rg.keys[e]: found.ids[e] for e in np.flatnonzero(found.blocked).tolist()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,20 +316,25 @@ class Ring:
                 "reason": self.reason}
 
 
-def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | None = None,
-                   id_col: str = "checkpoint_id",
-                   tolerance_m: float = DEFAULT_TOLERANCE_M) -> Ring:
+def ring_crossings(G: nx.MultiDiGraph | RingGraph, ring, *,
+                   checkpoints: gpd.GeoDataFrame | None = None, id_col: str | None = "checkpoint_id",
+                   tolerance_m: float = DEFAULT_TOLERANCE_M,
+                   blocked: EdgeCheckpoints | None = None) -> Ring:
     """Find the road crossings of ``ring`` and check whether ``checkpoints`` close it.
 
     Parameters
     ----------
-    G : road graph (metric CRS).
+    G : road graph (metric CRS), or its ``RingGraph`` (``ring_graph(G)``, read once for
+        several rings).
     ring : the ring polygon (GeoDataFrame with a CRS, or a shapely polygon in the graph CRS):
         the county boundary or a drawn inner ring.
     checkpoints : checkpoint points; a checkpoint covers every road within ``tolerance_m``
         metres of it.
     id_col : checkpoint id column.
     tolerance_m : metres between a checkpoint and a road for the road to count as checked.
+    blocked : the roads the checkpoints close (``edge_checkpoints`` of the same graph,
+        checkpoints, ``id_col`` and ``tolerance_m``), when several rings share them; computed
+        here when None.
 
     Notes
     -----
@@ -168,30 +351,32 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     """
     if not (tolerance_m >= 0):
         raise InputError(f"`tolerance_m` was {tolerance_m!r} but must be metres >= 0, e.g. 50")
-    poly = ring_polygon(ring, G)
-    inside = inside_nodes(G, poly)
+    rg = ring_graph(G)
+    poly = ring_polygon(ring, rg)
+    is_in = rg.inside(poly)
     boundary = poly.boundary
-    blocked = blocked_edges(G, checkpoints, id_col=id_col, tolerance_m=tolerance_m)
-    is_in = dict(zip(inside.index.tolist(), inside.to_numpy().tolist()))  # plain dict: fast lookups
+    if blocked is None:
+        blocked = edge_checkpoints(rg, checkpoints, id_col=id_col, tolerance_m=tolerance_m)
     roads: dict[tuple, dict] = {}
-    for u, v, k, d in G.edges(keys=True, data=True):
-        if is_in[u] == is_in[v]:
-            continue
+    for e in np.flatnonzero(is_in[rg.src] != is_in[rg.dst]).tolist():  # the crossing edges
+        u, v, _ = rg.keys[e]
+        d = rg.data[e]
+        u_in = bool(is_in[rg.src[e]])
         a, b = (u, v) if str(u) <= str(v) else (v, u)
         rec = roads.setdefault((a, b), {"u": a, "v": b, "in": False, "out": False,
-                                        "outside_node": v if is_in[u] else u,
-                                        "inside_node": u if is_in[u] else v,
+                                        "outside_node": v if u_in else u,
+                                        "inside_node": u if u_in else v,
                                         "road_class": d.get("road_class", ""),
                                         "geometry": d.get("geometry"), "checkpoint_id": None})
-        rec["in" if is_in[v] else "out"] = True
-        if (u, v, k) in blocked and rec["checkpoint_id"] is None:
-            rec["checkpoint_id"] = blocked[(u, v, k)]
+        rec["out" if u_in else "in"] = True
+        if blocked.blocked[e] and rec["checkpoint_id"] is None:
+            rec["checkpoint_id"] = blocked.ids[e]
     rows = []
     for rec in roads.values():
         line = rec.pop("geometry")
         hit = line.intersection(boundary) if line is not None else None
         if hit is None or hit.is_empty:
-            point = shapely.Point(G.nodes[rec["inside_node"]]["x"], G.nodes[rec["inside_node"]]["y"])
+            point = shapely.Point(rg.xy[rg.index[rec["inside_node"]]])
         else:
             point = shapely.get_geometry(hit, 0) if hit.geom_type.startswith("Multi") or \
                 hit.geom_type == "GeometryCollection" else hit
@@ -207,37 +392,35 @@ def ring_crossings(G: nx.MultiDiGraph, ring, *, checkpoints: gpd.GeoDataFrame | 
     frame = pd.DataFrame(rows, columns=[c for c in cols if c != "crossing_id"])
     frame = frame.sort_values(["covered", "rank", "u", "v"], kind="stable").reset_index(drop=True)
     frame.insert(0, "crossing_id", [f"X{i + 1}" for i in range(len(frame))])
-    crossings = gpd.GeoDataFrame(frame, geometry="geometry", crs=G.graph["crs"])
+    crossings = gpd.GeoDataFrame(frame, geometry="geometry", crs=rg.crs)
 
-    # Closure on the graph: reachability from the outside after removing checkpointed roads.
-    outside = [n for n in G.nodes if not is_in[n]]
-    H = nx.DiGraph()
-    H.add_nodes_from(G.nodes)
-    H.add_edges_from((u, v) for u, v, k in G.edges(keys=True) if (u, v, k) not in blocked)
-    source = ("__outside__",)
-    H.add_edges_from((source, n) for n in outside)
-    reached = nx.descendants(H, source) if outside else set()
-    inside_reached = {n for n in reached if is_in.get(n, False)}
-    reached_in = np.array([n in inside_reached for n in crossings["inside_node"]], dtype=bool)
-    reached_out = np.array([n in reached for n in crossings["outside_node"]], dtype=bool)
+    # Closure on the graph: reachability from the outside after removing checkpointed roads
+    # (one breadth-first search on the sparse graph).
+    reached = rg.reached_from(~is_in, ~blocked.blocked)
+    inside_reached = reached & is_in
+    at = [rg.index[n] for n in crossings["inside_node"]]
+    reached_in = inside_reached[at] if at else np.zeros(0, bool)
+    at = [rg.index[n] for n in crossings["outside_node"]]
+    reached_out = reached[at] if at else np.zeros(0, bool)
     leaks = crossings.loc[(crossings["direction"] != "out").to_numpy() & reached_in & reached_out
                           & ~crossings["covered"].to_numpy(dtype=bool), "crossing_id"].tolist()
-    n_inside = int(inside.sum())
+    n_inside = int(is_in.sum())
+    n_outside = rg.n - n_inside
     reason = None
     if n_inside == 0:
         reason = (f"no road node lies inside the ring, so it misses the road network "
-                  f"({G.number_of_nodes()} nodes); check that the ring and the network cover the "
+                  f"({rg.n} nodes); check that the ring and the network cover the "
                   "same place (and their CRS)")
-    elif not outside:
+    elif not n_outside:
         reason = (f"all {n_inside} road nodes lie inside the ring, so the network has no entries "
                   "to check; give a network that reaches beyond the ring")
     elif len(crossings) == 0:
-        reason = (f"no road crosses the ring ({n_inside} nodes inside, {len(outside)} outside); "
+        reason = (f"no road crosses the ring ({n_inside} nodes inside, {n_outside} outside); "
                   "check that the ring follows the boundary the network crosses")
     if reason is not None:
         log.warning("the checkpoint ring cannot be checked and is reported as not closed: %s", reason)
-    return Ring(crossings=crossings, closed=reason is None and not inside_reached, leaks=leaks,
-                outside_nodes=len(outside), inside_nodes=n_inside, tolerance_m=tolerance_m,
+    return Ring(crossings=crossings, closed=reason is None and not inside_reached.any(), leaks=leaks,
+                outside_nodes=n_outside, inside_nodes=n_inside, tolerance_m=tolerance_m,
                 reason=reason)
 
 
@@ -291,8 +474,9 @@ def _rings_from_layer(layer: gpd.GeoDataFrame, crs) -> list[RingSpec]:
     levels = layer["ring"].map(ring_level)
     bad = layer.index[levels.isna()].tolist()
     if bad:
-        raise InputError(f"the rings layer's `ring` column holds {format_ids(layer.loc[bad, 'ring'].astype(str).unique())} "
-                         f"in rows {format_ids(bad)}; give outer, inner or core (外圈, 中圈, 内圈)")
+        held = format_ids(layer.loc[bad, 'ring'].astype(str).unique())
+        raise InputError(f"the rings layer's `ring` column holds {held} in rows {format_ids(bad)}; "
+                         "give outer, inner or core (外圈, 中圈, 内圈)")
     kinds = set(layer.geometry.geom_type.dropna())
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise InputError(f"the rings layer must hold polygons, it holds {sorted(kinds)}; draw each ring "
@@ -354,7 +538,7 @@ def rings_from_workspace(ws, rings: gpd.GeoDataFrame | None = None, *,
         levels = (cps["ring"].map(ring_level) if cps is not None and "ring" in cps.columns
                   else pd.Series(dtype=object))
         for level in RING_LEVELS[1:]:
-            on = cps[(levels == level).to_numpy()] if len(levels) else None
+            on = cps[(levels == level).to_numpy()] if cps is not None and len(levels) else None
             if on is None or len(on) == 0:
                 continue
             poly = _hull_of(on, hull_buffer_m)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -17,16 +17,22 @@ from geo.ids import normalise_ids
 from geo.network import SNAP_REFUSE_M, snap_points
 from geo.ring import (
     DEFAULT_TOLERANCE_M,
+    EdgeCheckpoints,
     Ring,
+    RingGraph,
     RingSpec,
-    blocked_edges,
-    inside_nodes,
+    edge_checkpoints,
     ring_crossings,
+    ring_graph,
     rings_from_workspace,
 )
+from geo.road_classes import MAIN_MAX_RANK
 from geo.traveltime import TravelEngine, minutes_matrix
 from planning.placement import Cut, fewest_checkpoints
 from planning.seal import Seal, SealInfeasible, seal_from_cost_matrix
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "DEFAULT_UNITS_NEEDED",
@@ -47,21 +53,57 @@ DEFAULT_UNITS_NEEDED = {"outer": 2, "inner": 1, "core": 1}
 #: Which entries a seal sends units to: those without a checkpoint, those of them on main roads
 #: (arterial and above, ``MAJOR_RANK``), or all of them.
 SEAL_ENTRIES = ("uncovered", "major", "all")
-MAJOR_RANK = 3  # expressway 0, national 1, provincial 2, arterial 3
+MAJOR_RANK = MAIN_MAX_RANK  # expressway 0, national 1, provincial 2, arterial 3 (geo.road_classes)
 
 
-def closure_witness(G: nx.MultiDiGraph, polygon, blocked: Mapping) -> list | None:
+def closure_witness(G: nx.MultiDiGraph | RingGraph, polygon,
+                    blocked: Mapping | EdgeCheckpoints) -> list | None:
     """A shortest road path (node ids, fewest roads) from a node outside ``polygon`` to a node
     inside it that uses no road in ``blocked``: the proof that a ring is open. None when there is
-    none, which is the proof that it is closed (no inside node is reachable from outside)."""
-    inside = inside_nodes(G, polygon)
-    is_in = dict(zip(inside.index.tolist(), inside.to_numpy().tolist()))
+    none, which is the proof that it is closed (no inside node is reachable from outside).
+
+    ``blocked``: {(u, v, key): checkpoint} (``geo.ring.blocked_edges``) or the
+    ``geo.ring.edge_checkpoints`` of the same graph.
+
+    Notes
+    -----
+    Every path from outside to inside has a last outside node followed by an inside one, so
+    the shortest path is one open road from an outside node to an inside node, and there is
+    none exactly when no inside node can be reached. Of those roads this returns the one a
+    bidirectional breadth-first search from all outside nodes to all inside nodes meets first
+    (NetworkX's ``shortest_path``; what this function returned when it built that graph):
+    with at most as many outside as inside nodes the first in edge order, else the one into
+    the first inside node (node order) from its first outside neighbour (node order).
+    """
+    rg = ring_graph(G)
+    is_in = rg.inside(polygon)
+    if isinstance(blocked, EdgeCheckpoints):
+        shut = blocked.blocked
+    else:
+        shut = np.fromiter((k in blocked for k in rg.keys), dtype=bool, count=len(rg.keys))
+    n_out = int((~is_in).sum())
+    n_in = rg.n - n_out
+    if n_out == 0 or n_in == 0:
+        return None
+    if n_out == 1:  # the search starts differently with one outside node: run it
+        return _witness_search(rg, is_in, shut)
+    roads = np.flatnonzero(~shut & ~is_in[rg.src] & is_in[rg.dst])
+    if len(roads) == 0:
+        return None
+    e = roads[0] if n_out <= n_in else roads[np.lexsort((rg.src[roads], rg.dst[roads]))[0]]
+    return [rg.nodes[rg.src[e]], rg.nodes[rg.dst[e]]]
+
+
+def _witness_search(rg: RingGraph, is_in: np.ndarray, shut: np.ndarray) -> list | None:
+    """``closure_witness`` by NetworkX's bidirectional search on the graph of open roads plus a
+    source before every outside node and a sink after every inside node."""
+    import networkx as nx
     H = nx.DiGraph()
-    H.add_nodes_from(G.nodes)
-    H.add_edges_from((u, v) for u, v, k in G.edges(keys=True) if (u, v, k) not in blocked)
+    H.add_nodes_from(rg.nodes)
+    H.add_edges_from((u, v) for (u, v, _), s in zip(rg.keys, shut.tolist()) if not s)
     S, T = ("__outside__",), ("__inside__",)
-    H.add_edges_from((S, n) for n in G.nodes if not is_in[n])
-    H.add_edges_from((n, T) for n in G.nodes if is_in[n])
+    H.add_edges_from((S, n) for n, i in zip(rg.nodes, is_in.tolist()) if not i)
+    H.add_edges_from((n, T) for n, i in zip(rg.nodes, is_in.tolist()) if i)
     try:
         path = nx.shortest_path(H, S, T)
     except nx.NetworkXNoPath:
@@ -207,7 +249,8 @@ def _seal(engine: TravelEngine, unit_nodes: list, unit_ids: list, delays: np.nda
                                  units_needed=entries["units_needed"].to_numpy(), turnout_min=delays)
 
 
-def analyse_rings(G: nx.MultiDiGraph, engine: TravelEngine | None, specs: Sequence[RingSpec], *,
+def analyse_rings(G: nx.MultiDiGraph | RingGraph, engine: TravelEngine | None,
+                  specs: Sequence[RingSpec], *,
                   checkpoints: gpd.GeoDataFrame | None = None, id_col: str | None = "checkpoint_id",
                   tolerance_m: float = DEFAULT_TOLERANCE_M, propose: bool = False,
                   band_m: float = 0.0, junctions: bool = False,
@@ -221,7 +264,8 @@ def analyse_rings(G: nx.MultiDiGraph, engine: TravelEngine | None, specs: Sequen
 
     Parameters
     ----------
-    G, engine : road graph (metric CRS) and its travel-time engine.
+    G, engine : road graph (metric CRS), or its ``geo.ring.RingGraph`` (then units are snapped
+        on ``engine``), and its travel-time engine.
     specs : the rings (``geo.ring.rings_from_workspace``).
     checkpoints : every checkpoint; one covers the roads within ``tolerance_m`` metres, whatever
         ring its ``ring`` column names.
@@ -249,7 +293,8 @@ def analyse_rings(G: nx.MultiDiGraph, engine: TravelEngine | None, specs: Sequen
                          f"{list(SEAL_ENTRIES)}")
     unit_nodes = unit_ids = delays = None
     if units is not None and len(units) and engine is not None:
-        snapped = snap_points(units, G, id_col=unit_id if unit_id in units.columns else None,
+        snapped = snap_points(units, engine if isinstance(G, RingGraph) else G,
+                              id_col=unit_id if unit_id in units.columns else None,
                               what="units", refuse_m=SNAP_REFUSE_M)
         dup = snapped["id"][snapped["id"].duplicated()].unique()
         if len(dup):
@@ -259,23 +304,27 @@ def analyse_rings(G: nx.MultiDiGraph, engine: TravelEngine | None, specs: Sequen
         delays = (pd.to_numeric(units[turnout_col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
                   if turnout_col is not None and turnout_col in units.columns else np.zeros(len(units)))
     results = []
+    rg = ring_graph(G) if specs else None  # the graph read once, for every ring
+    blocked = None  # the roads the checkpoints close: found once, for every ring
     for spec in specs:
-        ring = ring_crossings(G, spec.polygon, checkpoints=checkpoints, id_col=id_col,
-                              tolerance_m=tolerance_m)
+        if blocked is None:
+            blocked = edge_checkpoints(rg, checkpoints, id_col=id_col, tolerance_m=tolerance_m)
+        ring = ring_crossings(rg, spec.polygon, checkpoints=checkpoints, id_col=id_col,
+                              tolerance_m=tolerance_m, blocked=blocked)
         witness = None
         if ring.reason is None and not ring.closed:
-            blocked = blocked_edges(G, checkpoints, id_col=id_col, tolerance_m=tolerance_m)
-            witness = closure_witness(G, spec.polygon, blocked)
+            witness = closure_witness(rg, spec.polygon, blocked)
         proposal = None
         if propose and ring.reason is None:
-            proposal = fewest_checkpoints(G, spec.polygon, checkpoints=checkpoints, id_col=id_col,
-                                          tolerance_m=tolerance_m, band_m=band_m, junctions=junctions)
+            proposal = fewest_checkpoints(rg, spec.polygon, checkpoints=checkpoints, id_col=id_col,
+                                          tolerance_m=tolerance_m, band_m=band_m, junctions=junctions,
+                                          blocked=blocked)
         need = _need_of(spec, units_needed)
         entries = _entries_to_seal(ring, need, seal_entries, checkpoints, id_col)
         seal, reason = None, None
         if units is None or engine is None:
             reason = "no seal asked (no units or no travel times given)"
-        elif unit_nodes is None:
+        elif unit_nodes is None or unit_ids is None or delays is None:  # set together, above
             reason = "no units to seal with (stations or posts)"
         elif len(ring.entries) == 0:
             reason = f"the ring has no entries to seal: {ring.reason or 'no road enters it'}"

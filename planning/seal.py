@@ -5,10 +5,9 @@ assignment by threshold search over bipartite matching).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
@@ -18,6 +17,9 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 from geo.errors import GridPatrolError, InputError, format_ids
 from geo.network import SNAP_REFUSE_M, snap_points
 from geo.traveltime import TravelEngine, minutes_matrix
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["Seal", "seal_from_cost_matrix", "seal_from_network", "SealInfeasible"]
 
@@ -192,20 +194,22 @@ def _column_or_value(frame: gpd.GeoDataFrame, value, name: str, what: str):
     return col.to_numpy(dtype=float)
 
 
-def seal_from_network(G: nx.MultiDiGraph, engine: TravelEngine, units: gpd.GeoDataFrame,
+def seal_from_network(G: nx.MultiDiGraph | None, engine: TravelEngine, units: gpd.GeoDataFrame,
                       exits: gpd.GeoDataFrame, *, unit_id: str | None = None,
                       exit_id: str | None = None, units_needed: int | str | None = None,
                       turnout_min: float | str | None = None) -> Seal:
     """The optimal seal of ``exits`` by ``units`` on the road network (travel from unit to exit).
 
-    Units and exits are snapped to their nearest node, or named by a ``node_id`` column; the
-    id columns default to the index. A point farther than ``SNAP_REFUSE_M`` from the network
+    Units and exits are snapped to their nearest node of ``G``, or of ``engine`` when ``G`` is
+    None (its largest strongly connected component, the nodes ``G`` would have), or named by a
+    ``node_id`` column; the id columns default to the index. A point farther than ``SNAP_REFUSE_M`` from the network
     is an InputError (it is not on it). ``units_needed`` is a number for every exit or the
     name of an exits column (default 1); ``turnout_min`` a number of minutes for every unit or
     the name of a units column (default 0). Infeasibility is explained before solving.
     """
-    u = snap_points(units, G, id_col=unit_id, what="units", refuse_m=SNAP_REFUSE_M)
-    x = snap_points(exits, G, id_col=exit_id, what="exits", refuse_m=SNAP_REFUSE_M)
+    on = engine if G is None else G
+    u = snap_points(units, on, id_col=unit_id, what="units", refuse_m=SNAP_REFUSE_M)
+    x = snap_points(exits, on, id_col=exit_id, what="exits", refuse_m=SNAP_REFUSE_M)
     for frame, what in ((u, "unit"), (x, "exit")):
         dup = frame["id"][frame["id"].duplicated()].unique()
         if len(dup):

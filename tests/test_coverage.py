@@ -10,8 +10,14 @@ import pytest
 from shapely.geometry import box
 
 from cli import main
-from geo.coverage import (band_of, coverage_from_facilities, coverage_from_layers, edges_with_minutes,
-                          parse_bands, response_areas)
+from geo.coverage import (
+    band_of,
+    coverage_from_facilities,
+    coverage_from_layers,
+    edges_with_minutes,
+    parse_bands,
+    response_areas,
+)
 from geo.errors import InputError
 from geo.network import tables_from_graph
 from geo.traveltime import engine_from_graph, minutes_matrix, nearest_facility

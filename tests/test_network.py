@@ -11,8 +11,16 @@ import pytest
 from shapely.geometry import LineString
 
 from geo.errors import CRSError, InputError
-from geo.network import (SPEED_DEFAULTS_KMH, edges_from_links, graph_from_file, graph_from_tables,
-                         graph_with_speeds, nodes_from_points, snap_points, tables_from_graph)
+from geo.network import (
+    SPEED_DEFAULTS_KMH,
+    edges_from_links,
+    graph_from_file,
+    graph_from_tables,
+    graph_with_speeds,
+    nodes_from_points,
+    snap_points,
+    tables_from_graph,
+)
 from tests.netutil import LINE, LINE_EDGES, METRIC, graph, points, tables
 
 

@@ -16,8 +16,7 @@ from geo.errors import InputError
 from geo.network import tables_from_graph
 from geo.ring import ring_crossings
 from geo.traveltime import engine_from_graph
-from planning.placement import (fewest_checkpoints, iter_place_posts, maximal_covering, place_posts,
-                                set_covering)
+from planning.placement import fewest_checkpoints, iter_place_posts, maximal_covering, place_posts, set_covering
 from tests.netutil import LINE, LINE_EDGES, METRIC, graph, points
 
 SEVEN = {c: (i * 1000, 0) for i, c in enumerate("ABCDEFG")}

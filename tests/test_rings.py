@@ -18,6 +18,7 @@ from geo.errors import InputError
 from geo.ring import RingSpec, ring_level, rings_from_workspace
 from geo.traveltime import engine_from_graph
 from geo.workspace import Workspace
+from planning.highs import new_highs
 from planning.rings import analyse_rings
 from planning.seal import SealInfeasible, seal_from_cost_matrix, seal_from_network
 from tests.netutil import METRIC, graph, points
@@ -140,9 +141,7 @@ def _mip(travel, need, delay):
     arrive = travel + delay[:, None]
     n, m = arrive.shape
     pairs = [(i, j) for i in range(n) for j in range(m) if np.isfinite(arrive[i, j])]
-    h = highspy.Highs()
-    h.silent()
-    h.setOptionValue("threads", 1)  # HiGHS' scheduler is global: the same thread count as planning/
+    h = new_highs()  # silent, one thread (HiGHS' scheduler is global), as in planning/
     x = [h.addVariable(lb=0, ub=1, type=highspy.HighsVarType.kInteger) for _ in pairs]
     T = h.addVariable(lb=0, ub=highspy.kHighsInf)
     for j in range(m):
@@ -357,7 +356,7 @@ def test_cli_units_needed_wording(capsys):
 
 def test_rings_table_and_map_show_every_ring_and_escape_names():
     from tests._payloads import PAYLOADS, RAW_MARKERS
-    from tests.test_xss import check_map
+    from tests._xss import check_map
     from ui import page_coverage as pc
     G = _G()
     specs = [RingSpec("outer", PAYLOADS[0], OUTER, "rings layer"), RingSpec("inner", PAYLOADS[1], INNER, "rings layer")]

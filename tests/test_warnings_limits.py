@@ -21,10 +21,10 @@ import pytest
 from shapely.geometry import Point, box
 
 import cli
+from geo.coverage import coverage_from_layers
 from geo.errors import GridPatrolWarning, InputError
 from geo.grid import MAX_CELLS, cell_count, cells_from_area, check_cell_count
 from geo.ids import id_str, normalise_ids
-from geo.coverage import coverage_from_layers
 from geo.network import SNAP_REFUSE_M, snap_points, tables_from_graph
 from geo.ring import ring_crossings
 from geo.traveltime import engine_from_graph
@@ -99,8 +99,8 @@ def test_captured_warnings_collects_logs_and_gridpatrol_warnings_once():
         log.warning("%d cells far away", 3)  # the same message twice: kept once
         logging.getLogger("planning.x").error("worse than a warning")
         logging.getLogger("somebody.else").warning("not ours")
-        warnings.warn("a repaired  problem", GridPatrolWarning)
-        warnings.warn("a repaired  problem", GridPatrolWarning)
+        warnings.warn("a repaired  problem", GridPatrolWarning, stacklevel=1)
+        warnings.warn("a repaired  problem", GridPatrolWarning, stacklevel=1)
         log.info("not a warning")
     assert notes == ["3 cells far away", "worse than a warning", "a repaired problem"]
 
@@ -116,15 +116,17 @@ def test_captured_warnings_sees_its_own_thread_only():
 
 
 def test_cli_prints_every_warning_and_lists_them_in_json(capsys, line_net, tmp_path):
-    # a facility 800 m from the road (snapped, with a warning) on a network whose island is
-    # dropped (another warning)
+    # a facility 800 m from the road (snapped, with a warning) on a network whose island no
+    # facility reaches (another warning, naming its nodes)
     points({"F1": (0, 800)}, id_col="station_id").to_file(tmp_path / "fac.gpkg")
     code, out, err = run(capsys, "coverage", "--network", line_net, "--facilities",
                          tmp_path / "fac.gpkg", "--minutes", "1,3", "--json")
     assert code == 0, err
     data = json.loads(out)
     assert any("farther than 500 m" in w and "F1 (800 m)" in w for w in data["warnings"])
-    assert any("largest strongly connected component" in w for w in data["warnings"])
+    assert any("2 of 7 network nodes are reached by no facility" in w and w.endswith(": X, Y")
+               for w in data["warnings"])
+    assert data["unreachable"] == 2 and data["unreachable_nodes"] == ["X", "Y"]
     lines = [ln for ln in err.splitlines() if ln.startswith("gridpatrol coverage: warning: ")]
     assert len(lines) == len(data["warnings"]) == 2
     # text mode: the same warnings on stderr, the result on stdout
@@ -290,7 +292,8 @@ def garbage(tmp_path) -> dict[str, Path]:
         "empty.csv": b"",
         "binary.geojson": noise,
         "binary.gpkg": noise,
-        "wide.csv": (",".join(f"c{i}" for i in range(3000)) + "\n" + ",".join("1" for _ in range(3000)) + "\n").encode(),
+        "wide.csv": (",".join(f"c{i}" for i in range(3000)) + "\n"
+                     + ",".join("1" for _ in range(3000)) + "\n").encode(),
         "no_coords.csv": b"a,b\n1,2\n",
         "ragged.csv": b"lon,lat\n1,2\n3,4,5,6\n",
     }
