@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import logging
+import os
 import re
 import sys
 import warnings
@@ -52,6 +52,8 @@ _PARAMETER_FLAGS: dict[str, str] = {
     "police_grid_station": "--police-grid-station", "norms": "--set",
     "network": "`gridpatrol import --network NET`",
     "min_gap_min": "--min-gap-min", "break_min": "--break-min", "max_places": "--max-places",
+    "scheduler": "--scheduler", "workers": "--workers", "partition_rows": "--partition-rows",
+    "engine": "--engine", "end_col": "--end-col",
 }
 _NETWORK_FILE_FLAGS = {"source_crs": "--network-crs"}
 _COMMAND_FLAGS: dict[str, dict[str, str]] = {
@@ -62,7 +64,11 @@ _COMMAND_FLAGS: dict[str, dict[str, str]] = {
     "import": {"network": "--network", "crs": "--layer-crs", "area": "--area",
                "unit_id": "--unit-id", "unit_station": "--unit-station", "unit_name": "--unit-name"},
     "orders": {"plan": "--plan", "against": "--against"}, "staffing": {"plan": "--plan"},
+    "copy": {"overwrite_plans": "--force"},
+    "library": {"url": "URL", "name": "NAME"},
     "brief": {"at": "--at"},
+    "basemap": {"url": "--url", "tileset": "--tiles", "max_zoom": "--max-zoom", "subdomains": "--subdomains",
+                "attribution": "--attribution"},
     "streets": {"budget_min": "--budget-min", "classes": "--classes", "risk_top": "--risk-top",
                 "station": "--station"},
 }
@@ -96,6 +102,24 @@ def _csv_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _out_kind(path: str | Path, kinds: dict[str, str], *, what: str, flag: str = "--out") -> str:
+    """The kind of file ``path`` asks for, decided by its suffix (any case) as every command
+    decides it: ``kinds`` maps suffixes to kinds ({".html": "html", ".pdf": "pdf"}). An error
+    naming ``flag`` and the suffixes allowed when the suffix is none of them or the path is a
+    folder."""
+    path = Path(path)
+    endings = list(dict.fromkeys(kinds))
+    allowed = ", ".join(endings[:-1]) + f" or {endings[-1]}" if len(endings) > 1 else endings[0]
+    if path.is_dir():
+        raise GridPatrolError(f"{flag} was {str(path)!r}, which is a folder; give a file name "
+                              f"ending in {allowed}")
+    kind = kinds.get(path.suffix.lower())
+    if kind is None:
+        raise GridPatrolError(f"{flag} was {str(path)!r} but {what} is written by the file's "
+                              f"suffix; give a path ending in {allowed}")
+    return kind
+
+
 def _json_default(value):
     import numpy as np
     if isinstance(value, (np.integer,)):
@@ -105,6 +129,31 @@ def _json_default(value):
     if isinstance(value, (np.bool_,)):
         return bool(value)
     return str(value)
+
+
+def _redacted(text: str) -> str:
+    """``text`` with the password of every postgresql:// URL in it shown as ***."""
+    from geo.pgurl import redact
+    return redact(text)
+
+
+def _scale_arguments(p: argparse.ArgumentParser) -> None:
+    """--engine, --scheduler, --workers, --partition-rows: where incidents (or the audit's
+    polygon pairs) are aggregated (geo.scale.Scale)."""
+    p.add_argument("--engine", choices=["auto", "memory", "dask", "postgis"], default="auto",
+                   help="memory, dask partitions, or SQL in a PostGIS workspace (auto: postgis for "
+                   "a database workspace, dask above 2 million incidents or with --scheduler)")
+    p.add_argument("--scheduler", help="Dask scheduler: local (a cluster of --workers processes "
+                   "here) or an address tcp://HOST:8786 of a running cluster")
+    p.add_argument("--workers", type=int, default=2, help="processes of the local cluster (2)")
+    p.add_argument("--partition-rows", type=int, default=250_000,
+                   help="incidents (or polygons) per partition: what one worker holds (250000)")
+
+
+def _scale_from(args: argparse.Namespace):
+    from geo.scale import Scale
+    return Scale(engine=args.engine, scheduler=args.scheduler, workers=args.workers,
+                 partition_rows=args.partition_rows)
 
 
 def _account_arguments(p: argparse.ArgumentParser) -> None:
@@ -122,8 +171,8 @@ def _writer(args: argparse.Namespace, path: str | Path, *, action: str) -> str:
     one without accounts; otherwise an account of that directory with at least the planner role
     (exit 2 when the sign-in fails or the role is lower)."""
     import getpass
-    import os
-    from server.accounts import AccountStore, account_for_cli, require
+
+    from server.accounts import require
     from server.library import library_of
     data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else library_of(path)
     if data_dir is None:
@@ -131,17 +180,28 @@ def _writer(args: argparse.Namespace, path: str | Path, *, action: str) -> str:
             return getpass.getuser()
         except Exception:  # no login name (containers)
             return "local"
+    account = _signed_in(args, data_dir)
+    require(account, "planner", action=action)
+    return account.name
+
+
+def _signed_in(args: argparse.Namespace, data_dir: Path, *, role: str = ""):
+    """The account of ``data_dir`` the command acts as: --user (else $GRIDPATROL_USER) with the
+    password from standard input (--password-stdin, else $GRIDPATROL_PASSWORD); the local
+    administrator while the directory has no accounts. Exit 2 when the sign-in fails."""
+    import os
+
+    from server.accounts import AccountStore, account_for_cli
     name = getattr(args, "user", None) or os.environ.get("GRIDPATROL_USER")
     password = os.environ.get("GRIDPATROL_PASSWORD")
     if getattr(args, "password_stdin", False):
         password = sys.stdin.readline().rstrip("\r\n")
     if not AccountStore(data_dir).is_empty() and (not name or not password):
-        raise GridPatrolError(f"the data directory {data_dir.name!r} has accounts: give --user NAME "
+        who = f"NAME of {role}" if role else "NAME"
+        raise GridPatrolError(f"the data directory {data_dir.name!r} has accounts: give --user {who} "
                               "and the password with --password-stdin (or GRIDPATROL_USER and "
                               "GRIDPATROL_PASSWORD)")
-    account = account_for_cli(data_dir, name, password)
-    require(account, "planner", action=action)
-    return account.name
+    return account_for_cli(data_dir, name, password)
 
 
 # --- demo, info, import (foundation) -----------------------------------------------------------
@@ -222,7 +282,8 @@ def _with_flag(problem):
 
 @command("import", help="build a workspace from your layers")
 def _import(p: argparse.ArgumentParser):
-    p.add_argument("out", help="the workspace to write (.gpkg)")
+    p.add_argument("out", help="the workspace to write (.gpkg, or a database: "
+                   "postgresql://USER@HOST:PORT/DB?schema=NAME)")
     p.add_argument("--area", help="study area polygons (unioned; may be left out with --units: "
                    "the union of the units)")
     p.add_argument("--units", help="base units of the plans instead of generated cells: villages/"
@@ -291,11 +352,13 @@ def _import(p: argparse.ArgumentParser):
     def run(args: argparse.Namespace) -> Result:
         from geo.build import build_workspace
         from geo.layers import LayerSource
+        from geo.pgurl import is_database_url
         from geo.workspace import read_workspace, workspace_info, write_workspace
-        out = Path(args.out)
-        if out.suffix.lower() != ".gpkg":
-            raise GridPatrolError(f"OUT was {str(out)!r} but a workspace is a GeoPackage; give a "
-                                  "path ending in .gpkg")
+        out = args.out if is_database_url(args.out) else Path(args.out)  # a URL stays text
+        if not is_database_url(out) and out.suffix.lower() != ".gpkg":
+            raise GridPatrolError(f"OUT was {str(out)!r} but a workspace is a GeoPackage or a "
+                                  "database; give a path ending in .gpkg or "
+                                  "postgresql://USER@HOST/DB?schema=NAME")
         if not args.area and not args.units:
             raise GridPatrolError("give the study area (--area FILE), or base units (--units "
                                   "FILE --unit-id COL) whose union is the area")
@@ -354,12 +417,14 @@ def _plans(p: argparse.ArgumentParser):
 
     def run(args: argparse.Namespace) -> Result:
         import pandas as pd
+
         from geo.workspace import check_workspace, read_plans
-        table = read_plans(check_workspace(args.workspace))
+        where = check_workspace(args.workspace)  # a Path, or a DatabaseURL (name: the schema)
+        table = read_plans(where)
         rows = [{"plan_id": int(r.plan_id), "name": r.name, "author": r.author, "created": r.created,
                  "parent_id": None if pd.isna(r.parent_id) else int(r.parent_id), "note": r.note}
                 for r in table.itertuples(index=False)]
-        lines = [f"{len(rows)} plan version(s) in {Path(args.workspace).name}"]
+        lines = [f"{len(rows)} plan version(s) in {where.name}"]
         from geo.times import local_time_text
         lines += [f"  {r['plan_id']:>4d}  {local_time_text(r['created']) if r['created'] else '-':16s}  "
                   f"{r['author'] or '-':12s}  "
@@ -369,10 +434,37 @@ def _plans(p: argparse.ArgumentParser):
     return run
 
 
+@command("copy", help="copy a workspace between GeoPackage files and PostGIS databases, with "
+         "its plans and edit histories")
+def _copy(p: argparse.ArgumentParser):
+    p.add_argument("src", metavar="SRC", help="the workspace to copy: ws.gpkg or "
+                   "postgresql://USER@HOST:PORT/DB?schema=NAME")
+    p.add_argument("dst", metavar="DST", help="where to copy it: a .gpkg file or a "
+                   "postgresql:// URL with ?schema=NAME (the schema is created)")
+    p.add_argument("--force", action="store_true",
+                   help="replace DST even when it holds saved plans (they are lost)")
+    _account_arguments(p)
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.pgworkspace import read_edit_rows, transfer_workspace
+        from geo.workspace import plan_count, read_workspace, workspace_info
+        _writer(args, args.dst, action="write a workspace")
+        out = transfer_workspace(args.src, args.dst, overwrite_plans=args.force)
+        info = workspace_info(read_workspace(out))
+        payload = {"source": args.src, "destination": str(out), "crs": info["crs"],
+                   "layers": info["layers"], "plans": plan_count(out),
+                   "edits": int(len(read_edit_rows(out)))}
+        text = (f"copied {payload['source']} to {payload['destination']}: "
+                f"{len(payload['layers'])} layers, {payload['plans']} plan version(s), "
+                f"{payload['edits']} edit step(s), CRS {payload['crs']}")
+        return payload, text
+    return run
+
+
 # --- audit (boundary audit) ----------------------------------------------------------------------
 
-@command("audit", help="crosswalk and mismatch audit of two partitions (police vs admin units)")
-def _audit(p: argparse.ArgumentParser):
+def _audit_arguments(p: argparse.ArgumentParser) -> None:
+    """The two partitions and the audit options, shared by ``audit`` and ``align``."""
     p.add_argument("police", metavar="POLICE",
                    help="police units (jurisdictions, police grids, beats); file or ws.gpkg:layer "
                    "(ws.gpkg:police_grids, ws.gpkg:jurisdictions)")
@@ -404,32 +496,44 @@ def _audit(p: argparse.ArgumentParser):
                    help="pieces smaller than this (m2) are slivers (100)")
     p.add_argument("--sliver-width", type=float, default=5.0,
                    help="pieces narrower than this everywhere (m) are slivers (5)")
+    _scale_arguments(p)
+
+
+def _audit_from_args(args: argparse.Namespace):
+    """The boundary audit of ``audit`` and ``align`` (``geo.audit.audit_files``)."""
+    from geo.audit import audit_files, workspace_layer
+    from geo.layers import LayerSource
+
+    def src(path: str | None) -> LayerSource | None:
+        return None if path is None else LayerSource(path, crs=args.layer_crs)
+
+    if args.population and not args.population_col:
+        raise GridPatrolError("--population was given without --population-col; name the "
+                              "population column of that layer")
+    for flag, name, spec, given in (("--police-id", "POLICE", args.police, args.police_id),
+                                    ("--admin-id", "ADMIN", args.admin, args.admin_id)):
+        if given is None and workspace_layer(spec) is None:
+            raise GridPatrolError(f"{flag} is required: {name} {spec!r} is not a layer of a "
+                                  "GridPatrol workspace (such as ws.gpkg:police_grids), so its id "
+                                  f"column is not known; give {flag} COLUMN")
+    return audit_files(src(args.police), src(args.admin), police_id=args.police_id,
+                       admin_id=args.admin_id, population=src(args.population),
+                       points=src(args.points), area=src(args.area), weight=args.weight,
+                       min_share=args.min_share, population_col=args.population_col,
+                       working_crs=args.crs, sliver_area_m2=args.sliver_area,
+                       sliver_width_m=args.sliver_width, police_station=args.police_station,
+                       scale=_scale_from(args))
+
+
+@command("audit", help="crosswalk and mismatch audit of two partitions (police vs admin units)")
+def _audit(p: argparse.ArgumentParser):
+    _audit_arguments(p)
     p.add_argument("--out", help="folder for crosswalk.csv, units.csv, audit.gpkg, audit_map.png, "
                    "report.md and report.html")
 
     def run(args: argparse.Namespace) -> Result:
-        from geo.audit import audit_files, workspace_layer
         from geo.audit_report import write_audit
-        from geo.layers import LayerSource
-
-        def src(path: str | None) -> LayerSource | None:
-            return None if path is None else LayerSource(path, crs=args.layer_crs)
-
-        if args.population and not args.population_col:
-            raise GridPatrolError("--population was given without --population-col; name the "
-                                  "population column of that layer")
-        for flag, name, spec, given in (("--police-id", "POLICE", args.police, args.police_id),
-                                        ("--admin-id", "ADMIN", args.admin, args.admin_id)):
-            if given is None and workspace_layer(spec) is None:
-                raise GridPatrolError(f"{flag} is required: {name} {spec!r} is not a layer of a "
-                                      "GridPatrol workspace (such as ws.gpkg:police_grids), so its id "
-                                      f"column is not known; give {flag} COLUMN")
-        audit = audit_files(src(args.police), src(args.admin), police_id=args.police_id,
-                            admin_id=args.admin_id, population=src(args.population),
-                            points=src(args.points), area=src(args.area), weight=args.weight,
-                            min_share=args.min_share, population_col=args.population_col,
-                            working_crs=args.crs, sliver_area_m2=args.sliver_area,
-                            sliver_width_m=args.sliver_width, police_station=args.police_station)
+        audit = _audit_from_args(args)
         payload = audit.summary()
         if args.out:
             payload["written"] = [str(p) for p in write_audit(audit, args.out, lang=args.lang)]
@@ -460,6 +564,85 @@ def _audit(p: argparse.ArgumentParser):
     return run
 
 
+def _records(frame, *, digits: int = 3) -> list[dict]:
+    """The rows of ``frame`` as JSON-ready dicts: numbers rounded to ``digits``, missing values
+    None, ids and other objects as text."""
+    import math
+
+    import numpy as np
+    out = []
+    for row in frame.to_dict("records"):
+        rec = {}
+        for k, v in row.items():
+            if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+                rec[str(k)] = None
+            elif isinstance(v, (bool, np.bool_)):
+                rec[str(k)] = bool(v)
+            elif isinstance(v, (int, np.integer)):
+                rec[str(k)] = int(v)
+            elif isinstance(v, (float, np.floating)):
+                rec[str(k)] = round(float(v), digits)
+            else:
+                rec[str(k)] = str(v)
+        out.append(rec)
+    return out
+
+
+@command("align", help="alignment proposal: which station should own each township (admin "
+         "unit), and the pieces to move, stations kept contiguous (the audit page's proposal)")
+def _align(p: argparse.ArgumentParser):
+    _audit_arguments(p)
+    p.add_argument("--lock-stations", default="", metavar="A,B",
+                   help="police units (stations) that neither give nor receive pieces")
+    p.add_argument("--lock-townships", default="", metavar="A,B",
+                   help="admin units whose pieces all stay where they are")
+    p.add_argument("--out", help="folder for alignment_moves.csv, alignment_kept.csv, "
+                   "alignment_workload.csv, alignment_owners.csv and alignment.gpkg (the "
+                   "proposed jurisdictions)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from planning.alignment import propose_alignment
+        if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+            raise GridPatrolError(f"--out was {args.out!r}, which is a file; give a folder")
+        audit = _audit_from_args(args)
+        if audit.container == "admin":
+            raise GridPatrolError(f"the ADMIN units ({args.admin}) are meant to hold whole POLICE "
+                                  "units, so no police unit owns an admin unit; give the stations' "
+                                  "jurisdictions as POLICE and townships (or other admin units) as ADMIN")
+        proposal = propose_alignment(audit, locked_stations=_csv_list(args.lock_stations),
+                                     locked_townships=_csv_list(args.lock_townships))
+        owners = proposal.owners
+        payload = {"moves": _records(proposal.moves), "kept": _records(proposal.kept),
+                   "owners": _records(owners), "workload": _records(proposal.workload),
+                   "pieces_moved": len(proposal.moves),
+                   "split_before": int((owners["stations_before"] > 1).sum()),
+                   "split_after": int((owners["stations_after"] > 1).sum()),
+                   "contiguous": proposal.contiguous, "weight": args.weight}
+        lines = [(f"{len(proposal.moves)} piece(s) move; admin units held by more than one station "
+                  f"{payload['split_before']} -> {payload['split_after']}; stations contiguous as "
+                  f"before: {'yes' if proposal.contiguous else 'no'}")]
+        for r in payload["moves"][:20]:
+            lines.append(f"  {r['admin']!s:>10s}: piece {r['piece']} {r['from_station']} -> "
+                         f"{r['to_station']} ({r['area_m2'] / 1e6:,.2f} km²)")
+        if len(payload["moves"]) > 20:
+            lines.append(f"  ... {len(payload['moves']) - 20} more (all in --json or --out)")
+        for r in payload["kept"][:10]:
+            lines.append(f"  kept {r['admin']!s:>10s}: piece {r['piece']} stays with {r['station']} "
+                         f"({r['reason']})")
+        if args.out:
+            from geo.tables import write_table
+            folder = Path(args.out)
+            folder.mkdir(parents=True, exist_ok=True)
+            written = [write_table(frame, folder / f"alignment_{name}.csv")
+                       for name, frame in (("moves", proposal.moves), ("kept", proposal.kept),
+                                           ("workload", proposal.workload), ("owners", owners))]
+            gpkg = folder / "alignment.gpkg"
+            proposal.jurisdictions().to_file(gpkg, layer="jurisdictions", driver="GPKG")
+            payload["written"] = [str(x) for x in (*written, gpkg)]
+            lines.append("wrote " + ", ".join(payload["written"]))
+        return payload, "\n".join(lines)
+    return run
+
 
 # --- network analyses (coverage, seal, ring, place-posts) ----------------------------------------
 
@@ -475,17 +658,26 @@ def _network_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network-crs", help="CRS of network files that carry none (CSV x/y, TNTP, GraphML)")
 
 
-def _load_network(args: argparse.Namespace, layers: tuple[str, ...] = ()):
+def _load_network(args: argparse.Namespace, layers: tuple[str, ...] = (), *, arrays: bool = False):
     """(graph, travel-time engine, workspace or None) for --network; of a workspace only the
-    road network and ``layers`` are read."""
+    road network and ``layers`` are read. ``arrays``: the graph as a ``geo.ring.RingGraph``
+    read straight from the tables, no NetworkX graph (the ring checks need none)."""
+    import sqlite3
+
     from geo.network import graph_from_file, graph_from_workspace
     from geo.traveltime import engine_from_graph
-    import sqlite3
     try:
         ws = _maybe_workspace(args.network, layers=["road_nodes", "road_edges", *layers])
     except sqlite3.DatabaseError as exc:  # a .gpkg that is not SQLite (random bytes, truncated)
         raise GridPatrolError(f"--network was {args.network!r}, which is not a readable GeoPackage "
                               f"({exc}); give a workspace or a network file") from None
+    if arrays:
+        from geo.network import tables_from_file
+        from geo.ring import ring_graph_from_tables, ring_graph_from_workspace
+        rg = (ring_graph_from_workspace(ws, speed_kmh=args.speed_kmh) if ws is not None else
+              ring_graph_from_tables(*tables_from_file(args.network, source_crs=args.network_crs),
+                                     speed_kmh=args.speed_kmh, source=str(args.network)))
+        return rg, rg.engine(), ws
     if ws is not None:
         G = graph_from_workspace(ws, speed_kmh=args.speed_kmh)
     else:
@@ -493,9 +685,34 @@ def _load_network(args: argparse.Namespace, layers: tuple[str, ...] = ()):
     return G, engine_from_graph(G), ws
 
 
+def _load_engine(args: argparse.Namespace, layers: tuple[str, ...] = ()):
+    """(travel-time engine of every node, workspace or None) for --network, with no NetworkX
+    graph (coverage); of a workspace only ``layers`` are read, and its roads without their lines."""
+    import sqlite3
+
+    from geo.network import engine_from_file
+    from geo.pgurl import is_database_url
+    if is_database_url(args.network):  # a workspace in PostGIS: its roads are read with its layers
+        from geo.network import engine_from_workspace
+        from geo.workspace import read_workspace
+        ws = read_workspace(args.network, layers=[*layers, "road_nodes", "road_edges"])
+        return engine_from_workspace(ws, speed_kmh=args.speed_kmh), ws
+    try:
+        ws = _maybe_workspace(args.network, layers=list(layers))
+    except sqlite3.DatabaseError as exc:  # a .gpkg that is not SQLite (random bytes, truncated)
+        raise GridPatrolError(f"--network was {args.network!r}, which is not a readable GeoPackage "
+                              f"({exc}); give a workspace or a network file") from None
+    engine = engine_from_file(args.network, crs=ws.crs if ws is not None else None,
+                              speed_kmh=args.speed_kmh, source_crs=args.network_crs)
+    return engine, ws
+
+
 def _maybe_workspace(path: str, layers: list[str] | None = None):
     """The workspace at ``path`` when it is one (all layers, or only ``layers``), else None."""
+    from geo.pgurl import is_database_url
     from geo.workspace import is_workspace, read_workspace
+    if is_database_url(path):  # a database is only ever a workspace: say why it cannot be read
+        return read_workspace(path, layers=layers)
     return read_workspace(path, layers=layers) if is_workspace(path) else None
 
 
@@ -550,10 +767,14 @@ def _coverage(p: argparse.ArgumentParser):
                                 "column: 7x24, 08:00-20:00 …) count")
 
     def run(args: argparse.Namespace) -> Result:
-        from geo.coverage import coverage_from_layers, parse_bands
+        from geo.coverage import coverage_from_network, parse_bands
         bands = parse_bands(args.minutes)
-        G, engine, ws = _load_network(args, ("stations", "cells"))
-        fac = _points(args.facilities, what="facilities", ws=ws, layer="stations")
+        engine, ws = _load_engine(args, ("stations", "cells"))
+        if args.facilities is None and args.id is None and ws is not None and ws.has("stations"):
+            from geo.stations import facilities_from_workspace
+            fac = facilities_from_workspace(ws, units="stations")  # as the app and the briefing
+        else:
+            fac = _points(args.facilities, what="facilities", ws=ws, layer="stations")
         cells = None
         if args.cells:
             cells = _points(args.cells, what="cells")
@@ -568,9 +789,9 @@ def _coverage(p: argparse.ArgumentParser):
             _check_weight_column(cells, weight)
             if weight is None and "incidents" in cells.columns:
                 weight = "incidents"
-        cov = coverage_from_layers(G, engine, fac, id_col=id_col, bands=bands,
-                                   turnout_min=args.turnout_min, cells=cells, weight=weight,
-                                   at=args.at)
+        cov = coverage_from_network(engine, fac, id_col=id_col, bands=bands,
+                                    turnout_min=args.turnout_min, cells=cells, weight=weight,
+                                    at=args.at)
         out = cov.summary()
         lines = [f"{out['nodes']} nodes, {len(cov.facilities)} facilities"]
         if args.at is not None:
@@ -581,6 +802,8 @@ def _coverage(p: argparse.ArgumentParser):
                   for b, n in out["within"].items()]
         lines.append(f"  beyond {bands[-1]:g} min: {len(out['uncovered'])} nodes; longest "
                      f"{out['max_minutes'] if out['max_minutes'] is None else round(out['max_minutes'], 1)} min")
+        if out["unreachable"]:
+            lines.append(f"  reached by no facility: {out['unreachable']} nodes (unreachable_nodes in --json)")
         lines += [f"  {f}: {d['nodes']} nodes, weight {d['weight']:g}" for f, d in out["by_facility"].items()]
         return out, "\n".join(lines)
     return run
@@ -589,9 +812,11 @@ def _coverage(p: argparse.ArgumentParser):
 @command("seal", help="minimum time to close every entry (one or more units per entry, turnout delays)")
 def _seal(p: argparse.ArgumentParser):
     _network_arguments(p)
-    p.add_argument("--units", required=True, help="units: stations/posts/cars (points, or node_id column)")
+    p.add_argument("--units", help="units: stations/posts/cars (points, or node_id column; "
+                   "default: the stations and posts of a workspace given as --network)")
     p.add_argument("--unit-id", help="id column of --units")
-    p.add_argument("--exits", required=True, help="entries to close (points, or node_id column)")
+    p.add_argument("--exits", help="entries to close (points, or node_id column; default: the "
+                   "checkpoints of a workspace given as --network)")
     p.add_argument("--exit-id", help="id column of --exits")
     p.add_argument("--units-needed", help="units each exit needs: a number, or a column of --exits (1)")
     p.add_argument("--turnout-min", help="minutes before a unit leaves: a number, or a column of "
@@ -599,12 +824,26 @@ def _seal(p: argparse.ArgumentParser):
 
     def run(args: argparse.Namespace) -> Result:
         from planning.seal import seal_from_network
-        units = _points(args.units, what="units")
-        exits = _points(args.exits, what="exits")
-        unit_id = _id_column(units, args.unit_id, "units", "--unit-id", prefer=("unit_id",))
+        if args.units and args.exits:
+            units = _points(args.units, what="units")
+            exits = _points(args.exits, what="exits")
+            engine, _ = _load_engine(args)  # snapped on the sparse graph: no NetworkX
+        else:  # the workspace's own, as the coverage page seals its checkpoints
+            engine, ws = _load_engine(args, ("stations", "posts", "checkpoints"))
+            if args.units:
+                units = _points(args.units, what="units")
+            elif ws is not None:
+                from geo.stations import facilities_from_workspace
+                units = facilities_from_workspace(ws, units="both")
+                if not len(units):
+                    raise GridPatrolError("the workspace has no stations or posts; give --units")
+            else:
+                raise GridPatrolError("give --units (a point file), or a workspace as --network")
+            exits = _points(args.exits, what="exits", ws=ws, layer="checkpoints")
+        unit_id = _id_column(units, args.unit_id, "units", "--unit-id",
+                             prefer=("unit_id", "facility_id"))
         exit_id = _id_column(exits, args.exit_id, "exits", "--exit-id",
                              prefer=("exit_id", "checkpoint_id"))
-        G, engine, _ = _load_network(args)
 
         def number_or_column(text, frame, default_column):
             if text is None:
@@ -615,7 +854,7 @@ def _seal(p: argparse.ArgumentParser):
                 return text  # a column name (checked by the library)
         need = number_or_column(args.units_needed, exits, "units_needed")
         turnout = number_or_column(args.turnout_min, units, "turnout_min")
-        seal = seal_from_network(G, engine, units, exits, unit_id=unit_id, exit_id=exit_id,
+        seal = seal_from_network(None, engine, units, exits, unit_id=unit_id, exit_id=exit_id,
                                  units_needed=need, turnout_min=turnout)
         out = seal.summary()
         lines = [f"all {len(out['units_needed'])} exits closed after {out['seal_minutes']:.1f} min "
@@ -662,7 +901,7 @@ def _ring(p: argparse.ArgumentParser):
             raise GridPatrolError("give the workspace (WS) or a road network (--network NET)")
         if args.rings is not None:
             return _ring_layers(args)
-        G, _, ws = _load_network(args, ("area", "checkpoints"))
+        G, _, ws = _load_network(args, ("area", "checkpoints"), arrays=True)
         if args.ring:
             ring = read_layer(LayerSource(args.ring))
         elif ws is not None and ws.has("area"):
@@ -728,7 +967,7 @@ def _ring_layers(args: argparse.Namespace) -> Result:
     from planning.rings import analyse_rings, rings_from_workspace, units_from_workspace
     need = _units_needed(args.units_needed)
     G, engine, ws = _load_network(args, ("area", "checkpoints", "townships", "rings", "stations",
-                                         "posts"))
+                                         "posts"), arrays=True)
     if ws is None:
         raise GridPatrolError("--rings needs a workspace (WS or --network) holding the area or rings")
     rings = read_layer(LayerSource(args.rings)) if args.rings else None
@@ -746,7 +985,8 @@ def _ring_layers(args: argparse.Namespace) -> Result:
     out = result.summary()
     lines = []
     for r in out["rings"]:
-        state = "CLOSED" if r["closed"] else "OPEN" if r["closure"]["reason"] is None else "NOT CLOSED (cannot be checked)"
+        state = ("CLOSED" if r["closed"] else "OPEN" if r["closure"]["reason"] is None
+                 else "NOT CLOSED (cannot be checked)")
         lines.append(f"{r['level']:<5s} {r['name']}: {len(r['entries'])} entries, {len(r['covered'])} with a "
                      f"checkpoint, {len(r['uncovered'])} without; {state}")
         if r["closure"]["open_path"]:
@@ -770,24 +1010,38 @@ def _place_posts(p: argparse.ArgumentParser):
     p.add_argument("--cells", help="demand cells with --weight (default: the workspace's cells)")
     p.add_argument("--weight", default="population", help="cell column to cover: population or incidents")
     p.add_argument("--minutes", type=float, default=5.0, help="response standard T in minutes (5)")
-    p.add_argument("--k", type=int, help="number of new posts (maximal covering)")
+    p.add_argument("--k", "--posts", dest="k", type=int, help="number of new posts (maximal covering)")
     p.add_argument("--model", choices=["max_cover", "set_cover"], default="max_cover",
                    help="max_cover: best k sites; set_cover: fewest sites reaching all demand")
     p.add_argument("--candidates", help="candidate sites (points); default: the nodes of the demand cells")
     p.add_argument("--time-limit", type=float, default=60.0, help="solver time limit in seconds (60)")
     p.add_argument("--hours-share", type=float, default=0.8, help="share of a new post's added "
                    "value (by hour, weighted by incidents) its proposed opening hours keep (0.8)")
+    p.add_argument("--matrix", metavar="COSTS", help="instead of --network: a travel-cost table "
+                   "the planner brings (CSV/Excel: candidate_id, demand_id, cost; e.g. minutes "
+                   "from a map service); a candidate covers a demand point when cost <= --minutes")
+    p.add_argument("--demand", metavar="DEMAND", help="with --matrix: the demand points "
+                   "(CSV/Excel: demand_id, weight)")
+    p.add_argument("--open", default="", metavar="A,B", help="with --matrix: candidate ids open "
+                   "already (kept; what they reach counts as covered)")
+    next(a for a in p._actions if a.dest == "network").required = False
 
     def run(args: argparse.Namespace) -> Result:
         import pandas as pd
+        if args.matrix or args.demand:
+            return _place_posts_matrix(args)
+        if not args.network:
+            raise GridPatrolError("give the road network (--network NET, or a workspace), or a "
+                                  "travel-cost table (--matrix COSTS --demand DEMAND)")
         from geo.hours import facility_hours
-        from geo.network import SNAP_REFUSE_M, snap_points
+        from geo.network import SNAP_REFUSE_M, cell_nodes, snap_points
+        from geo.stations import facilities_from_workspace
         from planning.placement import demand_from_cells, place_posts
         from planning.post_hours import staffing_hours
         if not 0 < args.hours_share <= 1:
             raise GridPatrolError(f"--hours-share was {args.hours_share}; give a share in (0, 1], "
                                   "e.g. 0.8")
-        G, engine, ws = _load_network(args, ("cells", "stations", "posts", "incidents"))
+        engine, ws = _load_engine(args, ("cells", "stations", "posts", "incidents"))  # no NetworkX
         if args.cells:
             cells = _points(args.cells, what="cells")
         elif ws is not None and ws.has("cells"):
@@ -798,22 +1052,19 @@ def _place_posts(p: argparse.ArgumentParser):
         if "cell_id" not in cells.columns:
             raise GridPatrolError("the cells have no cell_id column")
         _check_weight_column(cells, args.weight)
-        import geopandas as gpd
-        cent = gpd.GeoDataFrame({"cell_id": cells["cell_id"].to_numpy()},
-                                geometry=cells.geometry.centroid.values, crs=cells.crs)
-        cell_nodes = snap_points(cent, G, id_col="cell_id", what="cell centroids")["node"]
-        demand = demand_from_cells(cells, cell_nodes, weight=args.weight)
+        demand = demand_from_cells(cells, cell_nodes(cells, engine), weight=args.weight)
         existing = pd.Series(dtype=object)
         delays = None
         frames = []
         if args.existing:
             frames.append((_points(args.existing, what="existing sites"), args.existing_id))
         elif ws is not None:
-            frames += [(ws.layer(n), None) for n in ("stations", "posts") if ws.has(n)]
+            fac = facilities_from_workspace(ws, units="both")  # stations and posts (geo.stations)
+            frames += [(fac, "facility_id")] if len(fac) else []
         parts, delay_parts, open_hours = [], [], {}
         for frame, col in frames:
             fid = _id_column(frame, col, "existing sites", "--existing-id")
-            snapped = snap_points(frame, G, id_col=fid, what="existing sites", refuse_m=SNAP_REFUSE_M)
+            snapped = snap_points(frame, engine, id_col=fid, what="existing sites", refuse_m=SNAP_REFUSE_M)
             for k, h in zip(snapped["id"].to_numpy(), facility_hours(frame, layer="existing sites", id_col=fid)):
                 open_hours.setdefault(k, h)
             parts.append(pd.Series(snapped["node"].to_numpy(), index=snapped["id"].to_numpy()))
@@ -828,7 +1079,7 @@ def _place_posts(p: argparse.ArgumentParser):
         candidates = None
         if args.candidates:
             cand = _points(args.candidates, what="candidates")
-            candidates = snap_points(cand, G, what="candidates", refuse_m=SNAP_REFUSE_M)["node"].tolist()
+            candidates = snap_points(cand, engine, what="candidates", refuse_m=SNAP_REFUSE_M)["node"].tolist()
         result = place_posts(engine, demand, minutes=args.minutes, existing=existing,
                              candidates=candidates, k=args.k, model=args.model, delays_min=delays,
                              time_limit_s=args.time_limit)
@@ -858,6 +1109,50 @@ def _place_posts(p: argparse.ArgumentParser):
 
 
 
+def _table_file(path: str, flag: str):
+    """The table (CSV/Excel) at ``path`` given by ``flag``; an error naming both when it is missing."""
+    from geo.errors import InputError
+    from geo.tables import table_from_file
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{flag} was {path!r}, which "
+                              + ("is a folder" if file.is_dir() else "does not exist")
+                              + "; give a CSV or Excel file")
+    return table_from_file(file)
+
+
+def _place_posts_matrix(args: argparse.Namespace) -> Result:
+    """``place-posts --matrix COSTS --demand DEMAND``: planning.placement_from_cost_matrix."""
+    from planning.placement import placement_from_cost_matrix
+    if not (args.matrix and args.demand):
+        raise GridPatrolError("--matrix and --demand go together: the travel-cost table "
+                              "(candidate_id, demand_id, cost) and the demand points "
+                              "(demand_id, weight)")
+    clash = [flag for flag, given in (("--network", args.network), ("--existing", args.existing),
+                                      ("--cells", args.cells), ("--candidates", args.candidates))
+             if given]
+    if clash:
+        raise GridPatrolError(f"{', '.join(clash)} and --matrix exclude each other: with --matrix "
+                              "the candidates, demand points and costs all come from the tables "
+                              "(open sites with --open)")
+    costs = _table_file(args.matrix, "--matrix")
+    demand = _table_file(args.demand, "--demand")
+    result = placement_from_cost_matrix(costs, demand, minutes=args.minutes, k=args.k,
+                                        model=args.model, existing=_csv_list(args.open),
+                                        time_limit_s=args.time_limit, costs_source=args.matrix,
+                                        demand_source=args.demand)
+    out = result.summary()
+    out.update(source="matrix", minutes=args.minutes, matrix=args.matrix, demand=args.demand,
+               open=_csv_list(args.open))
+    b, a = out["before"], out["after"]
+    text = (f"{args.model}: {len(out['chosen'])} new sites {', '.join(out['chosen']) or '-'} "
+            f"({out['status']}, gap {out['gap']:.2%}, {out['seconds']:.1f} s)\n"
+            f"  weight within cost {args.minutes:g}: {b['covered_weight']:g} ({b['covered_share']:.1%}) "
+            f"-> {a['covered_weight']:g} ({a['covered_share']:.1%}), {a['demand_within']} demand points")
+    if out["uncoverable"]:
+        text += f"\n  no candidate reaches {len(out['uncoverable'])} demand point(s) within the limit"
+    return out, text
+
 # --- redistricting -----------------------------------------------------------------------------
 
 @command("redistrict", help="propose a new jurisdiction plan (balanced, contiguous, compact)")
@@ -886,6 +1181,13 @@ def _redistrict(p: argparse.ArgumentParser):
     p.add_argument("--lock", default="", help="cell ids that keep their station, A,B,...")
     p.add_argument("--lock-stations", default="",
                    help="stations whose district may not change (it neither gains nor loses cells)")
+    p.add_argument("--exact", nargs="?", const="max_deviation", metavar="OBJECTIVE",
+                   choices=["max_deviation", "distance", "moved"],
+                   help="solve the exact integer program (HiGHS; units some tens to a few "
+                        "hundred): max_deviation (default: the smallest largest deviation), "
+                        "distance (the shortest mean distance to the station within "
+                        "--max-deviation) or moved (the least workload moved from today's plan "
+                        "within --max-deviation); --time-limit default 60 s")
     p.add_argument("--max-distance", type=float, default=None,
                    help="no cell farther than this from its station, metres")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
@@ -910,7 +1212,9 @@ def _redistrict(p: argparse.ArgumentParser):
 
     def run(args: argparse.Namespace) -> Result:
         import time
+
         import numpy as np
+
         from geo.workspace import read_workspace
         from planning.redistrict import ScoreWeights, grown_plan, optimize, repaired_plan
         from planning.study import current_plan, workspace_graph
@@ -922,9 +1226,9 @@ def _redistrict(p: argparse.ArgumentParser):
         if not (0 < args.max_deviation < 1):
             raise GridPatrolError(f"--max-deviation was {args.max_deviation} but must be a "
                                   "fraction between 0 and 1, e.g. 0.05 for 5 %")
-        if args.out and Path(args.out).suffix.lower() not in (".gpkg", ".geojson", ".json", ".shp"):
-            raise GridPatrolError(f"--out was {args.out!r} but is expected to end in .gpkg, "
-                                  ".geojson or .shp")
+        if args.out:
+            _out_kind(args.out, {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson",
+                                 ".shp": "shp"}, what="the plan")
         if args.save_plan is not None and not args.save_plan.strip():
             raise GridPatrolError("--save-plan was empty; give the plan version a name, e.g. "
                                   "--save-plan 2027调整方案")
@@ -935,6 +1239,8 @@ def _redistrict(p: argparse.ArgumentParser):
         if args.start == "current" and current is None:
             raise GridPatrolError("the cells carry no station_id (no jurisdictions were "
                                   "imported); use --from scratch")
+        if args.exact is not None:
+            return _exact_run(args, graph, current, started, author)
         if args.least_change:
             if args.start != "current":
                 raise GridPatrolError("--least-change counts what moves from the current plan; "
@@ -1060,13 +1366,78 @@ def _draw_districts_run(args: argparse.Namespace) -> Result:
     return payload, text
 
 
+def _exact_run(args: argparse.Namespace, graph, current, started: float,
+               author: str | None) -> Result:
+    """``redistrict --exact``: the MIP of planning.exact (the yardstick of the heuristics)."""
+    import time
+
+    from planning.constraints import locked_positions
+    from planning.exact import exact_plan
+    if args.least_change:
+        raise GridPatrolError("--exact moved is the exact form of --least-change; give one of them")
+    objective = args.exact
+    if objective == "moved" and current is None:
+        raise GridPatrolError("--exact moved counts what moves from the current plan, but the "
+                              "cells carry no station_id; choose --exact max_deviation or distance")
+    lock_cells, lock_stations = _csv_list(args.lock), _csv_list(args.lock_stations)
+    if (lock_cells or lock_stations) and current is None:
+        raise GridPatrolError("--lock and --lock-stations keep cells where today's plan has them, "
+                              "but the cells carry no station_id; drop them")
+    locked = None
+    if lock_cells or lock_stations:
+        locked = locked_positions(graph, current, cells=lock_cells, stations=lock_stations,
+                                  station_cells=False)
+    limit = 60.0 if args.time_limit is None else args.time_limit
+    res = exact_plan(graph, objective=objective,
+                     max_deviation=None if objective == "max_deviation" else args.max_deviation,
+                     max_cost=args.max_distance, locked=locked,
+                     baseline=current if (locked is not None or objective == "moved") else None,
+                     time_limit_s=limit, seed=args.seed)
+    if res.plan is None:
+        raise GridPatrolError(f"the exact model found no plan within {limit:g} s ({res.status}; "
+                              f"{graph.n_cells} units, {res.n_cols} variables); raise --time-limit, "
+                              "or use the heuristic (drop --exact)")
+    plan = res.plan
+    payload = plan.summary(current)
+    payload.setdefault("cells_changed", 0)
+    payload.update(method="exact", objective=objective, status=res.status, optimal=res.optimal,
+                   value=None if res.value is None else round(res.value, 6),
+                   bound=round(res.bound, 6), gap=round(res.gap, 6),
+                   solver_seconds=round(res.seconds, 3), variables=res.n_cols,
+                   constraints=res.n_rows, seconds=round(time.perf_counter() - started, 3),
+                   weights=dict(graph.weights), max_deviation_target=args.max_deviation,
+                   target_met=bool(plan.max_deviation <= args.max_deviation + 1e-9))
+    if current is not None:
+        payload["current_max_deviation"] = round(current.max_deviation, 6)
+    if not res.optimal:
+        logging.getLogger("gridpatrol.cli").warning(
+            "the exact model stopped at %s after %.0f s before proving the plan optimal; the %s "
+            "may be up to %.1f %% from the best", res.status, res.seconds, objective, 100 * res.gap)
+    if not payload["target_met"]:
+        logging.getLogger("gridpatrol.cli").warning(
+            "largest workload deviation %.2f %%, above --max-deviation %.2f %%",
+            100 * plan.max_deviation, 100 * args.max_deviation)
+    value = ("-" if res.value is None else f"{res.value:.2%}" if objective != "distance"
+             else f"{res.value:,.1f} {graph.cost_unit}")
+    text = (f"exact {objective}: {graph.n_stations} districts, {res.status}"
+            + ("" if res.optimal else f" (gap {res.gap:.2%})")
+            + f", value {value}, contiguous: {plan.contiguous}, max workload deviation "
+            f"{plan.max_deviation:.2%}"
+            + (f" (current {current.max_deviation:.1%})" if current is not None else "")
+            + f", cells changed {payload['cells_changed']}, {payload['seconds']:.1f} s")
+    return _finish_plan(args, plan, current, payload, text, author=author,
+                        note=f"gridpatrol redistrict --exact {objective} --weight {args.weight}")
+
+
 def _least_change_run(args: argparse.Namespace, graph, current, started: float,
                       author: str | None) -> Result:
     """``redistrict --least-change``: planning.least_change from the current plan."""
     import time
+
     import numpy as np
-    from planning.least_change import least_change
+
     from geo.errors import InputError
+    from planning.least_change import least_change
     order = tuple(_csv_list(args.change_order))
     try:
         res = least_change(current, baseline=current, max_deviation=args.max_deviation,
@@ -1121,15 +1492,17 @@ def _hot_times(p: argparse.ArgumentParser):
                                                 "number, or one per shift (3)")
     p.add_argument("--min-hours", type=int, default=4, help="shortest proposed shift, hours (4)")
     p.add_argument("--max-hours", type=int, default=12, help="longest proposed shift, hours (12)")
+    _scale_arguments(p)
 
     def run(args: argparse.Namespace) -> Result:
         import numpy as np
-        from geo.hot_times import (DAYS_EN, HOT_TIME_LAYERS, parse_shifts, propose_shifts,
-                                   shifts_load, workspace_hot_times)
-        from geo.workspace import read_workspace
-        ws = read_workspace(args.workspace, layers=HOT_TIME_LAYERS)
-        ht = workspace_hot_times(ws, station=args.station, township=args.township,
-                                 end_col=args.end_col)
+
+        from geo.hot_times import DAYS_EN, parse_shifts, propose_shifts, shifts_load
+        from geo.scale import workspace_engine, workspace_hot_times
+        scale = _scale_from(args)
+        engine = workspace_engine(args.workspace, scale, end_col=args.end_col)
+        ht = workspace_hot_times(args.workspace, station=args.station, township=args.township,
+                                 end_col=args.end_col, scale=scale)
         scope = ht.scope
         today = parse_shifts(args.today)
         try:
@@ -1155,6 +1528,7 @@ def _hot_times(p: argparse.ArgumentParser):
             "by_day": [round(float(v), 4) for v in ht.by_day],
             "peaks": ht.peaks(5), "quiet_hours": ht.quiet_hours(),
             "shifts": {"today": now.as_dict(), "proposed": proposed.as_dict()},
+            "engine": engine,
         }
         if ht.incidents == 0:
             logging.getLogger("gridpatrol.cli").warning("no incident with a time in %s", scope)
@@ -1175,6 +1549,29 @@ def _hot_times(p: argparse.ArgumentParser):
 
 # --- change orders and staffing ------------------------------------------------------------------
 
+def _plan_pair(args: argparse.Namespace, weights: str | None = None):
+    """(before, after) for ``orders`` and ``compare``: the plan ``--against`` names (current by
+    default) and the plan ``--plan`` names (the latest saved by default), on the workspace's
+    district graph with ``weights`` (default: any workload the units carry)."""
+    from geo.workspace import read_workspace
+    from planning.editing import plan_versions
+    from planning.orders import plan_by_ref
+    from planning.study import STUDY_LAYERS, any_weights, current_plan, workspace_graph
+    ws = read_workspace(args.workspace, layers=STUDY_LAYERS)
+    graph = workspace_graph(ws, weights=weights or any_weights(ws))
+    current = current_plan(ws, graph)
+    ref = args.plan
+    if ref is None:
+        versions = plan_versions(ws)
+        if versions.empty:
+            raise GridPatrolError("the workspace holds no saved plans; save one with "
+                                  "`gridpatrol redistrict WS --save-plan NAME` or name it with --plan")
+        ref = str(int(versions["plan_id"].max()))
+    after = plan_by_ref(ws, graph, ref, current=current)
+    before = plan_by_ref(ws, graph, args.against, current=current, what="against")
+    return before, after
+
+
 @command("orders", help="change orders of a plan: the units each station gains and loses (行政命令)")
 def _orders(p: argparse.ArgumentParser):
     p.add_argument("workspace", help="the workspace GeoPackage")
@@ -1187,25 +1584,10 @@ def _orders(p: argparse.ArgumentParser):
                    help="language of the sentences and of the --out headers (zh)")
 
     def run(args: argparse.Namespace) -> Result:
-        from geo.workspace import read_workspace
-        from planning.editing import plan_versions
-        from planning.orders import change_orders, orders_json, plan_by_ref, write_orders
-        from planning.study import STUDY_LAYERS, any_weights, current_plan, workspace_graph
-        if args.out and Path(args.out).suffix.lower() not in (".csv", ".xlsx"):
-            raise GridPatrolError(f"--out was {args.out!r} but the orders are written as a table; "
-                                  "give a path ending in .csv or .xlsx")
-        ws = read_workspace(args.workspace, layers=STUDY_LAYERS)
-        graph = workspace_graph(ws, weights=any_weights(ws))
-        current = current_plan(ws, graph)
-        ref = args.plan
-        if ref is None:
-            versions = plan_versions(ws)
-            if versions.empty:
-                raise GridPatrolError("the workspace holds no saved plans; save one with "
-                                      "`gridpatrol redistrict WS --save-plan NAME` or name it with --plan")
-            ref = str(int(versions["plan_id"].max()))
-        after = plan_by_ref(ws, graph, ref, current=current)
-        before = plan_by_ref(ws, graph, args.against, current=current, what="against")
+        from planning.orders import change_orders, orders_json, write_orders
+        if args.out:
+            _out_kind(args.out, {".csv": "csv", ".xlsx": "xlsx"}, what="the order table")
+        before, after = _plan_pair(args)
         co = change_orders(before, after)
         payload = orders_json(co, lang=args.lang)
         if args.out:
@@ -1216,6 +1598,56 @@ def _orders(p: argparse.ArgumentParser):
                  f"{t['area_km2']:,.1f} km²"]
         lines += [f"  {line}" for line in payload["lines"]]
         if args.out:
+            lines.append(f"wrote {payload['out']}")
+        return payload, "\n".join(lines)
+    return run
+
+
+@command("compare", help="two plans side by side: the units that move, and each station's "
+         "workload before and after (the app's plan comparison)")
+def _compare(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage")
+    p.add_argument("--plan", help="id or name of the saved plan (default: the latest saved)")
+    p.add_argument("--against", default="current",
+                   help="the plan it is compared with: current (today's jurisdictions, default) "
+                        "or a saved plan's id or name")
+    p.add_argument("--weight", help="workload columns of the units, COL[=W],... as in redistrict "
+                   "(default: incidents, else population, else area)")
+    p.add_argument("--out", help="write the units that move (cell_id, from_station, to_station) "
+                   "to FILE.csv or FILE.xlsx")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.tables import write_table
+        from planning.editing import compare_plans
+        if args.out:
+            _out_kind(args.out, {".csv": "csv", ".xlsx": "xlsx"}, what="the moved units")
+        before, after = _plan_pair(args, args.weight)
+        diff = compare_plans(before, after)
+        stations = {}
+        for sid, row in diff["stations"].iterrows():
+            stations[str(sid)] = {k: (int(v) if k.startswith("cells_") else round(float(v), 6))
+                                  for k, v in row.items()}
+        moved = {k: round(float(v), 3) for k, v in diff["moved"].items()}
+        changed = [{"cell_id": str(r.cell_id), "from_station": str(r.from_station),
+                    "to_station": str(r.to_station)} for r in diff["changed"].itertuples(index=False)]
+        payload = {"plan": after.name, "against": before.name,
+                   "weights": dict(after.graph.weights), "cells_moved": diff["cells_moved"],
+                   "moved": moved, "max_deviation_before": round(before.max_deviation, 6),
+                   "max_deviation_after": round(after.max_deviation, 6),
+                   "contiguous_before": before.contiguous, "contiguous_after": after.contiguous,
+                   "stations": stations, "changed": changed}
+        lines = [f"{after.name} against {before.name}: {diff['cells_moved']} unit(s) move, "
+                 + ", ".join(f"{v:,.1f} km²" if k == "area_km2" else f"{v:,.0f} {k}"
+                             for k, v in moved.items())
+                 + f"; largest workload deviation {before.max_deviation:.1%} -> "
+                 f"{after.max_deviation:.1%}"]
+        lines.append(f"  {'station':12s} {'units':^15s} {'workload share':^20s} {'deviation':^17s}")
+        for sid, r in stations.items():
+            lines.append(f"  {sid:12s} {r['cells_before']:6d} -> {r['cells_after']:<5d} "
+                         f"{r['workload_before']:8.1%} -> {r['workload_after']:<8.1%} "
+                         f"{r['deviation_before']:+7.1%} -> {r['deviation_after']:+.1%}")
+        if args.out:
+            payload["out"] = str(write_table(diff["changed"], args.out))
             lines.append(f"wrote {payload['out']}")
         return payload, "\n".join(lines)
     return run
@@ -1232,8 +1664,15 @@ def _staffing(p: argparse.ArgumentParser):
     def run(args: argparse.Namespace) -> Result:
         from geo.workspace import read_workspace
         from planning.orders import plan_by_ref
-        from planning.staffing import (NORMS, parse_norms, save_norms, staffing_context,
-                                       staffing_for_plan, staffing_json, workspace_norms)
+        from planning.staffing import (
+            NORMS,
+            parse_norms,
+            save_norms,
+            staffing_context,
+            staffing_for_plan,
+            staffing_json,
+            workspace_norms,
+        )
         from planning.study import any_weights, current_plan, workspace_graph
         if args.norms:
             reset = {i.partition("=")[0].strip(): None for i in args.norms
@@ -1309,9 +1748,9 @@ def _patrol(p: argparse.ArgumentParser):
     def run(args: argparse.Namespace) -> Result:
         from geo.workspace import read_workspace
         from planning.patrol import plan_for_workspace, write_routes
-        if args.out and Path(args.out).suffix.lower() not in (".geojson", ".json", ".gpx"):
-            raise GridPatrolError(f"--out was {args.out!r} but routes are written as GeoJSON or GPX; "
-                                  "give a path ending in .geojson or .gpx")
+        if args.out:
+            _out_kind(args.out, {".geojson": "geojson", ".json": "geojson", ".gpx": "gpx"},
+                      what="the routes (GeoJSON or GPX)")
         if args.units < 1:
             raise GridPatrolError(f"--units was {args.units}; give at least one patrol unit")
         ws = read_workspace(args.workspace)
@@ -1333,7 +1772,8 @@ def _patrol(p: argparse.ArgumentParser):
                  f"{payload['significant_hotspots']} significant (Gi*), risk covered "
                  f"{payload['risk_covered_share']:.1%}"]
         if payload.get("risk_loss_vs_best") is not None:
-            lines.append(f"  randomised (seed {args.seed}): {payload['risk_loss_vs_best']:.1%} less risk than the best plan")
+            lines.append(f"  randomised (seed {args.seed}): {payload['risk_loss_vs_best']:.1%} less risk "
+                         "than the best plan")
         for r in payload["routes"]:
             lines.append(f"  unit {r['unit']}: {len(r['stops'])} stops, {r['minutes']:.0f} of "
                          f"{payload['shift_minutes']:.0f} min, risk {r['risk']:.2f}")
@@ -1382,6 +1822,82 @@ def _patrol_dose(args: argparse.Namespace, ws) -> Result:
     return payload, "\n".join(lines)
 
 
+@command("hotspots", help="incident risk per cell for a shift and the significant hotspots "
+         "(Getis-Ord Gi*), as the patrol page draws them")
+def _hotspots(p: argparse.ArgumentParser):
+    p.add_argument("workspace", help="the workspace GeoPackage (cells, incidents with times)")
+    p.add_argument("--shift", default="00:00-24:00",
+                   help="the shift, HH:MM-HH:MM (22:00-06:00 wraps midnight; default the whole day)")
+    p.add_argument("--station", help="only this station's cells (station_id); risk and Gi* are "
+                   "still computed over the whole area")
+    p.add_argument("--top", type=int, default=200, help="riskiest cells listed (200)")
+    p.add_argument("--permutations", type=int, default=199,
+                   help="random permutations of the Gi* significance test (199)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the permutations (0)")
+    p.add_argument("--out", help="write the listed cells to FILE.csv, FILE.geojson or FILE.gpkg")
+    _scale_arguments(p)
+
+    def run(args: argparse.Namespace) -> Result:
+        import numpy as np
+
+        from geo.hotspots import shift_from_text
+        from geo.scale import workspace_incidents
+        from geo.workspace import read_workspace
+        from planning.patrol.workspace import shift_hotspots
+        kind = None
+        if args.out:
+            kind = _out_kind(args.out, {".csv": "csv", ".geojson": "geojson", ".json": "geojson",
+                                        ".gpkg": "gpkg"}, what="the hotspot cells")
+        if args.top < 1:
+            raise GridPatrolError(f"--top was {args.top}; give a whole number >= 1")
+        if args.permutations < 0:
+            raise GridPatrolError(f"--permutations was {args.permutations}; give 0 or more")
+        shift = shift_from_text(args.shift)
+        ws = read_workspace(args.workspace, layers=["cells"])
+        scale = _scale_from(args)
+        incidents = workspace_incidents(args.workspace, scale=scale)  # whole, or in partitions
+        hot = shift_hotspots(ws.layer("cells"), incidents, shift=shift,
+                             station_id=args.station, max_hotspots=args.top,
+                             permutations=args.permutations, rng=np.random.default_rng(args.seed),
+                             scale=scale)
+        cols = [c for c in ("cell_id", "station_id", "n_incidents", "weighted", "risk", "gi_z",
+                            "p_fwer", "hotspot") if c in hot.columns]
+        rows = []
+        for r in hot[cols].to_dict("records"):
+            rows.append({k: (str(v) if k in ("cell_id", "station_id") else bool(v) if k == "hotspot"
+                             else int(v) if k == "n_incidents" else round(float(v), 6))
+                         for k, v in r.items()})
+        significant = int(hot["hotspot"].sum()) if "hotspot" in hot.columns else 0
+        payload = {"shift": str(shift), "station": args.station, "cells": len(hot),
+                   "significant": significant, "permutations": args.permutations,
+                   "alpha": 0.05, "hotspots": rows}
+        where = f"station {args.station}" if args.station else "the whole area"
+        lines = [(f"hotspots {shift} in {where}: {len(hot)} cells with risk (top {args.top}), "
+                  f"{significant} significant (Gi*, family-wise p <= 0.05, {args.permutations} "
+                  "permutations)")]
+        for r in rows[:20]:
+            lines.append(f"  cell {r.get('cell_id', '-'):>8s}  risk {r['risk']:8.2f}  incidents "
+                         f"{r['n_incidents']:4d}  Gi* z {r.get('gi_z', 0.0):6.2f}"
+                         + ("  significant" if r.get("hotspot") else ""))
+        if len(rows) > 20:
+            lines.append(f"  ... {len(rows) - 20} more (all in --json or --out)")
+        if kind is not None:
+            from geo.atomic import write_bytes_atomic
+            from geo.tables import write_table
+            out = Path(args.out)
+            if kind == "csv":
+                write_table(hot[cols], out)
+            elif kind == "geojson":
+                write_bytes_atomic(out, hot[[*cols, "geometry"]].to_crs("EPSG:4326").to_json(
+                    drop_id=True, ensure_ascii=False).encode("utf-8"))
+            else:
+                hot[[*cols, "geometry"]].to_file(out, layer="hotspots", driver="GPKG")
+            payload["out"] = str(out)
+            lines.append(f"wrote {out}")
+        return payload, "\n".join(lines)
+    return run
+
+
 @command("streets", help="street patrols: cover a station's chosen streets with the least driving")
 def _streets(p: argparse.ArgumentParser):
     p.add_argument("workspace", help="the workspace GeoPackage (stations, jurisdictions, road network)")
@@ -1397,19 +1913,38 @@ def _streets(p: argparse.ArgumentParser):
                    "(foot and bicycle patrols)")
     p.add_argument("--time-limit", type=float, default=10.0, help="seconds for the exact integer "
                    "program on streets with one-way parts (10; 0: heuristic only)")
+    p.add_argument("--out", help="write each unit's tour (unit, length_m, minutes) and the chosen "
+                   "streets to FILE.geojson (tours only) or FILE.gpkg (layers tours, streets)")
 
     def run(args: argparse.Namespace) -> Result:
+        from geo.network import graph_from_workspace
         from geo.workspace import read_workspace
         from planning.street_patrol import streets_for_workspace
         if args.units < 1:
             raise GridPatrolError(f"--units was {args.units}; give at least one patrol unit")
+        kind = None
+        if args.out:
+            kind = _out_kind(args.out, {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"},
+                             what="the street tours")
         ws = read_workspace(args.workspace)
+        G = graph_from_workspace(ws)
         plan = streets_for_workspace(
             ws, station=args.station, units=args.units, budget_min=args.budget_min,
             classes=_csv_list(args.classes) if args.classes is not None else None,
             risk_top=args.risk_top, speed_kmh=args.speed_kmh, oneway=not args.ignore_oneway,
-            exact_time_limit_s=args.time_limit or None)
+            exact_time_limit_s=args.time_limit or None, G=G)
         payload = plan.summary()
+        if kind is not None:
+            from geo.atomic import write_bytes_atomic
+            from planning.streets import tour_lines
+            tours = tour_lines(G, plan.split)
+            if kind == "geojson":
+                write_bytes_atomic(args.out, tours.to_crs("EPSG:4326").to_json(
+                    drop_id=True, ensure_ascii=False).encode("utf-8"))
+            else:
+                tours.to_file(args.out, layer="tours", driver="GPKG")
+                plan.streets.to_file(args.out, layer="streets", driver="GPKG")
+            payload["out"] = str(args.out)
         lines = [f"streets {payload['station']} ({payload['selection']}): {payload['streets']} "
                  f"streets, {payload['required_km']:.1f} km ({payload['oneway_streets']} one-way); "
                  f"driven {payload['total_km']:.1f} km, deadhead {payload['deadhead_km']:.1f} km, "
@@ -1419,6 +1954,8 @@ def _streets(p: argparse.ArgumentParser):
         for u in payload["units"]:
             lines.append(f"  unit {u['unit']}: {u['km']:.1f} km, {u['minutes']:.0f} of "
                          f"{payload['budget_min']:.0f} min, {u['streets']} streets")
+        if payload.get("out"):
+            lines.append(f"wrote {payload['out']}")
         return payload, "\n".join(lines)
     return run
 
@@ -1432,7 +1969,8 @@ def _brief(p: argparse.ArgumentParser):
                    "page) or .pdf; with --pdf both, the other beside it")
     p.add_argument("--pdf", action="store_true", help="write both the HTML and the PDF (same name)")
     p.add_argument("--lang", default="zh", help="zh (default) or en")
-    p.add_argument("--sections", help="comma-separated: jurisdictions,audit,coverage,ring,patrol,plan,orders,staffing (all)")
+    p.add_argument("--sections", help="comma-separated: jurisdictions,audit,coverage,ring,patrol,plan,orders,"
+                                      "staffing (all)")
     p.add_argument("--plan", help="name or id of the saved plan for the before/after section (latest)")
     p.add_argument("--shift", help="patrol shift HH:MM-HH:MM (08:00-16:00)")
     p.add_argument("--station", help="station id of the patrol section (the one with most incidents)")
@@ -1446,16 +1984,10 @@ def _brief(p: argparse.ArgumentParser):
         from geo.workspace import read_workspace
         from ui.briefing import build_briefing
         out = Path(args.out)
-        suffix = out.suffix.lower()
-        if suffix not in (".html", ".htm", ".pdf"):
-            raise GridPatrolError(f"--out was {str(out)!r} but the briefing is written as HTML or PDF "
-                                  "by the file's suffix; give a path ending in .html or .pdf")
-        if out.exists() and out.is_dir():
-            raise GridPatrolError(f"--out was {str(out)!r}, which is a folder; give a file name "
-                                  "ending in .html or .pdf")
-        html_path = None if suffix == ".pdf" and not args.pdf else out.with_suffix(".html") \
-            if suffix == ".pdf" else out
-        pdf_path = out if suffix == ".pdf" else (out.with_suffix(".pdf") if args.pdf else None)
+        kind = _out_kind(out, {".html": "html", ".htm": "html", ".pdf": "pdf"}, what="the briefing")
+        # --out by its suffix; with --pdf both, the other one beside it (same name)
+        html_path = out if kind == "html" else (out.with_suffix(".html") if args.pdf else None)
+        pdf_path = out if kind == "pdf" else (out.with_suffix(".pdf") if args.pdf else None)
         ws = read_workspace(args.workspace)
         brief = build_briefing(ws, sections=args.sections, lang=args.lang, plan=args.plan,
                                shift=args.shift, station=args.station, units=args.units, date=args.date,
@@ -1554,6 +2086,62 @@ def _user(p: argparse.ArgumentParser):
     return run
 
 
+@command("library", help="database workspaces of a data directory's library: list, link (admins) "
+         "a postgresql:// workspace by name, unlink (admins; the schema stays)")
+def _library(p: argparse.ArgumentParser):
+    p.add_argument("action", choices=("list", "link", "unlink"), metavar="ACTION", help="list | link | unlink")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the workspace's name in the library "
+                   "(link: default the schema)")
+    p.add_argument("url", nargs="?", metavar="URL", help="link: postgresql://USER@HOST:PORT/DB?schema=NAME "
+                   "without password (the server takes it from PGPASSWORD, ~/.pgpass or a pg service file)")
+    p.add_argument("--no-check", action="store_true", help="list: do not connect to check each link")
+    p.add_argument("--data-dir", help="the data directory (default: $GRIDPATROL_DATA, else ./gridpatrol-data)")
+    p.add_argument("--user", help="an admin account, when the data directory has accounts "
+                   "(default: $GRIDPATROL_USER)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the account's password from standard input (else $GRIDPATROL_PASSWORD)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from geo.pgurl import is_database_url
+        from server import data_dir, dblinks
+        from server.library import Library
+        directory = data_dir(args.data_dir)
+        lib = Library(directory)
+        if args.action == "link" and args.url is None and args.name and is_database_url(args.name):
+            args.name, args.url = None, args.name  # `library link URL`: named after its schema
+        if args.action == "list" and (args.name or args.url):
+            raise GridPatrolError("`gridpatrol library list` takes no NAME or URL")
+        if args.action == "link" and not args.url:
+            raise GridPatrolError("`gridpatrol library link` needs URL: `gridpatrol library link NAME "
+                                  "postgresql://USER@HOST:PORT/DB?schema=NAME`")
+        if args.action == "unlink" and (not args.name or args.url):
+            raise GridPatrolError("`gridpatrol library unlink` needs NAME (only), the link's name")
+        payload: dict = {"data_dir": str(directory)}
+        done = ""
+        if args.action != "list":
+            account = _signed_in(args, directory, role="an admin")
+            if args.action == "link":
+                link = dblinks.link_database(lib, args.url, args.name, account=account)
+                payload["linked"] = link.stem
+                done = f"linked {link.stem} to {lib.path_of(link.stem)}"
+            else:
+                kept = dblinks.unlink_database(lib, args.name, account=account)
+                payload["unlinked"], payload["kept_as"] = kept.stem.rsplit(".", 1)[0], kept.name
+                done = (f"unlinked {args.name} (its schema stays in the database; the link is in "
+                        f"the trash as {kept.name})")
+        links = dblinks.database_links(lib, check=not args.no_check)
+        payload["links"] = [{"name": s.name, "url": None if s.url is None else s.url.display,
+                             "status": s.status, "plans": s.plans, "detail": s.detail}
+                            for s in links.values()]
+        lines = [done] if done else []
+        lines.append(f"{len(links)} database workspace(s) linked in {directory}")
+        lines += [f"  {s.name:24s} {s.status + (f' ({s.plans} plans)' if s.plans is not None else ''):22s} "
+                  f"{s.url.display if s.url else '-'}" + (f"\n      {s.detail}" if s.detail else "")
+                  for s in links.values()]
+        return payload, "\n".join(lines)
+    return run
+
+
 @command("serve", help="run the app for a bureau: sign-in once accounts exist")
 def _serve(p: argparse.ArgumentParser):
     p.add_argument("--data-dir", help="the data directory: workspace library and accounts "
@@ -1562,12 +2150,14 @@ def _serve(p: argparse.ArgumentParser):
                    help="address to listen on (127.0.0.1: this machine only; another address "
                         "needs an admin account)")
     p.add_argument("--port", type=int, default=8501, help="TCP port (8501)")
-    p.add_argument("--workspace", help="open this workspace file at start (local mode on that file)")
+    p.add_argument("--workspace", help="open this workspace file (or postgresql:// URL without "
+                   "password) at start (local mode on that workspace)")
 
     def run(args: argparse.Namespace) -> Result:
         import os
         import signal
         import subprocess
+
         from server import ENV_DATA, data_dir
         from server.accounts import AccountStore
         from server.serve import check_host, serve_argv
@@ -1577,7 +2167,16 @@ def _serve(p: argparse.ArgumentParser):
         store = AccountStore(directory)
         check_host(args.host, store)
         workspace = None
-        if args.workspace:
+        from geo.pgurl import database_url, is_database_url
+        if args.workspace and is_database_url(args.workspace):  # a workspace in PostGIS
+            from geo.workspace import check_workspace
+            if database_url(args.workspace).password:
+                raise GridPatrolError("--workspace: leave the password out of the URL (it would show "
+                                      "in the process list); give it with PGPASSWORD, ~/.pgpass or a "
+                                      "pg service file")
+            check_workspace(args.workspace)
+            workspace = args.workspace
+        elif args.workspace:
             workspace = Path(args.workspace).expanduser().resolve()
             if not workspace.is_file():
                 raise GridPatrolError(f"--workspace was {args.workspace!r}, which is not a file; give "
@@ -1585,7 +2184,12 @@ def _serve(p: argparse.ArgumentParser):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         from server.library import ensure_library
         ensure_library(directory)  # on first run the demo county is copied in
-        argv = serve_argv(data_dir=directory, host=args.host, port=args.port, workspace=workspace)
+        from server.basemap import prepare_launcher
+        from server.serve import APP_SCRIPT
+        # The app runs through a launcher whose static/ is the data directory's tiles/ (local basemap tiles).
+        launcher = prepare_launcher(directory, APP_SCRIPT)
+        argv = serve_argv(data_dir=directory, host=args.host, port=args.port, workspace=workspace,
+                          launcher=launcher)
         env = {**os.environ, ENV_DATA: str(directory), "PYTHONUNBUFFERED": "1"}
         env.pop("GRIDPATROL_PAGE", None)
         if workspace is not None:
@@ -1615,6 +2219,62 @@ def _serve(p: argparse.ArgumentParser):
     return run
 
 
+@command("basemap", help="the basemap of every map of a data directory: show it, or set none, a "
+                         "tile URL (XYZ/WMTS) or a tile set of DIR/tiles (admins)")
+def _basemap(p: argparse.ArgumentParser):
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--none", action="store_true", help="no tiles: the drawn background (roads, "
+                       "water, boundaries of the workspace)")
+    which.add_argument("--url", help="an XYZ template (http://host/{z}/{x}/{y}.png) or a WMTS GetTile "
+                       "URL (天地图, PGIS; Web Mercator tiles)")
+    which.add_argument("--tiles", metavar="NAME", help="an .mbtiles file or z/x/y folder in DIR/tiles, "
+                       "by name (served by `gridpatrol serve`)")
+    p.add_argument("--attribution", default="", help="the tiles' attribution (--url, --tiles)")
+    p.add_argument("--subdomains", default="", help="what {s} in --url stands for, e.g. 01234567")
+    p.add_argument("--max-zoom", type=int, default=18, help="deepest zoom of the service (18)")
+    p.add_argument("--gcj02", action="store_true", help="the tiles are GCJ-02 (Amap/Gaode, Tencent "
+                   "and copies): maps shift their WGS84 layers onto them")
+    p.add_argument("--no-background", action="store_true", help="do not draw the workspace's roads, "
+                   "water and boundaries beneath the layers")
+    p.add_argument("--data-dir", help="the data directory (default: $GRIDPATROL_DATA, else ./gridpatrol-data)")
+    p.add_argument("--user", help="an admin account, when the data directory has accounts "
+                   "(default: $GRIDPATROL_USER)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the account's password from standard input (else $GRIDPATROL_PASSWORD)")
+
+    def run(args: argparse.Namespace) -> Result:
+        from dataclasses import asdict
+
+        from server import basemap as bm
+        from server import data_dir
+        directory = data_dir(args.data_dir)
+        if args.none or args.url is not None or args.tiles is not None:
+            account = _signed_in(args, directory, role="an admin")
+            if args.url is not None:
+                setting = bm.basemap_from_url(args.url, attribution=args.attribution, subdomains=args.subdomains,
+                                              max_zoom=args.max_zoom, gcj02=args.gcj02,
+                                              background=not args.no_background)
+            elif args.tiles is not None:
+                setting = bm.Basemap(kind="tiles", tileset=args.tiles, attribution=args.attribution,
+                                     gcj02=args.gcj02, background=not args.no_background)
+            else:
+                setting = bm.Basemap(kind="none", background=not args.no_background)
+            bm.save_basemap(directory, setting, account=account)
+        current = bm.read_basemap(directory)
+        sets = bm.tilesets(directory)
+        payload = {"data_dir": str(directory), "basemap": asdict(current),
+                   "tilesets": [{"name": s.name, "kind": s.kind, "format": s.format, "min_zoom": s.min_zoom,
+                                 "max_zoom": s.max_zoom, "tms": s.tms} for s in sets]}
+        what = {"none": "no tiles (drawn background)", "url": f"tiles from {current.url}",
+                "tiles": f"local tiles {current.tileset}"}[current.kind]
+        lines = [f"basemap: {what}" + (" (GCJ-02)" if current.gcj02 else "")
+                 + ("" if current.background else ", no drawn background")]
+        lines.append(f"tile sets in {directory / bm.TILES_DIR}: "
+                     + (", ".join(f"{s.name} ({s.format}, zoom {s.min_zoom}-{s.max_zoom})" for s in sets) or "none"))
+        return payload, "\n".join(lines)
+    return run
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1629,10 +2289,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _problem_json(problem, command: str) -> dict:
+    """One problem of a ValidationError as JSON: its fields and the line the command prints."""
+    fields = {k: getattr(problem, k, None) for k in ("source", "layer", "rule", "message", "fix")}
+    ids = getattr(problem, "ids", ()) or ()
+    return {**{k: (None if v is None else cli_wording(v, command)) for k, v in fields.items()},
+            "ids": [str(i) for i in ids], "text": cli_wording(problem, command)}
+
+
+def _fail(args: argparse.Namespace | None, command: str, message: str, *, problems: list | None = None,
+          notes: list[str] | None = None, code: int = 2) -> int:
+    """Say why ``command`` failed on stderr and return ``code``: text lines, or with ``--json``
+    one JSON object ``{"error", "problems", "warnings"}`` (the same words)."""
+    notes = [_redacted(cli_wording(n, command)) for n in _merged_warnings(None, notes or [])]
+    message = _redacted(message)
+    if args is not None and getattr(args, "json", False):
+        print(json.dumps({"error": message,
+                          "problems": [_problem_json(p, command) for p in problems or []],
+                          "warnings": notes}, ensure_ascii=False, default=_json_default),
+              file=sys.stderr)
+        return code
+    _print_warnings(command, notes)
+    print(f"gridpatrol {command}: {message}" + (":" if problems else ""), file=sys.stderr)
+    for problem in problems or []:
+        print(f"  - {cli_wording(problem, command)}", file=sys.stderr)
+    return code
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args(argv)``; with ``--json`` among the arguments a usage error is one JSON
+    object on stderr too (exit 2), as every other error."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--json" not in argv:
+        return parser.parse_args(argv)
+    import contextlib
+    import io
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise
+        lines = [ln for ln in said.getvalue().splitlines() if ln.strip()]
+        last = lines[-1] if lines else "bad arguments"
+        message = re.sub(r"^\S+(?: \S+)?: error: ", "", last)
+        print(json.dumps({"error": message, "problems": [], "warnings": [],
+                          "usage": " ".join(ln.strip() for ln in lines[:-1])},
+                         ensure_ascii=False), file=sys.stderr)
+        raise SystemExit(exc.code) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``gridpatrol`` with ``argv`` (default: sys.argv[1:]) and return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     notes: list[str] = []
     try:
         with warnings.catch_warnings():
@@ -1640,26 +2351,17 @@ def main(argv: list[str] | None = None) -> int:
             with captured_warnings(loggers=_WARNING_LOGGERS) as notes:
                 payload, text = args.run(args)
     except ValidationError as exc:
-        _print_warnings(args.command, notes)
-        print(f"gridpatrol {args.command}: {len(exc.problems)} problem(s) in the input, nothing written:",
-              file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {cli_wording(problem, args.command)}", file=sys.stderr)
-        return 2
+        return _fail(args, args.command, f"{len(exc.problems)} problem(s) in the input, nothing "
+                     "written", problems=exc.problems, notes=notes)
     except GridPatrolError as exc:
-        _print_warnings(args.command, notes)
-        print(f"gridpatrol {args.command}: {cli_wording(' '.join(str(exc).split()), args.command)}",
-              file=sys.stderr)
-        return 2
+        return _fail(args, args.command, cli_wording(" ".join(str(exc).split()), args.command),
+                     notes=notes)
     except KeyboardInterrupt:
-        print(f"gridpatrol {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(args, args.command, "interrupted", code=130)
     except Exception as exc:  # an internal failure: say so in one line, no traceback
-        _print_warnings(args.command, notes)
-        print(f"gridpatrol {args.command}: internal error ({type(exc).__name__}: {exc}); please "
-              "report it with the command line", file=sys.stderr)
         logging.getLogger(__name__).debug("internal error", exc_info=True)
-        return 1
+        return _fail(args, args.command, f"internal error ({type(exc).__name__}: {exc}); please "
+                     "report it with the command line", notes=notes, code=1)
     messages = [cli_wording(m, args.command) for m in
                 _merged_warnings(payload.get("warnings") if isinstance(payload, dict) else None, notes)]
     _print_warnings(args.command, messages)
@@ -1667,9 +2369,9 @@ def main(argv: list[str] | None = None) -> int:
         payload["warnings"] = messages
     try:
         if args.json:
-            print(json.dumps(payload, ensure_ascii=False, default=_json_default))
+            print(_redacted(json.dumps(payload, ensure_ascii=False, default=_json_default)))
         else:
-            print(text)
+            print(_redacted(text))
         sys.stdout.flush()
     except BrokenPipeError:  # `gridpatrol ... --json | head`: the reader left; end quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -12,3 +12,10 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(list(argv))
     return code, out.getvalue(), err.getvalue()
+
+
+def import_args(d, out) -> list[str]:
+    return ["import", str(out), "--area", str(d / "area.geojson"), "--townships", str(d / "town.geojson"),
+            "--township-id", "code", "--stations", str(d / "stations.csv"), "--station-id", "pcs",
+            "--jurisdictions", f"{d / 'jur.gpkg'}:jurisdictions", "--jurisdiction-id", "pcs",
+            "--attributes", str(d / "town.geojson"), "--columns", "pop=population", "--crs", "32650"]

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny literal layers in a metric CRS and the path to ../shared/data."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -80,3 +81,38 @@ def payload_workspace(tmp_path_factory) -> Path:
     (``tests/_payloads.py``), written once per session; its path."""
     from tests._payloads import write_payload_workspace
     return write_payload_workspace(tmp_path_factory.mktemp("payload"))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory):
+    """A throw-away PostgreSQL/PostGIS cluster for the session (``tests/pgcluster.py``):
+    ``pg_cluster.url(dbname, schema)`` is a workspace URL. Skips when PostgreSQL or PostGIS is
+    not installed, unless the environment variable CI is set (then the test fails)."""
+    from tests.pgcluster import ClusterUnavailable, start_cluster
+    try:
+        cluster = start_cluster(tmp_path_factory.mktemp("pg"))
+    except ClusterUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostGIS test cluster unavailable in CI: {exc}")
+        pytest.skip(f"PostGIS test cluster unavailable: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """Tiny input files: area, townships, jurisdictions (GeoJSON, lon/lat), stations CSV."""
+    area = gpd.GeoDataFrame({"name": ["小县"]}, geometry=[box(0, 0, 2000, 1000)], crs=METRIC)
+    town = gpd.GeoDataFrame({"code": ["W", "E"], "pop": [1000, 3000]},
+                            geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=METRIC)
+    jur = gpd.GeoDataFrame({"pcs": ["S1", "S2", "S2"]},
+                           geometry=[box(0, 0, 1200, 1000), box(1200, 0, 1600, 1000),
+                                     box(1600, 0, 2000, 1000)], crs=METRIC)
+    area.to_crs(4326).to_file(tmp_path / "area.geojson")
+    town.to_crs(4326).to_file(tmp_path / "town.geojson")
+    jur.to_file(tmp_path / "jur.gpkg", layer="jurisdictions")
+    st = gpd.GeoDataFrame({"pcs": ["S1", "S2"]}, geometry=[Point(500, 500), Point(1500, 500)],
+                          crs=METRIC).to_crs(4326)
+    lines = ["pcs,name,lon,lat"] + [f"{r.pcs},派出所{r.pcs},{r.geometry.x},{r.geometry.y}" for r in st.itertuples()]
+    (tmp_path / "stations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path

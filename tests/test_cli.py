@@ -5,43 +5,15 @@ import json
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point, box
 
 import cli
-
-from .conftest import METRIC
+from tests.clirun import import_args
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    """Tiny input files: area, townships, jurisdictions (GeoJSON, lon/lat), stations CSV."""
-    area = gpd.GeoDataFrame({"name": ["小县"]}, geometry=[box(0, 0, 2000, 1000)], crs=METRIC)
-    town = gpd.GeoDataFrame({"code": ["W", "E"], "pop": [1000, 3000]},
-                            geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=METRIC)
-    jur = gpd.GeoDataFrame({"pcs": ["S1", "S2", "S2"]},
-                           geometry=[box(0, 0, 1200, 1000), box(1200, 0, 1600, 1000),
-                                     box(1600, 0, 2000, 1000)], crs=METRIC)
-    area.to_crs(4326).to_file(tmp_path / "area.geojson")
-    town.to_crs(4326).to_file(tmp_path / "town.geojson")
-    jur.to_file(tmp_path / "jur.gpkg", layer="jurisdictions")
-    st = gpd.GeoDataFrame({"pcs": ["S1", "S2"]}, geometry=[Point(500, 500), Point(1500, 500)],
-                          crs=METRIC).to_crs(4326)
-    lines = ["pcs,name,lon,lat"] + [f"{r.pcs},派出所{r.pcs},{r.geometry.x},{r.geometry.y}" for r in st.itertuples()]
-    (tmp_path / "stations.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return tmp_path
-
-
-def import_args(d, out) -> list[str]:
-    return ["import", str(out), "--area", str(d / "area.geojson"), "--townships", str(d / "town.geojson"),
-            "--township-id", "code", "--stations", str(d / "stations.csv"), "--station-id", "pcs",
-            "--jurisdictions", f"{d / 'jur.gpkg'}:jurisdictions", "--jurisdiction-id", "pcs",
-            "--attributes", str(d / "town.geojson"), "--columns", "pop=population", "--crs", "32650"]
 
 
 def test_import_builds_a_workspace(capsys, inputs, tmp_path):
