@@ -22,8 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import machine  # noqa: E402
 from geo.workspace import read_workspace  # noqa: E402
-from planning.districts import (districts_problem, draw_districts, exact_districts,  # noqa: E402
-                                p_median_bound, workspace_problem)
+from planning.districts import districts_problem, draw_districts, exact_districts, p_median_bound, workspace_problem  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
@@ -50,7 +49,7 @@ def _case(name: str, problem, k: int, *, bound_s: float | None, seed: int = 0) -
         out.update(bound=b["bound"], gap=gap, bound_seconds=b["seconds"])
     if problem.n <= 40:
         e = exact_districts(problem, k, max_deviation=0.05, time_limit_s=60)
-        line += (f"; exact flow MIP with free centres: "
+        line += ("; exact flow MIP with free centres: "
                  + ("no contiguous plan within 5 %" if e["infeasible"] else
                     f"{e['value']:.2f} ({e['status']}, {e['seconds']:.1f} s)"))
     print(line, flush=True)

@@ -32,8 +32,7 @@ from bench import machine  # noqa: E402
 from geo.network import graph_from_file, graph_from_workspace, snap_points  # noqa: E402
 from geo.traveltime import engine_from_graph, minutes_matrix  # noqa: E402
 from geo.workspace import read_workspace  # noqa: E402
-from planning.patrol import (PatrolPlan, PatrolProblem, shift_hotspots, solve_heuristic,  # noqa: E402
-                             solve_mip, solve_nearest_first)
+from planning.patrol import PatrolPlan, PatrolProblem, shift_hotspots, solve_heuristic, solve_mip, solve_nearest_first  # noqa: E402
 from planning.streets import postman_tour, split_tour  # noqa: E402
 
 SHARED = (ROOT / ".." / "shared" / "data").resolve()
@@ -98,8 +97,9 @@ def ortools_plan(p: PatrolProblem, seconds: float) -> tuple[PatrolPlan | None, f
 
 
 def compare(name: str, p: PatrolProblem, ours_s: float, ort_s: float) -> None:
+    total_risk = p.risk_total if hasattr(p, 'risk_total') else p.risk.sum()
     print(f"\n== {name}: {p.n_visits} hotspots, {p.n_units} units, shift {p.budget_min[0]:.0f} min, "
-          f"dwell {p.dwell_min[0]:.0f} min; total risk {p.risk_total if hasattr(p, 'risk_total') else p.risk.sum():.1f}")
+          f"dwell {p.dwell_min[0]:.0f} min; total risk {total_risk:.1f}")
     naive = solve_nearest_first(p)
     print(f"  nearest-first baseline   risk {naive.risk_covered:10.2f} ({naive.risk_covered_share:6.1%})")
     t0 = time.perf_counter()
@@ -182,6 +182,7 @@ def mip_yardstick(n_instances: int = 6) -> None:
 
 def street_bench(G, n_segments: int = 2000) -> None:
     import networkx as nx
+
     from planning.streets import undirected_lengths
     print(f"\n== street coverage, {n_segments} connected segments of Coquimbo (undirected)")
     U = undirected_lengths(G)

@@ -24,7 +24,6 @@ from planning.plan import Plan, connected_within, district_graph  # noqa: E402
 from planning.redistrict import ScoreWeights, grown_plan, optimize, redistrict, repaired_plan  # noqa: E402
 
 
-
 def ours(graph, current) -> dict:
     start = repaired_plan(current)
     t0 = time.perf_counter()

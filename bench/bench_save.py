@@ -36,11 +36,13 @@ def rewrite_save(path: Path, plan: Plan, name: str) -> None:
     row = pd.DataFrame({"plan_id": [new_id], "parent_id": [None], "name": [name], "created": ["-"],
                         "note": [""], "author": ["bench"]})
     labels = plan.labels
-    cells = pd.DataFrame({"plan_id": new_id, "cell_id": labels.index.astype(str), "station_id": labels.to_numpy(dtype=str)})
+    cells = pd.DataFrame({"plan_id": new_id, "cell_id": labels.index.astype(str),
+                          "station_id": labels.to_numpy(dtype=str)})
     old = ws.layers.get("plan_cells")
     write_workspace(Workspace(crs=ws.crs, meta=ws.meta, layers={
         **ws.layers, "plans": pd.concat([plans, row], ignore_index=True) if len(plans) else row,
-        "plan_cells": pd.concat([pd.DataFrame(old), cells], ignore_index=True) if old is not None and len(old) else cells,
+        "plan_cells": (pd.concat([pd.DataFrame(old), cells], ignore_index=True)
+                       if old is not None and len(old) else cells),
     }), path, overwrite_plans=True)
 
 

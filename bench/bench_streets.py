@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import machine  # noqa: E402
-from planning.streets import (_postman_mip, directed_lengths, directed_postman_tour,  # noqa: E402
-                              postman_tour, rural_postman_mip)
+from planning.streets import _postman_mip, directed_lengths, directed_postman_tour, postman_tour, rural_postman_mip  # noqa: E402
 
 DEMO = ROOT / "data" / "boundaries" / "demo_county.gpkg"
 GIANT = ROOT / "tests" / "data" / "sleeping_giant" / "edgelist_sleeping_giant.csv"
@@ -54,6 +53,7 @@ def sleeping_giant() -> None:
 def _random_mixed(rng, n: int):
     import geopandas as gpd
     from shapely.geometry import Point
+
     from geo.network import graph_from_tables
     pts = rng.uniform(0, 3000, (n, 2))
     nodes = gpd.GeoDataFrame({"node_id": [str(i) for i in range(n)]},

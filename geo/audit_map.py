@@ -147,7 +147,8 @@ def audit_map_png(audit: BoundaryAudit, *, lang: str = "zh", names: Mapping[str,
                                              linewidths=0.5, zorder=4))
         pts = shapely.get_coordinates(shapely.point_on_surface(part))
         ax.scatter(pts[:, 0], pts[:, 1], s=8 if kind == "sliver" else 14, marker=_MARKERS[kind],
-                   color=COLOURS[kind], linewidths=0.6, zorder=5, **({} if kind == "sliver" else {"edgecolors": "white"}))
+                   color=COLOURS[kind], linewidths=0.6, zorder=5,
+                   edgecolors=None if kind == "sliver" else "white")
 
     ax.set_xlim(x0 - 0.02 * w, x1 + 0.02 * w)
     ax.set_ylim(y0 - 0.06 * h, y1 + 0.02 * h)

@@ -28,9 +28,17 @@ import pyogrio
 from geo.atomic import atomic_path
 from geo.audit import BoundaryAudit, unit_crosswalk
 from geo.audit_map import audit_map_png
+from geo.audit_tables import (
+    audit_text,
+    class_table,
+    defects_table,
+    rule_lines,
+    severity_table,
+    summary_lines,
+    unit_names,
+    unit_table,
+)
 from geo.errors import InputError
-from geo.audit_tables import (audit_text, class_table, defects_table, rule_lines, severity_table,
-                              summary_lines, unit_names, unit_table)
 from geo.markup import escape_html, escape_markdown, spreadsheet_safe
 from geo.times import local_zone
 
@@ -165,9 +173,11 @@ def report_html(audit: BoundaryAudit, *, lang: str = "zh", title: str | None = N
         data = base64.b64encode(map_png).decode("ascii")
         figure = (f"<h2>{t('rep.map')}</h2><p><img class=\"map\" alt=\"{t('rep.map_alt')}\" "
                   f"src=\"data:image/png;base64,{data}\"></p>")
-    return f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8"><title>{heading}</title>
+    return f"""<!doctype html><html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<title>{heading}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table.t{{border-collapse:collapse}}
-table.t td,table.t th{{border-bottom:1px solid #ddd;padding:2px 8px;text-align:right}}img.map{{max-width:100%}}</style></head><body>
+table.t td,table.t th{{border-bottom:1px solid #ddd;padding:2px 8px;text-align:right}}
+img.map{{max-width:100%}}</style></head><body>
 <h1>{heading}</h1>
 <p>{esc(s['generated'])}</p>
 <h2>{t('rep.summary')}</h2><ul>{summary}</ul>

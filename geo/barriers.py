@@ -6,7 +6,7 @@ The rule (``barrier_pairs``):
 1. **Barrier zone** Z: the union of the ``rivers`` polygons as they are (river lines are buffered
    by half their ``width_m``, else by 10 m), the ``railways`` lines buffered by 10 m and the road
    edges of motorway class (``expressway``/``motorway``/``高速公路``: rank 0 of
-   ``geo.network.ROAD_CLASS_RANK``) buffered by 15 m. ``barriers`` chooses which of
+   ``geo.road_classes``) buffered by 15 m. ``barriers`` chooses which of
    ``("rivers", "railways", "motorway")`` apply.
 2. **Banks**: the land regions are the connected parts of (study area − Z). Each unit belongs to
    the region holding most of its land, its *bank*. A unit that straddles a barrier (the demo's
@@ -40,6 +40,7 @@ from scipy.sparse.csgraph import connected_components
 
 from geo.errors import InputError, format_ids
 from geo.ids import id_str
+from geo.road_classes import road_class_rank
 
 __all__ = ["BARRIERS", "BarrierZone", "barrier_zone", "barrier_pairs", "check_barrier_layer",
            "motorway_mask", "RIVER_LINE_WIDTH_M",
@@ -76,7 +77,8 @@ def check_barrier_layer(gdf: gpd.GeoDataFrame, layer: str, *, working_crs, sourc
     ``geo.errors.Problem`` records. Features without geometry or of another kind are left out
     with a warning; a layer without a CRS or without any usable feature is a problem."""
     from geo.errors import Problem
-    problems, warnings = [], []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
     if gdf.crs is None:
         problems.append(Problem(source, layer, "no_crs", "the layer has no coordinate reference "
                                 "system", "add the .prj file, or say which CRS the file is in "
@@ -112,8 +114,7 @@ def _road_class_column(edges: pd.DataFrame) -> str | None:
 
 
 def motorway_mask(edges: pd.DataFrame) -> np.ndarray:
-    """True for road edges of motorway class (rank 0 in ``geo.network.ROAD_CLASS_RANK``)."""
-    from geo.network import road_class_rank  # networkx is slow to import: only when needed
+    """True for road edges of motorway class (rank 0 in ``geo.road_classes``)."""
     col = _road_class_column(edges)
     if col is None:
         return np.zeros(len(edges), dtype=bool)
@@ -137,7 +138,7 @@ def barrier_zone(*, rivers: gpd.GeoDataFrame | None = None,
     if unknown:
         raise InputError(f"`barriers` was {list(barriers)!r} but is expected to hold only "
                          f"{list(BARRIERS)}")
-    parts: dict[str, object] = {}
+    parts: dict[str, shapely.Geometry] = {}
     if "rivers" in barriers and rivers is not None and len(rivers):
         geoms = np.asarray(rivers.geometry.values)
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
@@ -384,7 +385,7 @@ def barrier_pairs(units: gpd.GeoDataFrame, pairs: pd.DataFrame, *,
     """
     geoms = np.asarray(units.geometry.values)
     n = len(geoms)
-    ids = [id_str(v) for v in units[id_col].tolist()] if id_col in units.columns else \
+    ids = [id_str(v) or "" for v in units[id_col].tolist()] if id_col in units.columns else \
         [str(i) for i in range(n)]
     people = (pd.to_numeric(units[population], errors="coerce").fillna(0.0).to_numpy(dtype=float)
               if population in units.columns else np.zeros(n))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -20,8 +21,8 @@ from geo.ids import normalise_ids
 from geo.layers import LayerSource, read_layer, split_layer_spec
 from geo.network import CLIP_MARGIN_M
 from geo.overlay import intersection_table, label_by_largest_overlap
-from geo.validate import LAYERS, Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
 from geo.units import check_unit_stations, check_units, units_as_cells
+from geo.validate import LAYERS, Checked, check_layer, check_stations_in_jurisdictions, raise_if_problems
 from geo.warn import captured_warnings
 from geo.workspace import Workspace
 
@@ -111,7 +112,7 @@ def _with_ids(gdf: gpd.GeoDataFrame, column: str) -> gpd.GeoDataFrame:
     return out
 
 
-def _nested_layers(layers: dict[str, gpd.GeoDataFrame], *, sources: dict[str, LayerSource | None],
+def _nested_layers(layers: dict[str, gpd.GeoDataFrame], *, sources: Mapping[str, LayerSource],
                    police_grid_station: str | None) -> list[Problem]:
     """Fill the parent columns of ``communities``, ``police_grids`` and ``gov_grids`` in
     ``layers`` (replacing those frames) by largest overlap where the files lack them; the warnings.
@@ -190,7 +191,7 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
                     incidents: LayerSource | None = None, communities: LayerSource | None = None,
                     police_grids: LayerSource | None = None, gov_grids: LayerSource | None = None,
                     police_grid_station: str | None = None,
-                    attributes: list[tuple[LayerSource, dict[str, str]]] = (),
+                    attributes: Sequence[tuple[LayerSource, dict[str, str]]] = (),
                     network: LayerSource | None = None, network_type: str = "drive",
                     clip_margin_m: float = CLIP_MARGIN_M,
                     working_crs: str | None = None, cell_size_m: float = 500.0,
@@ -241,7 +242,8 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
                "gov_grids": gov_grids, "stations": stations, "jurisdictions": jurisdictions,
                "police_grids": police_grids, "posts": posts, "checkpoints": checkpoints,
                "incidents": incidents, "rivers": rivers, "railways": railways}
-    raw = {k: _read(v, k, problems, notes) for k, v in sources.items() if v is not None}
+    given: dict[str, LayerSource] = {k: v for k, v in sources.items() if v is not None}
+    raw = {k: _read(v, k, problems, notes) for k, v in given.items()}
     attr_raw = [(_read(src, "attributes", problems, notes), src, mapping) for src, mapping in attributes]
     warnings: list[Problem] = [w for w, _ in notes]
 
@@ -249,6 +251,7 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
     crs = None
     checked_area: Checked | None = None
     area_src = area if area is not None else units  # without an area: the units' union
+    area_path = area_src.path if area_src is not None else "area"
     if area_src is None:
         problems.append(Problem("area", "area", "no_area", "no study area was given",
                                 "give `area`, or `units` to take their union as the area"))
@@ -259,21 +262,22 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
         problems += unit_problems
     area_raw = raw.get("area") if area is not None else raw.get("units")
     if area_raw is not None:
-        checked_area = check_layer(area_raw, "area", source=area_src.path)
+        checked_area = check_layer(area_raw, "area", source=area_path)
         problems += (checked_area.problems if area is not None else
                      [replace(p, layer="units") for p in checked_area.problems])
         if checked_area.gdf is not None:
             try:
                 crs = choose_working_crs(checked_area.gdf, requested=working_crs)
             except InputError as exc:
-                problems.append(Problem(area.path, "area", "working_crs", str(exc), "give --crs"))
+                problems.append(Problem(area_path, "area", "working_crs", str(exc), "give --crs"))
     if crs is None:
-        raise_if_problems(problems or [Problem(area_src.path, "area", "no_area",
+        raise_if_problems(problems or [Problem(area_path, "area", "no_area",
                                                "no usable study area", "give `area`")])
+    assert crs is not None and checked_area is not None and checked_area.gdf is not None  # else raised
     chosen = working_crs is not None
     area_gdf = checked_area.gdf.to_crs(crs)
     if not chosen and not checked_area.gdf.crs.equals(crs):
-        warnings.append(Problem(area_src.path, "area", "working_crs",
+        warnings.append(Problem(area_path, "area", "working_crs",
                                 f"working CRS chosen from the area: {crs.to_string()} ({crs.name})",
                                 "give --crs to choose another (e.g. a CGCS2000 Gauss-Kruger zone)"))
     layers: dict[str, gpd.GeoDataFrame] = {"area": area_gdf}
@@ -281,13 +285,13 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
         if units is None:
             check_cell_count(area_gdf, size_m=cell_size_m)
     except InputError as exc:
-        problems.append(Problem(area_src.path, "cells", "too_many_cells", str(exc),
+        problems.append(Problem(area_path, "cells", "too_many_cells", str(exc),
                                 "give a larger cell size"))
     unit_gdf = None
     for layer, gdf in raw.items():
         if layer == "area" or gdf is None:
             continue
-        src = sources[layer]
+        src = given[layer]
         if layer in ("rivers", "railways"):
             from geo.barriers import check_barrier_layer
             g, p, w = check_barrier_layer(gdf, layer, working_crs=crs, source=src.path)
@@ -318,12 +322,12 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
             known, known_from = set(layers["jurisdictions"]["station_id"].dropna()), "jurisdictions"
         else:
             known, known_from = None, ""
-        problems += check_unit_stations(unit_gdf, unit_station, known, source=units.path,
+        problems += check_unit_stations(unit_gdf, unit_station, known, source=given["units"].path,
                                         known_from=known_from)
     pg = layers.get("police_grids")
     if police_grid_station and pg is not None and police_grid_station not in pg.columns:
         cols = [c for c in pg.columns if c != pg.geometry.name]
-        problems.append(Problem(police_grids.path, "police_grids", "missing_station_column",
+        problems.append(Problem(given["police_grids"].path, "police_grids", "missing_station_column",
                                 f"`police_grid_station` was {police_grid_station!r} but the "
                                 "police grids have no such column",
                                 f"name the station column (one of {cols}), or leave it out to "
@@ -359,14 +363,14 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
             problems.append(Problem(network.path, "road_edges", "unreadable", str(exc), "see the message"))
     raise_if_problems(problems)
 
-    warnings += _nested_layers(layers, sources=sources, police_grid_station=police_grid_station)
+    warnings += _nested_layers(layers, sources=given, police_grid_station=police_grid_station)
     if "jurisdictions" in layers:
         for layer in ("posts", "checkpoints", "incidents"):
             if layer in layers and "station_id" not in layers[layer].columns:
                 layers[layer] = _join_station(layers[layer], layers["jurisdictions"])
     if unit_gdf is not None:
         cells, w = units_as_cells(
-            unit_gdf, source=units.path, area=area_gdf if area is not None else None,
+            unit_gdf, source=given["units"].path, area=area_gdf if area is not None else None,
             townships=layers.get("townships"), jurisdictions=layers.get("jurisdictions"),
             incidents=layers.get("incidents"), attributes=attr_layers,
             station_col=unit_station, name_col=unit_name)
@@ -388,13 +392,13 @@ def build_workspace(*, area: LayerSource | None = None, townships: LayerSource |
         "cell_shape": cell_shape,
     }
     if unit_gdf is not None:
-        meta |= {"units": Path(split_layer_spec(units.path)[0]).name, "unit_id": str(units.id_col),
+        meta |= {"units": Path(split_layer_spec(given["units"].path)[0]).name, "unit_id": str(given["units"].id_col),
                  "cell_shape": "units"}
         if unit_station:
             meta["unit_station"] = unit_station
     if network is not None:
         meta |= {"network_type": network_type, "network_clip_margin_m": str(clip_margin_m)}
     read = {id(w): note for w, note in notes}
-    for w in warnings:  # a reading warning in its own words: callers capturing it see it once
-        log.warning("%s", read.get(id(w), w))
+    for warning in warnings:  # a reading warning in its own words: callers capturing it see it once
+        log.warning("%s", read.get(id(warning), warning))
     return Workspace(crs=crs, layers=layers, meta=meta), warnings

@@ -403,8 +403,9 @@ def guess_id_column(frame: pd.DataFrame, *, layer: str, exclude: Iterable[object
     ``GENERIC_ID_NAMES`` (``id``, ``编号``, ``code``…), then headers ending in an id word or
     holding ``num`` (``zone_id``, ``DIST_NUM``, ``AREA_NUMBE``), each in column order; failing
     those, the first column of whole numbers with a distinct value in every row (e.g.
-    ``DISTRICT``; text columns are names or kinds more often than ids). A column for which ``id_column_problem`` finds a problem is never guessed,
-    nor columns in ``exclude`` (those with another role). Layers without ids (``area``,
+    ``DISTRICT``; text columns are names or kinds more often than ids). A column for which
+    ``id_column_problem`` finds a problem is never guessed, nor columns in ``exclude`` (those
+    with another role). Layers without ids (``area``,
     ``attributes``) get None.
     """
     if layer not in ID_NAMES:

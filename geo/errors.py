@@ -26,10 +26,10 @@ class GridPatrolWarning(UserWarning):
 
 def format_ids(ids: Iterable[object], *, limit: int = 12) -> str:
     """Render ids as ``a, b, c`` with a count of the rest when there are more than ``limit``."""
-    ids = [str(i) for i in ids]
-    if len(ids) <= limit:
-        return ", ".join(ids)
-    return ", ".join(ids[:limit]) + f" … (+{len(ids) - limit} more)"
+    texts = [str(i) for i in ids]
+    if len(texts) <= limit:
+        return ", ".join(texts)
+    return ", ".join(texts[:limit]) + f" … (+{len(texts) - limit} more)"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -105,8 +106,8 @@ def cells_from_area(area: gpd.GeoDataFrame, *, size_m: float = 500.0,
     if shape == "square":
         xs = np.arange(minx, maxx, size_m)
         ys = np.arange(miny, maxy, size_m)
-        gx, gy = np.meshgrid(xs, ys)
-        gx, gy = gx.ravel(), gy.ravel()
+        mx, my = np.meshgrid(xs, ys)
+        gx, gy = mx.ravel(), my.ravel()
         candidates = shapely.box(gx, gy, gx + size_m, gy + size_m)
     else:
         s = _hex_side(size_m)
@@ -149,7 +150,7 @@ def cells_from_area(area: gpd.GeoDataFrame, *, size_m: float = 500.0,
 def cells_with_attributes(cells: gpd.GeoDataFrame, *, townships: gpd.GeoDataFrame | None = None,
                           jurisdictions: gpd.GeoDataFrame | None = None,
                           incidents: gpd.GeoDataFrame | None = None,
-                          attributes: list[tuple[gpd.GeoDataFrame, dict[str, str]]] = (),
+                          attributes: Sequence[tuple[gpd.GeoDataFrame, dict[str, str]]] = (),
                           population_from: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Return a copy of ``cells`` with the workspace cell columns filled in.
 

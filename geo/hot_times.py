@@ -259,8 +259,8 @@ class ShiftPlan:
 
     def as_dict(self) -> dict:
         return {"shifts": [{"shift": str(s), "hours": s.minutes / 60.0, "units": int(u),
-                            "load_share": round(float(l), 6)}
-                           for s, u, l in zip(self.shifts, self.units, self.load)],
+                            "load_share": round(float(load), 6)}
+                           for s, u, load in zip(self.shifts, self.units, self.load)],
                 "unit_hours": self.unit_hours, "peak_pressure": round(self.peak_pressure, 4)}
 
 

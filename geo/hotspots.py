@@ -156,6 +156,7 @@ def slot_mask(incidents: pd.DataFrame, *, shift: Shift | str | None = None,
         how = (t.dt.day_of_week * 24 + t.dt.hour).to_numpy()
         return (how == int(hour_of_week)) & t.notna().to_numpy()
     sh = shift_from_text(shift) if isinstance(shift, str) else shift
+    assert sh is not None  # neither shift nor hour: returned above
     minute = (t.dt.hour * 60 + t.dt.minute).fillna(-1).to_numpy().astype(int)
     return sh.contains(minute) & (minute >= 0)
 

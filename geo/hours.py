@@ -46,11 +46,11 @@ class OpeningHours:
 
     def minutes_open(self) -> int:
         """Minutes a day open (overlapping windows counted once)."""
-        return int(self.is_open(np.arange(1440)).sum())
+        return int(np.sum(self.is_open(np.arange(1440))))
 
     def hour_share(self) -> np.ndarray:
         """24 shares: the part of each hour of the day (00:00-01:00 first) that is open."""
-        return self.is_open(np.arange(1440)).reshape(24, 60).mean(axis=1)
+        return np.asarray(self.is_open(np.arange(1440))).reshape(24, 60).mean(axis=1)
 
     def __str__(self) -> str:
         if self.always:

@@ -46,6 +46,9 @@ def normalise_ids(values: pd.Series | Iterable[object]) -> pd.Series:
         values = pd.Series(list(values), dtype=object)
     if pd.api.types.is_integer_dtype(values.dtype) and not pd.api.types.is_extension_array_dtype(values.dtype):
         return pd.Series(values.to_numpy().astype(str).astype(object), index=values.index, dtype=object)
+    if isinstance(values.dtype, pd.StringDtype) and len(values) > 256:  # long text columns
+        text = values.str.strip()
+        return text.astype(object).where(text.notna() & (text != ""), None)
     return pd.Series([id_str(v) for v in values], index=values.index, dtype=object)
 
 

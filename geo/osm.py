@@ -33,15 +33,17 @@ import logging
 import math
 import re
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
 from geo.errors import InputError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["OSM_NETWORK_TYPES", "OSM_WAY_FILTERS", "WALK_SPEED_KMH", "is_osm_file", "keeps_way",
            "way_direction", "maxspeed_kmh", "check_network_type", "tables_from_osm"]
@@ -184,7 +186,7 @@ def maxspeed_kmh(value: object) -> float:
 
 def _class_of_path(values: list) -> str:
     """The most important road class of the segments merged into one edge."""
-    from geo.network import road_class_rank
+    from geo.road_classes import road_class_rank
     return min((str(v) for v in values), key=lambda c: (road_class_rank(c), c))
 
 
@@ -201,12 +203,14 @@ def _read_ways(path: Path, network_type: str) -> tuple[list, dict[int, tuple[flo
     coords: dict[int, tuple[float, float]] = {}
     seen = cut = 0
     try:
-        source = osmium.io.File(str(path), _format(path))
+        source = osmium.io.File(str(path), _format(path) or "")  # "": osmium guesses by suffix
         reader = (osmium.FileProcessor(source, osmium.osm.NODE | osmium.osm.WAY)
                   .with_locations()
                   .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
                   .with_filter(osmium.filter.KeyFilter("highway")))
         for way in reader:
+            if not isinstance(way, osmium.osm.Way):  # the entity filter passes ways only
+                continue
             seen += 1
             tags = {t.k: t.v for t in way.tags}
             if not keeps_way(tags, network_type=network_type):
@@ -255,7 +259,8 @@ def tables_from_osm(path: str | Path, *, network_type: str = "drive",
         when the file cannot be read, or no way of it belongs to the network.
     """
     import osmnx as ox
-    from geo.network import DEFAULT_SPEED_KMH, SPEED_DEFAULTS_KMH
+
+    from geo.road_classes import DEFAULT_SPEED_KMH, SPEED_DEFAULTS_KMH
     check_network_type(network_type)
     path = Path(path)
     ways, coords, seen, cut = _read_ways(path, network_type)
@@ -269,7 +274,9 @@ def tables_from_osm(path: str | Path, *, network_type: str = "drive",
         refs = [r for j, r in enumerate(refs) if j == 0 or r != refs[j - 1]]
         for p, q in zip(refs[:-1], refs[1:]):
             if p in coords and q in coords:
-                w_idx.append(i), a.append(p), b.append(q)
+                w_idx.append(i)
+                a.append(p)
+                b.append(q)
     w_idx, a, b = np.asarray(w_idx, dtype=np.int64), np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     if len(a) and clip_zone is not None:
         ids = np.unique(np.concatenate([a, b]))
@@ -306,11 +313,12 @@ def tables_from_osm(path: str | Path, *, network_type: str = "drive",
     travel = length * 3.6 / seg_speed
 
     # the unsimplified graph, as osmnx.graph._create_graph builds it, then osmnx simplifies it
+    import networkx as nx
     G = nx.MultiDiGraph(crs="EPSG:4326")
     used = np.unique(np.concatenate([a, b])).tolist()
     G.add_nodes_from((n, {"x": coords[n][0], "y": coords[n][1]}) for n in used)
-    attrs = [{"length": float(l), "travel_s": float(t), "limited": int(m), "road_class": str(h),
-              "oneway": bool(d != 0)} for l, t, m, h, d in
+    attrs = [{"length": float(len_m), "travel_s": float(t), "limited": int(m), "road_class": str(h),
+              "oneway": bool(d != 0)} for len_m, t, m, h, d in
              zip(length.tolist(), travel.tolist(), seg_limited.tolist(), highway.tolist(), direction.tolist())]
     fwd = direction >= 0
     G.add_edges_from((int(u), int(v), d) for u, v, d, f in zip(a.tolist(), b.tolist(), attrs, fwd) if f)

@@ -42,12 +42,11 @@ def intersection_table(a: gpd.GeoDataFrame | gpd.GeoSeries, b: gpd.GeoDataFrame 
     area = np.empty(len(ia))
     area[within] = shapely.area(pa[within])
     rest = ~within
-    pieces = pa.copy() if keep_geometry else None
+    pieces = pa.copy()  # the pieces' geometry, returned when keep_geometry
     if rest.any():
         cut = shapely.intersection(pa[rest], pb[rest], grid_size=None)
         area[rest] = shapely.area(cut)
-        if keep_geometry:
-            pieces[rest] = cut
+        pieces[rest] = cut
     keep = area > min_area_m2
     out = pd.DataFrame({"a": ia[keep], "b": ib[keep], "area_m2": area[keep]})
     if keep_geometry:

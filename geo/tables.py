@@ -18,6 +18,7 @@ import statistics
 import unicodedata
 import warnings
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -205,7 +206,7 @@ def _column(values: list[object], *, typed: bool) -> pd.Series | list:
     Text cells (``typed`` False, CSV) become numbers only when every cell is a plain number
     without a leading zero (``007`` stays an id)."""
     present = [v for v in values if not _blank(v)]
-    cells = [None if _blank(v) else v for v in values]
+    cells: list[Any] = [None if _blank(v) else v for v in values]
     if not present:
         return pd.Series(cells, dtype=object)
     if typed:
@@ -295,7 +296,10 @@ def table_from_file(path: str | Path, *, sheet: str | None = None) -> pd.DataFra
 
 # --- coordinates -----------------------------------------------------------------------------
 
-_DMS = re.compile(r"^([+-]?\d+(?:\.\d+)?)[°度]\s*(?:(\d+(?:\.\d+)?)['′分]\s*)?(?:(\d+(?:\.\d+)?)(?:\"|″|''|秒)\s*)?([ENSW东西南北])?$",
+_DMS = re.compile(r"^([+-]?\d+(?:\.\d+)?)[°度]\s*"  # degrees
+                  r"(?:(\d+(?:\.\d+)?)['′分]\s*)?"  # minutes
+                  r"(?:(\d+(?:\.\d+)?)(?:\"|″|''|秒)\s*)?"  # seconds
+                  r"([ENSW东西南北])?$",  # hemisphere
                   re.IGNORECASE)
 
 

@@ -105,11 +105,11 @@ def _from_number(v: float) -> pd.Timestamp | None:
 
 def _from_digits(digits: str) -> pd.Timestamp | None:
     try:
-        parts = [int(digits[0:4]), int(digits[4:6]), int(digits[6:8]),
-                 int(digits[8:10] or 0), int(digits[10:12] or 0), int(digits[12:14] or 0)]
-        if not _YEARS[0] <= parts[0] <= _YEARS[1]:
+        year, month, day = int(digits[0:4]), int(digits[4:6]), int(digits[6:8])
+        hour, minute, second = int(digits[8:10] or 0), int(digits[10:12] or 0), int(digits[12:14] or 0)
+        if not _YEARS[0] <= year <= _YEARS[1]:
             return None
-        return pd.Timestamp(dt.datetime(*parts))
+        return pd.Timestamp(dt.datetime(year, month, day, hour, minute, second))
     except ValueError:
         return None
 
@@ -219,11 +219,11 @@ def parse_times(series: pd.Series, *, time_of_day: pd.Series | None = None) -> t
         dates, bad_dates = parse_times(series)
         clock, bad_clock = parse_time_of_day(clock_values)
         out = dates.dt.normalize() + clock
-        bad = set(bad_dates) | set(bad_clock)
+        unread = set(bad_dates) | set(bad_clock)
         given = _given(series) | _given(clock_values)
-        bad |= set(series.index[out.isna().to_numpy() & given])
-        out = out.mask(series.index.isin(list(bad)))
-        return out.astype("datetime64[ns]"), [label for label in series.index if label in bad]
+        unread |= set(series.index[out.isna().to_numpy() & given])
+        out = out.mask(series.index.isin(list(unread)))
+        return out.astype("datetime64[ns]"), [label for label in series.index if label in unread]
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         out = series
         if getattr(series.dt, "tz", None) is not None:

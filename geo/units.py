@@ -10,6 +10,7 @@ checked units into the workspace's ``cells`` layer (``cell_id`` = the unit id as
 from __future__ import annotations
 
 import logging
+from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -125,7 +126,7 @@ def units_as_cells(units: gpd.GeoDataFrame, *, source: str, area: gpd.GeoDataFra
                    townships: gpd.GeoDataFrame | None = None,
                    jurisdictions: gpd.GeoDataFrame | None = None,
                    incidents: gpd.GeoDataFrame | None = None,
-                   attributes: list[tuple[gpd.GeoDataFrame, dict[str, str]]] = (),
+                   attributes: Sequence[tuple[gpd.GeoDataFrame, dict[str, str]]] = (),
                    station_col: str | None = None, name_col: str | None = None
                    ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """The workspace ``cells`` layer made of ``units`` (checked: ``cell_id`` text ids, working
@@ -225,7 +226,7 @@ def units_as_cells(units: gpd.GeoDataFrame, *, source: str, area: gpd.GeoDataFra
         if none:
             warnings.append(Problem(source, "units", "no_station_id",
                                     f"{len(none)} units have no station", "give their station "
-                                    f"(`unit_station`) or jurisdictions that cover them",
+                                    "(`unit_station`) or jurisdictions that cover them",
                                     tuple(none)))
     warnings += _cover_warnings(out, area, source)
     return out, warnings

@@ -230,7 +230,6 @@ def check_layer(gdf: gpd.GeoDataFrame, layer: str, *, id_col: str | None = None,
         if tol is None:
             outside = np.flatnonzero(dist > 0)
             if len(outside):
-                idcol = want or gdf.index
                 warn("outside_area", f"{len(outside)} points lie outside the study area and were "
                      "left out", "check their coordinates and CRS",
                      (gdf[want] if want else labels).iloc[outside])
@@ -283,7 +282,8 @@ def check_stations_in_jurisdictions(stations: gpd.GeoDataFrame, jurisdictions: g
             outside.append(sid)
     if unknown:
         out.problems.append(Problem(src_s, "stations", "station_without_jurisdiction",
-                                    f"{len(unknown)} stations have a station_id that no jurisdiction in {src_j} carries",
+                                    f"{len(unknown)} stations have a station_id that no jurisdiction in {src_j} "
+                                    "carries",
                                     "use the same station ids in both layers, or name the id column of each (`id_col`)",
                                     tuple(unknown)))
     if outside:

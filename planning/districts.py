@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import geopandas as gpd
 import highspy
@@ -83,14 +83,14 @@ class DistrictsProblem:
     def unit_ids(self) -> np.ndarray:
         return self.graph.cell_ids
 
-    def centred(self, centres: Sequence[int], ids: Sequence[str]) -> DistrictGraph:
+    def centred(self, centres: Sequence[int] | np.ndarray, ids: Sequence[str]) -> DistrictGraph:
         """The district graph with the units ``centres`` (positions) as the district centres."""
-        centres = np.asarray(centres, dtype=np.int64)
+        at = np.asarray(centres, dtype=np.int64)
         g = self.graph
-        pts = shapely.point_on_surface(np.asarray(g.cells.geometry.values)[centres])
+        pts = shapely.point_on_surface(np.asarray(g.cells.geometry.values)[at])
         stations = gpd.GeoDataFrame({"station_id": list(ids)}, geometry=pts, crs=g.cells.crs)
-        return replace(g, station_ids=tuple(ids), station_cell=centres, stations=stations,
-                       cost=self.dist[:, centres], cost_unit=self.cost_unit, _index={})
+        return replace(g, station_ids=tuple(ids), station_cell=at, stations=stations,
+                       cost=self.dist[:, at], cost_unit=self.cost_unit, _index={})
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,12 +180,13 @@ def _weights_for(cells: gpd.GeoDataFrame, weights, *, where: str) -> dict[str, f
 
 
 def districts_problem(units: gpd.GeoDataFrame, *, weights=None,
-                      within: Sequence[object] | None = None, station_id: str | None = None,
+                      within: Iterable[object] | None = None, station_id: str | None = None,
                       road_graph=None, unit_id: str = "cell_id") -> DistrictsProblem:
     """The units to divide (``within``: only these unit ids) and their unit-to-unit cost.
 
     ``weights``: {column: weight}, ``"population,incidents=2"`` or None for the columns of
-    ``DEFAULT_WEIGHTS`` the units have. ``road_graph``: a road graph (``geo.network``) whose
+    ``DEFAULT_WEIGHTS`` the units have. ``road_graph``: a road graph (``geo.network``) or its
+    travel-time engine (``geo.network.engine_from_workspace``, no NetworkX graph needed) whose
     travel minutes between the units' nodes become the cost; None for straight-line metres.
     """
     if unit_id not in units.columns:
@@ -244,7 +245,7 @@ def _bridged(graph: DistrictGraph) -> DistrictGraph:
     pairs = pd.concat([graph.pairs, pd.DataFrame({"a": [e[0] for e in extra],
                                                   "b": [e[1] for e in extra],
                                                   "shared_m": 0.0})], ignore_index=True)
-    cut_off = sorted(id_str(graph.cell_ids[c]) for comp in comps[1:] for c in comp)
+    cut_off = sorted(str(id_str(graph.cell_ids[c])) for comp in comps[1:] for c in comp)
     log.warning("%d unit(s) touch no other unit of the area (%s); each such piece counts as "
                 "adjacent to the nearest unit so that districts can hold it",
                 len(cut_off), format_ids(cut_off))
@@ -253,12 +254,12 @@ def _bridged(graph: DistrictGraph) -> DistrictGraph:
 
 def _road_minutes(graph: DistrictGraph, road_graph) -> np.ndarray:
     from geo.network import snap_points
-    from geo.traveltime import engine_from_graph, minutes_matrix
+    from geo.traveltime import TravelEngine, engine_from_graph, minutes_matrix
     pts = gpd.GeoDataFrame({"uid": [id_str(c) for c in graph.cell_ids]},
                            geometry=shapely.point_on_surface(np.asarray(graph.cells.geometry.values)),
                            crs=graph.cells.crs)
     snapped = snap_points(pts, road_graph, id_col="uid", warn_m=float("inf"), what="units")
-    engine = engine_from_graph(road_graph)
+    engine = road_graph if isinstance(road_graph, TravelEngine) else engine_from_graph(road_graph)
     nodes = snapped["node"].tolist()
     m = minutes_matrix(engine, nodes, nodes)  # [j, i]: from j's node to i's node
     # access: the straight walk from the unit's point to its node, at 30 km/h
@@ -303,15 +304,15 @@ def _seed_centres(problem: DistrictsProblem, k: int, rng: np.random.Generator) -
             c = int(next(i for i in np.argsort(-p) if i not in centres))
         centres.append(c)
         near = np.minimum(near, d[:, c])
-    centres = np.array(centres)
+    chosen = np.array(centres)
     for _ in range(10):
-        assign = np.argmin(d[:, centres], axis=1)
-        assign[centres] = np.arange(k)
+        assign = np.argmin(d[:, chosen], axis=1)
+        assign[chosen] = np.arange(k)
         new = np.array([_medoid(problem, np.flatnonzero(assign == s)) for s in range(k)])
-        if np.array_equal(new, centres):
+        if np.array_equal(new, chosen):
             break
-        centres = new
-    return centres
+        chosen = new
+    return chosen
 
 
 def _order_ids(problem: DistrictsProblem, centres: np.ndarray) -> np.ndarray:
@@ -334,8 +335,9 @@ def _anneal(graph: DistrictGraph, assign: np.ndarray, *, target: float, seed: in
     weights = ScoreWeights(balance=0.02, rms=0.0, over_target=40.0, compactness=1.0,
                            perimeter=0.02)
     from planning.constraints import InfeasibleError
-    options = dict(weights=weights, iterations=iterations, patience=max(2_000, 8 * graph.n_cells),
-                   time_limit_s=time_limit_s, rng=np.random.default_rng(seed))
+    options: dict[str, Any] = dict(weights=weights, iterations=iterations,
+                                   patience=max(2_000, 8 * graph.n_cells), time_limit_s=time_limit_s,
+                                   rng=np.random.default_rng(seed))
     last = None
     try:
         for last in optimize(start, max_deviation=target, **options):
@@ -344,6 +346,7 @@ def _anneal(graph: DistrictGraph, assign: np.ndarray, *, target: float, seed: in
         weights = ScoreWeights(balance=1.0, rms=0.25, compactness=1.0, perimeter=0.02)
         for last in optimize(start, max_deviation=None, **{**options, "weights": weights}):
             pass
+    assert last is not None, "optimize yields at least its starting plan"
     return last["plan"].assignment.copy()
 
 
@@ -414,12 +417,10 @@ def _allocate(problem: DistrictsProblem, centres: np.ndarray, target: float,
     lower = np.zeros(n * k)
     upper = np.ones(n * k)
     lower[centres * k + np.arange(k)] = 1.0
-    from planning.placement import _new_highs
-    h = _new_highs()
-    h.setOptionValue("output_flag", False)
+    from planning.highs import new_highs
+    h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", 5e-3)
-    h.setOptionValue("threads", 1)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n * k, n + k
     lp.col_cost_ = cost
@@ -506,7 +507,8 @@ def draw_districts(units: gpd.GeoDataFrame | DistrictsProblem, k: int, *, weight
     k : number of districts, 1 <= k <= number of units.
     weights : workload columns (see ``districts_problem``).
     within, station_id : only these unit ids (one station's jurisdiction), named after it.
-    road_graph : a road graph for travel-minute costs ("road access"); None: straight line.
+    road_graph : a road graph or travel-time engine for travel-minute costs ("road access");
+        None: straight line.
     max_deviation : workload balance bound (fraction of the mean).
     seed : random seed; ``starts`` independent starts (default 4, fewer for big cases) and
         ``rounds`` re-centring rounds each; ``time_limit_s`` bounds the whole search.
@@ -542,6 +544,7 @@ def draw_districts(units: gpd.GeoDataFrame | DistrictsProblem, k: int, *, weight
                 break
     finally:
         logging.getLogger("planning.redistrict").removeFilter(quiet)
+    assert best is not None, "the first start is always kept"
     _, _, assign, centres = best
     result = _result(problem, assign, centres, target=max_deviation,
                      seconds=time.perf_counter() - started)
@@ -593,17 +596,27 @@ def _median_mip(problem: DistrictsProblem, k: int, max_deviation: float, *, cont
     n = problem.n
     w = g.workload / g.workload.sum() * k  # mean district load = 1
     obj = (w[:, None] * problem.dist).ravel() / k  # = workload-weighted mean cost
-    rows, cols, vals, rlo, rhi = [], [], [], [], []
+    rows: list = []  # constraint blocks: row indices, column indices, values, lower and upper bounds
+    cols: list = []
+    vals: list = []
+    rlo: list = []
+    rhi: list = []
     r = 0
     ii = np.repeat(np.arange(n), n)
     jj = np.tile(np.arange(n), n)
     # every unit in exactly one district
-    rows.append(ii), cols.append(ii * n + jj), vals.append(np.ones(n * n))
-    rlo.append(np.ones(n)), rhi.append(np.ones(n))
+    rows.append(ii)
+    cols.append(ii * n + jj)
+    vals.append(np.ones(n * n))
+    rlo.append(np.ones(n))
+    rhi.append(np.ones(n))
     r += n
     # k centres
-    rows.append(np.full(n, r)), cols.append(np.arange(n) * n + np.arange(n)), vals.append(np.ones(n))
-    rlo.append([k]), rhi.append([k])
+    rows.append(np.full(n, r))
+    cols.append(np.arange(n) * n + np.arange(n))
+    vals.append(np.ones(n))
+    rlo.append([k])
+    rhi.append([k])
     r += 1
     # x[i, j] <= x[j, j]
     off = ii != jj
@@ -612,7 +625,8 @@ def _median_mip(problem: DistrictsProblem, k: int, max_deviation: float, *, cont
     rows.append(np.concatenate([rr, rr]))
     cols.append(np.concatenate([(ii * n + jj)[off], (jj * n + jj)[off]]))
     vals.append(np.concatenate([np.ones(m), -np.ones(m)]))
-    rlo.append(np.full(m, -np.inf)), rhi.append(np.zeros(m))
+    rlo.append(np.full(m, -np.inf))
+    rhi.append(np.zeros(m))
     r += m
     # balance: (1 - d) x[j, j] <= sum_i w_i x[i, j] <= (1 + d) x[j, j]
     for bound, lo, hi in ((1 + max_deviation, -np.inf, 0.0), (1 - max_deviation, 0.0, np.inf)):
@@ -620,7 +634,8 @@ def _median_mip(problem: DistrictsProblem, k: int, max_deviation: float, *, cont
         rows.append(np.concatenate([rr_, r + np.arange(n)]))
         cols.append(np.concatenate([ii * n + jj, np.arange(n) * n + np.arange(n)]))
         vals.append(np.concatenate([w[ii], np.full(n, -bound)]))
-        rlo.append(np.full(n, lo)), rhi.append(np.full(n, hi))
+        rlo.append(np.full(n, lo))
+        rhi.append(np.full(n, hi))
         r += n
     ncol = n * n
     nb: list[list[int]] = [list(x) for x in g.neighbours]
@@ -636,25 +651,35 @@ def _median_mip(problem: DistrictsProblem, k: int, max_deviation: float, *, cont
             nonroot = np.array([i for i in range(n) if i != j], dtype=np.int64)
             node_row[nonroot] = r + np.arange(len(nonroot))
             tail, head = fa[:, 0], fa[:, 1]
-            rows.append(node_row[head]), cols.append(fcol), vals.append(np.ones(len(fa)))
+            rows.append(node_row[head])
+            cols.append(fcol)
+            vals.append(np.ones(len(fa)))
             out = node_row[tail] >= 0
-            rows.append(node_row[tail][out]), cols.append(fcol[out]), vals.append(-np.ones(out.sum()))
-            rows.append(node_row[nonroot]), cols.append(nonroot * n + j), vals.append(-np.ones(len(nonroot)))
-            rlo.append(np.zeros(len(nonroot))), rhi.append(np.zeros(len(nonroot)))
+            rows.append(node_row[tail][out])
+            cols.append(fcol[out])
+            vals.append(-np.ones(out.sum()))
+            rows.append(node_row[nonroot])
+            cols.append(nonroot * n + j)
+            vals.append(-np.ones(len(nonroot)))
+            rlo.append(np.zeros(len(nonroot)))
+            rhi.append(np.zeros(len(nonroot)))
             r += len(nonroot)
             mm = len(fa)
             for end in (head, tail):
                 rr2 = r + np.arange(mm)
-                rows.append(np.concatenate([rr2, rr2])), cols.append(np.concatenate([fcol, end * n + j]))
+                rows.append(np.concatenate([rr2, rr2]))
+                cols.append(np.concatenate([fcol, end * n + j]))
                 vals.append(np.concatenate([np.ones(mm), np.full(mm, -big)]))
-                rlo.append(np.full(mm, -np.inf)), rhi.append(np.zeros(mm))
+                rlo.append(np.full(mm, -np.inf))
+                rhi.append(np.zeros(mm))
                 r += mm
             # a non-centre unit of district j has a neighbour in j
             for i in nonroot:
                 rows.append(np.full(len(nb[i]) + 1, r))
                 cols.append(np.array([i * n + j] + [x * n + j for x in nb[i]]))
                 vals.append(np.array([1.0] + [-1.0] * len(nb[i])))
-                rlo.append([-np.inf]), rhi.append([0.0])
+                rlo.append([-np.inf])
+                rhi.append([0.0])
                 r += 1
     cost = np.zeros(ncol)
     cost[:n * n] = obj
@@ -664,12 +689,10 @@ def _median_mip(problem: DistrictsProblem, k: int, max_deviation: float, *, cont
     mat = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                         shape=(r, ncol))
     mat.sort_indices()
-    from planning.placement import _new_highs
-    h = _new_highs()
-    h.setOptionValue("output_flag", False)
+    from planning.highs import new_highs
+    h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.setOptionValue("threads", 1)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = ncol, r
     lp.col_cost_ = cost
@@ -808,8 +831,8 @@ def workspace_problem(ws, *, weights=None, within_station: object | None = None,
         raise InputError("`cost` was 'road' but the workspace has no road network; import one "
                          "or use straight-line distances")
     if cost in ("auto", "road") and has_roads:
-        from geo.network import graph_from_workspace
-        road = graph_from_workspace(ws)
+        from geo.network import engine_from_workspace  # travel times only: no NetworkX graph
+        road = engine_from_workspace(ws)
     where = f"the units of station {station}" if station else "the units"
     if weights is None:
         sub = cells if within is None else cells[cells["cell_id"].map(id_str).isin(set(map(id_str, within)))]

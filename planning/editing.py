@@ -19,12 +19,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo.errors import InputError
 from geo.atomic import atomic_path
+from geo.errors import InputError
 from geo.ids import id_str
 from geo.markup import spreadsheet_safe
-from geo.workspace import (Workspace, append_edit, append_plan, read_edits, read_plan_cells,
-                           read_plans)
+from geo.workspace import Workspace, append_edit, append_plan, read_edits, read_plan_cells, read_plans
 from planning.plan import DistrictGraph, Plan
 
 __all__ = ["cells_in_polygon", "reassign", "reassign_by_polygon", "reassign_township", "History",
@@ -240,7 +239,7 @@ def new_draft_id() -> str:
 def _pairs(before: Plan, after: Plan) -> list[list[str]]:
     changed = after.changed_cells(before)
     labels = after.labels
-    return [[id_str(c), id_str(labels[c])] for c in changed]
+    return [[id_str(c) or "", id_str(labels[c]) or ""] for c in changed]
 
 
 def start_draft(path: str | Path, history: History, *, author: str, base: str) -> str:

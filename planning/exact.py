@@ -97,7 +97,6 @@ def solve_from_arrays(workload: np.ndarray, pairs: np.ndarray, roots: np.ndarray
     a = w * k / w.sum()  # mean district workload = 1
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     arcs = np.concatenate([pairs, pairs[:, ::-1]])  # directed i -> j
-    A = len(arcs)
     big = float(n - k + 1)
 
     # Column layout: x (n*k), t (1), flows per district s over arcs not entering its root.
@@ -151,16 +150,22 @@ def solve_from_arrays(workload: np.ndarray, pairs: np.ndarray, roots: np.ndarray
     # 1. each cell in exactly one district
     cc = np.repeat(np.arange(n), k)
     ss = np.tile(np.arange(k), n)
-    rows.append(cc), cols.append(cc * k + ss), vals.append(np.ones(n * k))
-    rlo.append(np.ones(n)), rhi.append(np.ones(n))
+    rows.append(cc)
+    cols.append(cc * k + ss)
+    vals.append(np.ones(n * k))
+    rlo.append(np.ones(n))
+    rhi.append(np.ones(n))
     r += n
     # 2. |load_s - 1| <= t  as  load_s - t <= 1 and load_s + t >= 1
     for sign, lo, hi in ((-1.0, -np.inf, 1.0), (1.0, 1.0, np.inf)):
         rr = np.concatenate([r + ss, r + np.arange(k)])
         ccol = np.concatenate([cc * k + ss, np.full(k, it)])
         vv = np.concatenate([a[cc], np.full(k, sign)])
-        rows.append(rr), cols.append(ccol), vals.append(vv)
-        rlo.append(np.full(k, lo)), rhi.append(np.full(k, hi))
+        rows.append(rr)
+        cols.append(ccol)
+        vals.append(vv)
+        rlo.append(np.full(k, lo))
+        rhi.append(np.full(k, hi))
         r += k
     # 3. flow conservation at every non-root cell: in - out - x[i, s] = 0
     # 4. capacity: f(i->j) <= big x[j, s] and f(i->j) <= big x[i, s]
@@ -172,11 +177,18 @@ def solve_from_arrays(workload: np.ndarray, pairs: np.ndarray, roots: np.ndarray
         node_row[nonroot] = r + np.arange(len(nonroot))
         tail, head = fa[:, 0], fa[:, 1]
         into = node_row[head] >= 0  # always true (arcs into the root were dropped)
-        rows.append(node_row[head][into]), cols.append(fcol[into]), vals.append(np.ones(into.sum()))
+        rows.append(node_row[head][into])
+        cols.append(fcol[into])
+        vals.append(np.ones(into.sum()))
         out = node_row[tail] >= 0
-        rows.append(node_row[tail][out]), cols.append(fcol[out]), vals.append(-np.ones(out.sum()))
-        rows.append(node_row[nonroot]), cols.append(nonroot * k + s), vals.append(-np.ones(len(nonroot)))
-        rlo.append(np.zeros(len(nonroot))), rhi.append(np.zeros(len(nonroot)))
+        rows.append(node_row[tail][out])
+        cols.append(fcol[out])
+        vals.append(-np.ones(out.sum()))
+        rows.append(node_row[nonroot])
+        cols.append(nonroot * k + s)
+        vals.append(-np.ones(len(nonroot)))
+        rlo.append(np.zeros(len(nonroot)))
+        rhi.append(np.zeros(len(nonroot)))
         r += len(nonroot)
         m = len(fa)
         for end in (head, tail):
@@ -184,7 +196,8 @@ def solve_from_arrays(workload: np.ndarray, pairs: np.ndarray, roots: np.ndarray
             rows.append(np.concatenate([rr, rr]))
             cols.append(np.concatenate([fcol, end * k + s]))
             vals.append(np.concatenate([np.ones(m), np.full(m, -big)]))
-            rlo.append(np.full(m, -np.inf)), rhi.append(np.zeros(m))
+            rlo.append(np.full(m, -np.inf))
+            rhi.append(np.zeros(m))
             r += m
     # 5. (valid inequality) a non-root cell of s has a neighbour in s
     nb: list[list[int]] = [[] for _ in range(n)]
@@ -198,18 +211,18 @@ def solve_from_arrays(workload: np.ndarray, pairs: np.ndarray, roots: np.ndarray
             rows.append(np.full(len(nb[j]) + 1, r))
             cols.append(np.array([xi(j, s)] + [xi(i, s) for i in nb[j]]))
             vals.append(np.array([1.0] + [-1.0] * len(nb[j])))
-            rlo.append(np.array([-np.inf])), rhi.append(np.array([0.0]))
+            rlo.append(np.array([-np.inf]))
+            rhi.append(np.array([0.0]))
             r += 1
     nrow = r
     mat = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                         shape=(nrow, ncol))
     mat.sort_indices()
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(__import__("os").environ.get("GP_HIGHS_LOG")))
+    from planning.highs import new_highs  # silent (its log with GP_HIGHS_LOG set)
+    h = new_highs(threads=threads)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.setOptionValue("threads", int(threads))
     h.setOptionValue("random_seed", int(seed))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = ncol, nrow

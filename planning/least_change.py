@@ -105,7 +105,7 @@ class LeastChangeResult:
             "units_moved": self.units_moved,
             "moved": {k: round(v, 3) for k, v in self.moved.items()},
         }
-        if self.moved_people is not None:
+        if self.moved_people is not None and self.moved_people_bound is not None:  # set together
             out["moved_people"] = round(self.moved_people, 1)
             out["moved_people_bound"] = round(self.moved_people_bound, 1)
             out["moved_people_ratio"] = (round(self.moved_people / self.moved_people_bound, 4)
@@ -336,7 +336,7 @@ def _realise(st: _State, flows: dict[tuple[int, int], float]) -> None:
     s = st.s
     w = s.work
     # sources first: a transfer out of a district that itself receives waits for its inflow
-    inflow = {}
+    inflow: dict[int, float] = {}
     for (a, b), f in flows.items():
         inflow[b] = inflow.get(b, 0.0) + f
     order = sorted(flows.items(), key=lambda kv: (inflow.get(kv[0][0], 0.0) > 0, -kv[1]))

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from geo.errors import InputError
-from geo.ids import id_str, normalise_ids
+from geo.ids import id_str
+from geo.stations import station_names
 from geo.tables import write_table
 from geo.workspace import Workspace
 from planning.editing import plan_from_workspace, plan_versions
@@ -78,13 +80,6 @@ def unit_names(graph: DistrictGraph) -> np.ndarray:
     return np.where([bool(n) for n in names], names, ids)
 
 
-def _station_names(graph: DistrictGraph) -> dict[str, str]:
-    st = graph.stations
-    if "name" not in st.columns:
-        return {}
-    return {s: ("" if n is None else str(n)) for s, n in zip(normalise_ids(st["station_id"]), st["name"])}
-
-
 @dataclass(frozen=True)
 class ChangeOrders:
     """The change orders from ``before`` to ``after``.
@@ -119,7 +114,7 @@ def change_orders(before: Plan, after: Plan) -> ChangeOrders:
     after.changed_cells(before)  # raises InputError for plans over different graphs
     pos = np.flatnonzero(after.assignment != before.assignment)
     sid = np.asarray(g.station_ids, dtype=object)
-    snames = _station_names(g)
+    snames = station_names(g.stations)
     names = unit_names(g)
     frm, to = sid[before.assignment[pos]], sid[after.assignment[pos]]
     orders = pd.DataFrame({
@@ -140,7 +135,7 @@ def change_orders(before: Plan, after: Plan) -> ChangeOrders:
         gin, gout = orders[orders["to_station"] == s], orders[orders["from_station"] == s]
         if not len(gin) and not len(gout):
             continue
-        row = {"station_id": s, "station_name": snames.get(s, ""),
+        row: dict[str, Any] = {"station_id": s, "station_name": snames.get(s, ""),
                "gains": int(len(gin)), "gained": list(gin["name"]),
                "losses": int(len(gout)), "lost": list(gout["name"])}
         for m in _MEASURES:
@@ -180,7 +175,7 @@ def order_lines(co: ChangeOrders, *, lang: str = "zh") -> list[str]:
     """One sentence per (receiving, giving) station pair, as an order reads:
     ``S03 ← S01: 村A、村B (1,234 人, 56 起警情, 3.2 km²)`` (``lang`` ``zh`` or ``en``)."""
     w = _WORDS[_lang(lang)]
-    out = []
+    out: list[str] = []
     if not len(co.orders):
         return out
     for (to, frm), grp in co.orders.groupby(["to_station", "from_station"], sort=False):

@@ -14,7 +14,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +39,7 @@ def parse_weights(text: str | Mapping[str, float] | Sequence[str]) -> dict[str, 
     A column without ``=W`` has weight 1. Mappings are returned as a dict of floats. Raises
     InputError naming the bad item when a weight is not a non-negative number.
     """
+    items: list[tuple[str, Any]]  # weights as given: numbers or text, read by float() below
     if isinstance(text, Mapping):
         items = [(str(k), v) for k, v in text.items()]
     else:
@@ -101,7 +102,7 @@ def adjacency_pairs(cells: gpd.GeoDataFrame | gpd.GeoSeries, *, kind: str = "roo
 
 
 def articulation_points(nodes: Iterable[int], neighbours: Sequence[Sequence[int]],
-                        member: np.ndarray | None = None, label: int | None = None) -> set[int]:
+                        member: np.ndarray | Sequence[int] | None = None, label: int | None = None) -> set[int]:
     """The articulation points (cut vertices) of the subgraph induced by ``nodes``.
 
     ``neighbours[i]`` lists the neighbours of node ``i`` in the whole graph; a neighbour counts
@@ -337,8 +338,8 @@ def district_graph(cells: gpd.GeoDataFrame, stations: gpd.GeoDataFrame, *,
             if raw.isna().all() or float(raw.fillna(0).abs().sum()) == 0.0:
                 problems.append(Problem("cells", "cells", "empty_weight_column",
                                         f"weight column {col!r} is empty (all zero or missing)",
-                                        "fill it (e.g. rebuild the workspace with population polygons, `attributes`) or weight "
-                                        "another column"))
+                                        "fill it (e.g. rebuild the workspace with population polygons, "
+                                        "`attributes`) or weight another column"))
                 continue
             if (raw < 0).any():
                 problems.append(Problem("cells", "cells", "negative_weight",
@@ -478,7 +479,7 @@ class Plan:
         values = list(labels)
         if len(values) != graph.n_cells:
             raise InputError(f"labels has {len(values)} entries but the graph has {graph.n_cells} cells")
-        lookup = {s: i for i, s in enumerate(graph.station_ids)}
+        lookup: dict[str | None, int] = {s: i for i, s in enumerate(graph.station_ids)}
         arr = np.array([lookup.get(id_str(v), -1) for v in values], dtype=np.int64)
         if force_station_cells:
             arr[graph.station_cell] = np.arange(graph.n_stations)
@@ -714,7 +715,8 @@ def _fill_unassigned(graph: DistrictGraph, arr: np.ndarray) -> np.ndarray:
             score: dict[int, float] = {}
             for n in graph.neighbours[c]:
                 if arr[n] >= 0:
-                    score[arr[n]] = score.get(arr[n], 0.0) + shared.get((c, n), 0.0) + 1e-9
+                    s_n = int(arr[n])
+                    score[s_n] = score.get(s_n, 0.0) + shared.get((int(c), int(n)), 0.0) + 1e-9
             if score:
                 new[c] = max(score, key=lambda s: (score[s], -s))
         if not new:

@@ -64,7 +64,7 @@ class PostHours:
                 "proposed_window_share": kept(self.window)}
 
 
-def hours_from_mask(mask: Sequence[bool]) -> OpeningHours | None:
+def hours_from_mask(mask: Sequence[bool] | np.ndarray) -> OpeningHours | None:
     """Opening hours from 24 booleans (hour h open = h:00-h+1:00), runs joined across midnight."""
     m = np.asarray(mask, dtype=bool)
     if m.shape != (24,):
@@ -109,7 +109,8 @@ def shortest_window(value: np.ndarray, share: float) -> OpeningHours | None:
 def staffing_hours(engine: TravelEngine, demand: pd.Series, *, sites: Sequence[object],
                    existing: pd.Series | None = None,
                    existing_hours: Mapping[object, OpeningHours] | None = None,
-                   by_hour: np.ndarray | None = None, minutes: float, delays_min=None,
+                   by_hour: np.ndarray | None = None, minutes: float,
+                   delays_min: Mapping | pd.Series | float | None = None,
                    share: float = 0.8) -> list[PostHours]:
     """For each new post in ``sites`` (node ids), the value it adds at each hour of the day.
 
@@ -139,8 +140,9 @@ def staffing_hours(engine: TravelEngine, demand: pd.Series, *, sites: Sequence[o
     hours = {k: (existing_hours or {}).get(k, ALWAYS) for k in existing.index}
     delays = None
     if delays_min is not None:
-        delays = (pd.Series(float(delays_min), index=existing.index) if np.isscalar(delays_min)
-                  else pd.Series(delays_min, dtype=float).reindex(existing.index).fillna(0.0))
+        delays = (pd.Series(delays_min, dtype=float).reindex(existing.index).fillna(0.0)
+                  if isinstance(delays_min, (Mapping, pd.Series))
+                  else pd.Series(float(delays_min), index=existing.index))
     covered_by_set: dict[tuple, np.ndarray] = {}
     covered = np.zeros((24, len(nodes)), dtype=bool)
     for h in range(24):
@@ -154,7 +156,7 @@ def staffing_hours(engine: TravelEngine, demand: pd.Series, *, sites: Sequence[o
             else:
                 covered_by_set[key] = np.zeros(len(nodes), dtype=bool)
         covered[h] = covered_by_set[key]
-    out = []
+    out: list[PostHours] = []
     if not len(sites):
         return out
     reach = minutes_matrix(engine, list(sites), nodes, limit_min=minutes) <= minutes

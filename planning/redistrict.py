@@ -14,9 +14,9 @@ per district until the district changes), so no search of the whole district per
 from __future__ import annotations
 
 import heapq
-import random as _random
 import logging
 import math
+import random as _random
 import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -96,6 +96,8 @@ def plan_score(plan: Plan, *, baseline: Plan | None = None, weights: ScoreWeight
 
 def _avoidable_splits(plan: Plan) -> int:
     g = plan.graph
+    if g.township is None:
+        return 0
     ts = [g.township[c] for c in g.station_cell]
     forced = {t for t in ts if t is not None and ts.count(t) > 1}
     return sum(1 for t in plan.township_split_ids if t not in forced)
@@ -326,6 +328,8 @@ class _Search:
         return d
 
     def _split_delta(self, moves: Sequence[tuple[int, int, int]]) -> int:
+        if self.town is None:
+            return 0
         touched: dict[object, dict[int, int]] = {}
         for c, a, b in moves:
             t = self.town[c]
@@ -354,8 +358,9 @@ class _Search:
         """
         if self.locked[c]:
             return False
-        if self.art[a] is not None:
-            return c not in self.art[a]
+        art = self.art[a]
+        if art is not None:
+            return c not in art
         assign, nbrs = self.assign, self.nbrs
         same = [n for n in nbrs[c] if assign[n] == a]
         if len(same) <= 1:
@@ -497,7 +502,6 @@ def optimize(plan: Plan, *, max_deviation: float | None = 0.05, baseline: Plan |
     cur = st.score()
     best, best_assign, best_iter = cur, list(st.assign), 0
     target_at = 0.0 if (max_deviation is not None and st.max_dev() <= max_deviation) else None
-    k = st.k
     # Temperature: about the typical score change of one move, cooled geometrically.
     t0 = 0.5 * max(1e-6, float(np.median(g.workload)) / st.mean)
     t_end = t0 * 1e-3
@@ -611,10 +615,13 @@ def _propose(st: _Search, r: float, random, integers) -> list[tuple[int, int, in
 
 
 def _township_piece(st: _Search, c: int, a: int) -> list[int] | None:
-    t = st.town[c]
+    town = st.town
+    if town is None:
+        return None
+    t = town[c]
     if t is None:
         return None
-    piece = [x for x in st.members[a] if st.town[x] == t]
+    piece = [x for x in st.members[a] if town[x] == t]
     if len(piece) < 2 or len(piece) > 400 or any(st.locked[x] for x in piece):
         return None
     return piece
@@ -638,4 +645,5 @@ def redistrict(plan: Plan, **options) -> Plan:
     last = None
     for last in optimize(plan, **options):
         pass
+    assert last is not None, "optimize yields at least its starting plan"
     return last["plan"]

@@ -32,9 +32,8 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence, SupportsFloat, SupportsIndex
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -42,6 +41,7 @@ from geo.columns import staff_columns
 from geo.errors import InputError, format_ids
 from geo.ids import id_str, normalise_ids
 from geo.overlay import intersection_table
+from geo.stations import station_names
 from geo.workspace import Workspace, set_meta
 from planning.plan import DistrictGraph, Plan
 
@@ -79,7 +79,7 @@ def check_norms(values: Mapping[str, object]) -> dict[str, float]:
     out: dict[str, float] = {}
     for k, v in values.items():
         try:
-            x = float(v)
+            x = float(v) if isinstance(v, (str, SupportsFloat, SupportsIndex)) else math.nan
         except (TypeError, ValueError):
             x = float("nan")
         if not (x >= 0) or not math.isfinite(x) or (k == "communities_count" and x not in (0, 1)):
@@ -214,7 +214,7 @@ def staffing_context(ws: Workspace, graph: DistrictGraph) -> StaffingContext:
     factor, period = _incident_period(ws)
     st = g.stations
     sids = list(normalise_ids(st["station_id"]))
-    station_names = dict(zip(sids, st["name"].astype(str))) if "name" in st.columns else {}
+    names = station_names(st)
     station_actual = {role: dict(zip(sids, v)) for role, v in _actual(st).items()}
     if not station_actual:
         log.warning("the stations carry no officers/auxiliaries columns (民警/辅警); the actual "
@@ -232,7 +232,7 @@ def staffing_context(ws: Workspace, graph: DistrictGraph) -> StaffingContext:
         log.warning("the workspace has no communities layer (村/社区); the per-village norm "
                     "counts no village")
     kinds = village_kinds(villages) if villages is not None else np.array([], dtype=object)
-    if (kinds == "unknown").any():
+    if villages is not None and (kinds == "unknown").any():
         ids = villages.iloc[np.flatnonzero(kinds == "unknown")]
         idcol = "community_id" if "community_id" in ids.columns else ("cell_id" if "cell_id" in ids.columns else None)
         shown = format_ids(ids[idcol]) if idcol else f"{int((kinds == 'unknown').sum())} rows"
@@ -272,7 +272,7 @@ def staffing_context(ws: Workspace, graph: DistrictGraph) -> StaffingContext:
         village_district = np.full(len(kinds), -1, dtype=np.int64)
         log.warning("the workspace has no police_grids layer (警务区); the per-district norm "
                     "counts no police district")
-    return StaffingContext(g, factor, period, station_names, station_actual, kinds, village_units,
+    return StaffingContext(g, factor, period, names, station_actual, kinds, village_units,
                            village_district, district_ids, district_names, recorded,
                            district_units, population, incidents, district_actual)
 
@@ -297,9 +297,9 @@ def _requirement(quantities: Mapping[str, float], norms: Mapping[str, float], ro
     top = max(by_norm.values())
     binding = next((b for b in BASES if by_norm[b] == top), None) if top > 0 else None
     required = int(math.ceil(top - 1e-9)) if top > 0 else 0
-    has = actual is not None and not (isinstance(actual, float) and math.isnan(actual))
-    return {"actual": int(round(actual)) if has else None, "required": required,
-            "shortfall": max(0, required - int(round(actual))) if has else None,
+    have = None if actual is None or (isinstance(actual, float) and math.isnan(actual)) else int(round(actual))
+    return {"actual": have, "required": required,
+            "shortfall": max(0, required - have) if have is not None else None,
             "binding": binding, "by_norm": {b: round(v, 4) for b, v in by_norm.items()}}
 
 

@@ -47,7 +47,7 @@ class StreetPlan:
 
     def unit_streets(self) -> list[int]:
         """Per unit, how many chosen streets it is the first to drive."""
-        key = {}
+        key: dict[tuple, list[int]] = {}
         for i, (u, v, ow) in enumerate(zip(self.streets["u"], self.streets["v"], self.streets["oneway"])):
             key.setdefault((u, v), []).append(i)
             if not ow:
@@ -179,6 +179,6 @@ def streets_for_workspace(ws, *, station: object, units: int, budget_min: float,
                        exact_time_limit_s=exact_time_limit_s)
     split = split_tour(G, tour, units=int(units), speed_kmh=float(speed_kmh),
                        budget_min=float(budget_min), depot=node)
-    return StreetPlan(station=id_str(station), depot=node, streets=chosen, tour=tour, split=split,
+    return StreetPlan(station=id_str(station) or "", depot=node, streets=chosen, tour=tour, split=split,
                       speed_kmh=float(speed_kmh), budget_min=float(budget_min), units=int(units),
                       selection=selection)

@@ -45,8 +45,8 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from geo.errors import InputError, format_ids
-from planning.patrol.problem import PatrolInfeasible
 from geo.traveltime import engine_from_graph
+from planning.patrol.problem import PatrolInfeasible
 from planning.patrol.routes import _path_line, leg_paths
 
 __all__ = ["StreetTour", "StreetSplit", "undirected_lengths", "directed_lengths", "postman_tour",
@@ -418,15 +418,15 @@ def directed_postman_tour(G: nx.Graph, required: Iterable[tuple], *, start: obje
         C.add_nodes_from(range(len(comps)))
         for i in range(len(comps)):
             for j in range(i + 1, len(comps)):
-                I, J = owner == i, owner == j
+                in_i, in_j = owner == i, owner == j
                 if round_trip:  # there and back between the same two nodes keeps the balance
-                    sub = Dm[np.ix_(I, J)] + Dm[np.ix_(J, I)].T
+                    sub = Dm[np.ix_(in_i, in_j)] + Dm[np.ix_(in_j, in_i)].T
                     a, b = np.unravel_index(int(np.argmin(sub)), sub.shape)
-                    x, y = all_nodes[I][a], all_nodes[J][b]
+                    x, y = all_nodes[in_i][a], all_nodes[in_j][b]
                     w, pairs = float(sub[a, b]), [(x, y), (y, x)]
                 else:
                     ways = []
-                    for a_i, b_i in ((I, J), (J, I)):
+                    for a_i, b_i in ((in_i, in_j), (in_j, in_i)):
                         sub = Dm[np.ix_(a_i, b_i)]
                         a, b = np.unravel_index(int(np.argmin(sub)), sub.shape)
                         ways.append((float(sub[a, b]), (all_nodes[a_i][a], all_nodes[b_i][b])))
@@ -534,7 +534,9 @@ def _postman_mip(D: nx.DiGraph, req: list[tuple], start: object, *, weight: str,
     """(status, {arc: times driven}, metres) of the exact rural-postman integer program on the
     simple directed graph ``D`` (see ``rural_postman_mip``); status "optimal" or why not."""
     from scipy.sparse import csc_matrix
-    from planning.placement import _new_highs, _pass, _solve
+
+    from planning.highs import new_highs
+    from planning.placement import _pass, _solve
     arcs = list(D.edges)
     cost = np.array([D[a][b][weight] for a, b in arcs])
     col = {a: i for i, a in enumerate(arcs)}
@@ -559,13 +561,17 @@ def _postman_mip(D: nx.DiGraph, req: list[tuple], start: object, *, weight: str,
         base = len(rows)
         for k, n in enumerate(nodes):  # out - in = 0
             for m in D.successors(n):
-                ri.append(base + k), ci.append(col[(n, m)]), data.append(1.0)
+                ri.append(base + k)
+                ci.append(col[(n, m)])
+                data.append(1.0)
             for m in D.predecessors(n):
-                ri.append(base + k), ci.append(col[(m, n)]), data.append(-1.0)
+                ri.append(base + k)
+                ci.append(col[(m, n)])
+                data.append(-1.0)
             lo.append(0.0)
             hi.append(0.0)
         A = csc_matrix((data, (ri, ci)), shape=(len(lo), len(arcs)))
-        h = _new_highs()
+        h = new_highs()
         _pass(h, cost, np.zeros(len(arcs)), np.full(len(arcs), np.inf), [True] * len(arcs), A,
               np.array(lo), np.array(hi), maximize=False)
         left = deadline - time.perf_counter()
@@ -722,6 +728,7 @@ def split_tour(G: nx.Graph, tour: StreetTour, *, units: int, speed_kmh: float,
         score = (round(covered_m, 3), -longest)
         if best is None or score > best[0]:
             best = (score, st, sg, got)
+    assert best is not None, "offset 0 is always tried"
     _, steps, seg, pieces = best
     covered = np.zeros(len(steps), dtype=bool)
     paths, lengths = [], []

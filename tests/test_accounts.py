@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 from geo.errors import GridPatrolError, InputError
-from server.accounts import (LOCAL_ACCOUNT, ROLES, Account, AccountStore, AuthError,
-                             PermissionDenied, account_for_cli, require)
+from server.accounts import (
+    LOCAL_ACCOUNT,
+    ROLES,
+    Account,
+    AccountStore,
+    AuthError,
+    PermissionDenied,
+    account_for_cli,
+    require,
+)
 
 PASSWORD = "correct horse 7"
 

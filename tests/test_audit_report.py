@@ -15,9 +15,8 @@ import pytest
 from geo.audit import audit_partitions
 from geo.audit_map import COLOURS, audit_map_png
 from geo.audit_report import MAP_FILE, report_bundle, report_html, report_markdown, write_audit
-from geo.audit_tables import (class_table, defects_table, pieces_table, readable_area,
-                              severity_table, unit_table)
-from tests.test_audit_grids import A, C, city
+from geo.audit_tables import class_table, defects_table, pieces_table, readable_area, severity_table, unit_table
+from tests._audit_city import A, C, city
 
 RAW = ("main_share", "minority_area_m2", "minority_population", "minority_incidents", "area_m2",
        "share_of_police", "share_of_admin", "station_share", "one_to_one", "police_spans_many",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import threading
 import time
 
@@ -17,10 +16,15 @@ import pytest
 from shapely.geometry import box
 
 import cli
-from geo.workspace import (Workspace, append_plan, read_plans, read_workspace, replace_layers,
-                           write_workspace)
-from planning.districts import (districts_problem, draw_districts, exact_districts,
-                                p_median_bound, save_police_grids, workspace_problem)
+from geo.workspace import Workspace, append_plan, read_plans, read_workspace, replace_layers, write_workspace
+from planning.districts import (
+    districts_problem,
+    draw_districts,
+    exact_districts,
+    p_median_bound,
+    save_police_grids,
+    workspace_problem,
+)
 
 from ._grids import grid_cells
 
@@ -214,7 +218,8 @@ def test_cli_errors_exit_2(capsys, tmp_path, args, message):
 
 def test_app_page_draws_and_saves_police_districts(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
-    from .test_app import APP
+
+    from tests._apptest import APP
     path = tmp_path / "ws.gpkg"
     _workspace(path)
     monkeypatch.setenv("GRIDPATROL_WORKSPACE", str(path))
@@ -234,12 +239,14 @@ def test_app_page_draws_and_saves_police_districts(tmp_path, monkeypatch):
 def test_district_map_roads_are_those_of_the_station_with_their_class_colours():
     """The police-district map draws the streets under the districts (context a commander
     reads): only edges meeting the station's units, coloured by road class, in EPSG:4326."""
+    from pathlib import Path
+
     import shapely
     import shapely.geometry
+
     from geo.workspace import read_workspace
     from ui.colors import road_style
     from ui.maps import roads_for_map
-    from pathlib import Path
     demo = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "demo_county.gpkg"
     ws = read_workspace(demo, layers=["cells", "road_edges"])
     cells = ws.layer("cells")

@@ -12,9 +12,18 @@ from shapely.geometry import Point, box
 
 from geo.errors import InputError
 from geo.workspace import Workspace, read_workspace, write_workspace
-from planning.editing import (History, compare_plans, jurisdictions_from_plan, plan_from_workspace,
-                              plan_versions, reassign, reassign_by_polygon, reassign_township,
-                              save_plan, write_plan)
+from planning.editing import (
+    History,
+    compare_plans,
+    jurisdictions_from_plan,
+    plan_from_workspace,
+    plan_versions,
+    reassign,
+    reassign_by_polygon,
+    reassign_township,
+    save_plan,
+    write_plan,
+)
 from planning.plan import Plan, district_graph
 from tests._grids import grid_cells, stations_at
 

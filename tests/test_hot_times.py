@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from geo.errors import InputError
-from geo.hot_times import (hot_times, hour_of_week_counts, parse_shifts, propose_shifts,
-                           shifts_load)
+from geo.hot_times import hot_times, hour_of_week_counts, parse_shifts, propose_shifts, shifts_load
 from geo.hotspots import Shift
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,16 @@ from scipy import sparse
 from shapely.geometry import LineString, Point, box
 
 from geo.errors import InputError
-from geo.hotspots import (cell_risk, contiguity_weights, gi_star, hotspots_from_cells,
-                          incident_weights, segment_risk, shift_from_text, slot_mask)
+from geo.hotspots import (
+    cell_risk,
+    contiguity_weights,
+    gi_star,
+    hotspots_from_cells,
+    incident_weights,
+    segment_risk,
+    shift_from_text,
+    slot_mask,
+)
 
 METRIC = "EPSG:32650"
 

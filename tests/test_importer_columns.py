@@ -6,9 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.columns import (ColumnProblem, column_preview, column_total, guess_id_column,
-                         guess_population_column, guess_roles, id_column_problem, is_numeric_column,
-                         population_problem, units_from_ids)
+from geo.columns import (
+    ColumnProblem,
+    column_preview,
+    column_total,
+    guess_id_column,
+    guess_population_column,
+    guess_roles,
+    id_column_problem,
+    is_numeric_column,
+    population_problem,
+    units_from_ids,
+)
 
 
 def _chicago_like() -> pd.DataFrame:
@@ -128,6 +137,7 @@ def test_every_problem_has_words(rule, fields):
 
 def test_roles_name_the_users_own_columns_not_the_copies_read_layer_adds():
     import pandas as pd
+
     from geo.columns import guess_roles
     frame = pd.DataFrame({"警情编号": ["a", "b", "c"], "报警时间": ["2024-01-01 01:00"] * 3,
                           "经度": [113.8, 113.9, 114.0], "纬度": [34.2, 34.3, 34.4],

@@ -280,10 +280,12 @@ def _all_layers(folder: Path) -> dict[str, Path]:
         "police_grids": polys("警务区.geojson", {"警务区编号": ["P1", "P2"], "派出所编号": ["S1", "S2"]},
                               [box(X0, Y0, X1, YM), box(X0, YM, X1, Y1)]),
         "gov_grids": polys("网格.geojson", {"网格编号": [f"G{i}" for i in range(8)]}, eighths),
-        "jurisdictions": polys("辖区.geojson", {"派出所编号": ["S1", "S2"]}, [box(X0, Y0, X1, YM), box(X0, YM, X1, Y1)]),
+        "jurisdictions": polys("辖区.geojson", {"派出所编号": ["S1", "S2"]},
+                               [box(X0, Y0, X1, YM), box(X0, YM, X1, Y1)]),
         "stations": points("派出所.csv", pd.DataFrame({"派出所编号": ["S1", "S2"], "派出所名称": ["南关", "北关"],
                                                    "经度": [113.95, 113.95], "纬度": [34.32, 34.38]})),
-        "posts": points("警务站.csv", pd.DataFrame({"警务站编号": ["W1", "W2"], "经度": [113.92, 113.97], "纬度": [34.33, 34.37]})),
+        "posts": points("警务站.csv", pd.DataFrame({"警务站编号": ["W1", "W2"], "经度": [113.92, 113.97],
+                                                 "纬度": [34.33, 34.37]})),
         "checkpoints": points("卡口.csv", pd.DataFrame({"卡口编号": ["K1"], "经度": [113.901], "纬度": [34.35]})),
         "incidents": folder / "警情.csv",
         "attributes": polys("人口.geojson", {"常住人口": [12000, 8000]}, [box(X0, Y0, XM, Y1), box(XM, Y0, X1, Y1)]),
@@ -372,7 +374,8 @@ def test_an_osm_network_is_read_for_cars_or_for_foot_patrols(tmp_path):
     assert "路网收到 2 个文件" in at.error[0].value and at.button(key="gp_build_go").disabled
     at = _put(at, "network", ("roads.osm", OSM_XML.encode()))
     _clean(at)
-    assert at.radio(key="gp_build_nettype").options == ["机动车道路（车巡）", "机动车道路，含内部道路", "步行道路（步巡）"]
+    assert at.radio(key="gp_build_nettype").options == ["机动车道路（车巡）", "机动车道路，含内部道路",
+                                                        "步行道路（步巡）"]
     drive = _build(at, name="drive")
     at.radio(key="gp_build_nettype").set_value("walk").run()
     walk = _build(at, name="walk")

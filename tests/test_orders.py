@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import Point, box
@@ -14,8 +13,15 @@ from geo.errors import InputError
 from geo.tables import table_from_file
 from geo.workspace import Workspace, read_workspace, write_workspace
 from planning.editing import jurisdictions_from_plan, save_plan
-from planning.orders import (change_orders, order_lines, order_table, orders_json, plan_by_ref,
-                             station_table, write_orders)
+from planning.orders import (
+    change_orders,
+    order_lines,
+    order_table,
+    orders_json,
+    plan_by_ref,
+    station_table,
+    write_orders,
+)
 from planning.plan import Plan
 from planning.study import current_plan, workspace_graph
 from ui.briefing import build_briefing

@@ -13,9 +13,17 @@ from shapely.geometry import Point
 from geo.errors import InputError
 from geo.network import graph_from_tables
 from geo.traveltime import engine_from_graph, minutes_matrix
-from planning.patrol import (PatrolInfeasible, PatrolProblem, plan_routes, routes_to_geojson,
-                             routes_to_gpx, solve_heuristic, solve_mip, solve_nearest_first,
-                             write_routes)
+from planning.patrol import (
+    PatrolInfeasible,
+    PatrolProblem,
+    plan_routes,
+    routes_to_geojson,
+    routes_to_gpx,
+    solve_heuristic,
+    solve_mip,
+    solve_nearest_first,
+    write_routes,
+)
 
 METRIC = "EPSG:32650"
 

@@ -34,6 +34,9 @@ def test_two_places_one_unit_optimum_by_hand():
     assert sorted(places) == [0, 0, 0, 0, 1, 1]
     assert plan.objective == pytest.approx(2 * math.log(5) + math.log(3))
     assert plan.share_of_shift.tolist() == [1.0] and plan.patrol_min.tolist() == [60.0]
+    # no randomised repeat at all: the deterministic construction, not a crash
+    none = solve_dose(p, variety=0.5, iterations=0, rng=np.random.default_rng(1))
+    assert [s.place for s in none.stops[0]] == [s.place for s in plan.stops[0]]
 
 
 def _enumerate(p: DoseProblem) -> float:
@@ -191,7 +194,8 @@ def test_routes_are_feasible_in_travel_time_on_the_engine(plans, demo):
         for r in routes.summary()["routes"]:
             legs = [(home, 0.0, 0.0, 0.0)]  # (node, arrive, start, depart)
             mine = stops[stops["unit"] == r["unit"]].sort_values("start_min")
-            legs += [(n, a, s, d) for n, a, s, d in mine[["node", "arrive_min", "start_min", "depart_min"]].itertuples(index=False)]
+            times = mine[["node", "arrive_min", "start_min", "depart_min"]]
+            legs += [(n, a, s, d) for n, a, s, d in times.itertuples(index=False)]
             if r["break"]:
                 b = r["break"]
                 legs.append((home, b["start_min"], b["start_min"], b["end_min"]))

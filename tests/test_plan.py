@@ -8,9 +8,18 @@ import pytest
 from shapely.geometry import Point
 
 from geo.errors import InputError, ValidationError
-from planning.constraints import (InfeasibleError, Validator, contains_station, contiguous,
-                                  explain_infeasibility, keep_townships_whole, locked_cells,
-                                  locked_positions, max_cost, raise_if_infeasible)
+from planning.constraints import (
+    InfeasibleError,
+    Validator,
+    contains_station,
+    contiguous,
+    explain_infeasibility,
+    keep_townships_whole,
+    locked_cells,
+    locked_positions,
+    max_cost,
+    raise_if_infeasible,
+)
 from planning.plan import Plan, adjacency_pairs, articulation_points, district_graph, parse_weights
 from tests._grids import grid_cells, stations_at
 

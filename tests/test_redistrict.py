@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from planning.constraints import InfeasibleError
+from planning.constraints import InfeasibleError, locked_positions
 from planning.plan import Plan, district_graph
-from planning.redistrict import (ScoreWeights, _propose, _Search, grown_plan, optimize,
-                                 redistrict, repaired_plan)
-from planning.constraints import locked_positions
+from planning.redistrict import ScoreWeights, _propose, _Search, grown_plan, optimize, redistrict, repaired_plan
 from tests._grids import grid_cells, random_instance, stations_at
 
 

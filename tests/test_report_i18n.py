@@ -25,10 +25,12 @@ SCANNED = ("geo", "planning", "ui")
 # ui/errors.py turns a caught GridPatrolError (not a ValidationError, whose problems are shown
 # as they are) into one problem whose rule is the exception's class name.
 DYNAMIC_SITES = {("ui/errors.py", "type(exc).__name__"), ("geo/build.py", "f'no_{column}'"),
-                 ("geo/build.py", "f'{column}_by_overlap'")}
+                 ("geo/build.py", "f'{column}_by_overlap'"), ("planning/placement.py", "rule")}
 _LABELLED = ("township_id", "station_id", "community_id", "pgrid_id")  # geo.build._labelled columns
+# planning.placement.cost_tables: the rules of its table checks (a list of mask, rule, message, fix)
+_TABLE_RULES = {"blank_ids", "duplicate_ids", "duplicate_pairs", "not_a_number", "negative", "unknown_ids"}
 DYNAMIC_RULES = {"GridPatrolError", "InputError", "CRSError", "PatrolInfeasible", "SealInfeasible",
-                 *(f"no_{c}" for c in _LABELLED), *(f"{c}_by_overlap" for c in _LABELLED)}
+                 *(f"no_{c}" for c in _LABELLED), *(f"{c}_by_overlap" for c in _LABELLED), *_TABLE_RULES}
 
 
 def _has_cjk(s: str) -> bool:
@@ -151,7 +153,7 @@ def test_every_rule_is_a_literal_or_listed_as_dynamic():
         "a Problem rule is built at run time; list the site in DYNAMIC_SITES and its possible "
         f"names in DYNAMIC_RULES: {sorted(dynamic - DYNAMIC_SITES)}")
     family = _error_family()
-    labelled = {f"no_{c}" for c in _LABELLED} | {f"{c}_by_overlap" for c in _LABELLED}
+    labelled = {f"no_{c}" for c in _LABELLED} | {f"{c}_by_overlap" for c in _LABELLED} | _TABLE_RULES
     assert family == DYNAMIC_RULES - labelled, (
         f"the GridPatrolError classes changed; update DYNAMIC_RULES: {sorted(family ^ (DYNAMIC_RULES - labelled))}")
 

@@ -103,7 +103,8 @@ def test_is_loopback(host, loopback):
 def test_check_host_needs_an_admin_for_other_machines(tmp_path):
     store = AccountStore(tmp_path)
     check_host("127.0.0.1", store)
-    with pytest.raises(Exception, match=r"`host` was '0.0.0.0'.*no admin account.*gridpatrol user add NAME --role admin"):
+    with pytest.raises(Exception,
+                       match=r"`host` was '0.0.0.0'.*no admin account.*gridpatrol user add NAME --role admin"):
         check_host("0.0.0.0", store)
     store.add("viewer1", role="viewer", password=PASSWORD)
     with pytest.raises(Exception, match="no admin account"):

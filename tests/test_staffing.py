@@ -7,7 +7,6 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 from shapely.geometry import Point, box
 
 import cli
@@ -15,8 +14,17 @@ from geo.columns import guess_roles, staff_columns
 from geo.errors import InputError
 from geo.workspace import Workspace, read_workspace, write_workspace
 from planning.editing import save_plan
-from planning.staffing import (NORMS, check_norms, parse_norms, save_norms, staffing_context,
-                               staffing_for_plan, staffing_frame, staffing_json, workspace_norms)
+from planning.staffing import (
+    NORMS,
+    check_norms,
+    parse_norms,
+    save_norms,
+    staffing_context,
+    staffing_for_plan,
+    staffing_frame,
+    staffing_json,
+    workspace_norms,
+)
 from planning.study import current_plan, workspace_graph
 from ui.briefing import build_briefing
 
@@ -209,6 +217,7 @@ def test_redistricting_page_shows_orders_and_staffing(tmp_path, monkeypatch):
     """The page on the demo: an edit gives change orders (table, sentences, CSV/XLSX) and the
     staffing section compares today with the edited plan, shortfalls shown."""
     import shutil
+
     from streamlit.testing.v1 import AppTest
     if not DEMO.exists():
         pytest.skip("demo workspace not built")

@@ -18,8 +18,7 @@ from shapely.geometry import Point
 from geo.errors import InputError
 from geo.network import graph_from_tables
 from planning.patrol import PatrolInfeasible
-from planning.streets import (directed_postman_tour, postman_tour, rural_postman_mip, split_tour,
-                              street_tour)
+from planning.streets import directed_postman_tour, postman_tour, rural_postman_mip, split_tour, street_tour
 from tests.clirun import run_cli
 
 METRIC = "EPSG:32650"

@@ -205,9 +205,16 @@ def test_the_import_form_takes_units_as_the_command_line_does(files, tmp_path, c
 
 
 def test_editing_drafts_and_boundaries_on_units_with_text_ids(files, tmp_path, capsys):
-    from planning.editing import (History, history_from_draft, jurisdictions_from_plan,
-                                  plan_from_workspace, reassign, record_step, save_plan,
-                                  start_draft)
+    from planning.editing import (
+        History,
+        history_from_draft,
+        jurisdictions_from_plan,
+        plan_from_workspace,
+        reassign,
+        record_step,
+        save_plan,
+        start_draft,
+    )
     ws_path = tmp_path / "ws.gpkg"
     assert cli.main(["import", str(ws_path), "--units", str(files / "units.geojson"),
                      "--unit-id", "村编码", "--unit-station", "派出所",

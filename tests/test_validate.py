@@ -87,7 +87,8 @@ def test_geographic_layer_is_reprojected_with_a_warning_unless_crs_chosen():
 def test_wrong_geometry_type(raises_problem):
     gdf = gpd.GeoDataFrame({"township_id": ["A", "B"]},
                            geometry=[box(0, 0, 1, 1), LineString([(0, 0), (1, 1)])], crs=METRIC)
-    with raises_problem("wrong_geometry_type", match=r"1 features are LineString, the layer needs polygons \(rows: B\)"):
+    with raises_problem("wrong_geometry_type",
+                        match=r"1 features are LineString, the layer needs polygons \(rows: B\)"):
         validate_layer(gdf, "townships", source="t.gpkg")
 
 

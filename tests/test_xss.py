@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from html.parser import HTMLParser
 
 import folium
 import folium.plugins
@@ -25,72 +24,10 @@ import shapely
 from geo.markup import escape_html, escape_markdown, spreadsheet_safe
 from geo.workspace import read_workspace
 from tests._payloads import PAYLOADS, RAW_MARKERS, ROOT
+from tests._xss import UnsafeTags, check_map
 from ui import maps
 from ui.cell_raster import CellRaster
 from ui.offline import self_contained
-
-# Tags a label, legend or tooltip may hold; no attribute may be an event handler or a URL.
-SAFE_TAGS = {"div", "span", "b", "details", "summary", "table", "tr", "th", "td", "tbody", "br"}
-# Element kinds a map may hold. HTML-bearing ones are checked below; a new kind must be added here
-# after a look at what it writes into the page.
-KNOWN = (folium.Map, folium.TileLayer, folium.GeoJson, folium.FeatureGroup, folium.CircleMarker,
-         folium.Marker, folium.PolyLine, folium.plugins.HeatMap, folium.LayerControl, folium.FitBounds,
-         folium.plugins.Draw, folium.DivIcon, CellRaster, maps.TextTooltip, maps.FieldsTooltip,
-         maps._Legend)
-
-
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.bad: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag not in SAFE_TAGS:
-            self.bad.append(f"<{tag}>")
-        self.bad += [f"{tag} {k}=" for k, v in attrs if k.startswith("on") or k in ("src", "href")]
-
-
-def assert_plain_html(markup: str, where: str) -> None:
-    """``markup`` holds only SAFE_TAGS without handlers or links, and no payload raw."""
-    parser = _Tags()
-    parser.feed(markup)
-    assert not parser.bad, f"{where}: markup from data: {parser.bad[:5]} in {markup[:300]!r}"
-    assert not any(m in markup for m in RAW_MARKERS), f"{where}: raw payload in {markup[:300]!r}"
-
-
-def _walk(el):
-    yield el
-    for child in el._children.values():
-        yield from _walk(child)
-
-
-def check_map(m: folium.Map, where: str) -> str:
-    """Run the four checks on a map; return its rendered page."""
-    self_contained(m)  # (1) raises for folium's own tooltips and popups
-    for el in _walk(m):  # (2)
-        assert isinstance(el, KNOWN) or type(el).__module__.startswith("branca"), \
-            f"{where}: {type(el).__name__} is not a known map element; check what it writes into the page"
-        if isinstance(el, folium.DivIcon):
-            assert_plain_html(el.options["html"], f"{where} label")
-        elif isinstance(el, maps._Legend):
-            assert_plain_html(el.content, f"{where} legend")
-        elif isinstance(el, maps.TextTooltip):
-            assert_plain_html(el.html, f"{where} tooltip")
-    page = m.get_root().render()
-    script = re.sub(r"data:[a-z/]+;base64,[A-Za-z0-9+/=]+", "DATA", page)
-    for sink in re.finditer(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|bindPopup\(|"
-                            r"bindTooltip\(|setContent\(|eval\(|new Function", script):  # (3)
-        after = script[sink.end():sink.end() + 40]
-        assert ((sink.group() == "innerHTML" and after.startswith(' = "'))  # a legend: checked above
-                or (sink.group() == "bindTooltip(" and (after.startswith('"')  # a TextTooltip
-                                                         or after.startswith("function (layer)")))  # FieldsTooltip
-                or (sink.group() == "setContent(" and after.startswith("table)"))), \
-            f"{where}: an unchecked HTML sink: {script[sink.start() - 60:sink.end() + 60]!r}"
-    for fn in re.findall(r"bindTooltip\(function \(layer\) \{(.*?)\n\s*\}, \{", script, re.S):
-        assert "innerHTML" not in fn and "textContent" in fn, f"{where}: a feature tooltip writes HTML"
-    raw = [mk for mk in RAW_MARKERS if mk in page]  # (4)
-    assert not raw, f"{where}: raw payload {raw} in the page"
-    return page
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +86,11 @@ def test_audit_maps(ws):
 def test_coverage_maps(ws, network):
     from geo.coverage import coverage_from_layers, response_areas
     from geo.ring import ring_crossings
+    from geo.stations import facilities_from_workspace
     from planning.seal import seal_from_network
     from ui import page_coverage as pc
     G, engine = network
-    fac = pc.facilities_from_workspace(ws, "both")
+    fac = facilities_from_workspace(ws, units="both")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cov = coverage_from_layers(G, engine, fac, id_col="facility_id", bands=(1, 3, 5),
@@ -183,8 +121,8 @@ def test_patrol_map(ws, network):
 
 
 def test_redistrict_maps(payload_workspace, ws):
-    from ui import page_redistrict as pr
     from planning.plan import Plan
+    from ui import page_redistrict as pr
     key = (str(payload_workspace), payload_workspace.stat().st_mtime, "incidents=1")
     graph = pr._graph(*key)
     current = Plan.from_labels(graph, ws.layer("cells").set_index("cell_id")["station_id"])
@@ -239,7 +177,7 @@ def test_audit_reports(ws, tmp_path):
             assert len(counts) == 1, rows[:3]
     assert not re.search(r"(?<!\\)\$", md), "an unescaped $ (maths) in report.md"
     page = report_html(audit, title=PAYLOADS[2])
-    parser = _Tags()
+    parser = UnsafeTags()
     parser.feed(page)
     assert not [b for b in parser.bad if not b.startswith(("<h", "<html", "<head", "<meta", "<title", "<style",
                                                            "<body", "<ul", "<li", "<p", "<thead", "<table"))]
@@ -263,7 +201,7 @@ def test_briefing(ws):
         brief = briefing.build_briefing(ws, lang="zh", date="2026-01-15", title=PAYLOADS[0] + "简报")
     assert not brief.skipped, brief.skipped
     page = brief.to_html()
-    parser = _Tags()
+    parser = UnsafeTags()
     parser.feed(page)
     allowed = ("<html", "<head", "<meta", "<title", "<style", "<body", "<header", "<h1", "<h2", "<p",
                "<section", "<thead", "<table", "<ul", "<li", "<footer", "<img", "img src=")

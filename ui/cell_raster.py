@@ -167,7 +167,8 @@ def _columns(frame: pd.DataFrame) -> dict:
     for col in frame.columns:
         s = frame[col]
         keys.append(str(col))
-        if (s.dtype == object or pd.api.types.is_string_dtype(s)) and len(s) and s.nunique(dropna=False) <= max(16, len(s) // 8):
+        text = s.dtype == object or pd.api.types.is_string_dtype(s)
+        if text and len(s) and s.nunique(dropna=False) <= max(16, len(s) // 8):
             codes, uniques = pd.factorize(s, use_na_sentinel=False)
             dictionaries[str(col)] = [None if pd.isna(u) else u for u in uniques]
             values.append(codes.tolist())
@@ -222,7 +223,9 @@ class CellRaster(folium.map.Layer):
                 }
                 var fill = new Uint32Array(d.cls.length + 1);  // cell id -> RGBA word (0: clear)
                 var fillA = Math.round(255 * d.opacity);
-                for (var r = 0; r < d.cls.length; r++) { fill[r + 1] = d.cls[r] >= 0 ? word(palette[d.cls[r]], fillA) : 0; }
+                for (var r = 0; r < d.cls.length; r++) {
+                    fill[r + 1] = d.cls[r] >= 0 ? word(palette[d.cls[r]], fillA) : 0;
+                }
                 ids = new Uint32Array(n);
                 for (var i = 0; i < n; i++) {
                     var v = rgba[i];

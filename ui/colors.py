@@ -5,6 +5,8 @@ import colorsys
 import re
 from typing import TYPE_CHECKING, Iterable
 
+from geo.road_classes import road_class_of, road_class_rank
+
 if TYPE_CHECKING:
     from geo.workspace import Workspace
 
@@ -45,25 +47,21 @@ def station_colors(station_ids: Iterable[object]) -> dict[str, str]:
             for k, sid in enumerate(ids)}
 
 
-# Road classes (OSM highway values and common Chinese equivalents) -> (colour, weight, rank).
-ROAD_STYLES: dict[str, tuple[str, float, int]] = {
-    "motorway": ("#e15759", 4.0, 0), "expressway": ("#e15759", 4.0, 0), "高速": ("#e15759", 4.0, 0),
-    "trunk": ("#f28e2b", 3.5, 1), "national": ("#f28e2b", 3.5, 1), "国道": ("#f28e2b", 3.5, 1),
-    "primary": ("#edc948", 3.0, 2), "provincial": ("#edc948", 3.0, 2), "省道": ("#edc948", 3.0, 2),
-    "secondary": ("#8c8c8c", 2.2, 3), "county": ("#8c8c8c", 2.2, 3), "县道": ("#8c8c8c", 2.2, 3),
-    "arterial": ("#b07aa1", 2.6, 3), "主干道": ("#b07aa1", 2.6, 3),
-    "tertiary": ("#a0a0a0", 1.6, 4), "township": ("#a0a0a0", 1.6, 4), "乡道": ("#a0a0a0", 1.6, 4),
-    "rural": ("#a0a0a0", 1.6, 4), "县乡道": ("#a0a0a0", 1.6, 4),
-    "street": ("#9c9c9c", 1.3, 5), "residential": ("#b8b8b8", 1.0, 6), "village": ("#c8c8c8", 1.0, 6),
-    "村道": ("#c8c8c8", 1.0, 6),
+# Colour and line weight (pixels) of each road class of ``geo.road_classes`` (its synonyms and
+# ramps are drawn as the class); an unknown class is drawn thin and grey.
+ROAD_STYLES: dict[str, tuple[str, float]] = {
+    "expressway": ("#e15759", 4.0), "national": ("#f28e2b", 3.5), "provincial": ("#edc948", 3.0),
+    "arterial": ("#b07aa1", 2.6), "rural": ("#a0a0a0", 1.6), "street": ("#9c9c9c", 1.3),
+    "village": ("#c8c8c8", 1.0),
 }
-_DEFAULT_ROAD = ("#b8b8b8", 1.0, 6)
+_DEFAULT_ROAD = ("#b8b8b8", 1.0)
 
 
 def road_style(road_class: object) -> tuple[str, float, int]:
-    """(colour, line weight in pixels, rank: 0 = most important) for a road class."""
-    key = str(road_class).lower().removesuffix("_link") if road_class is not None else ""
-    return ROAD_STYLES.get(key, ROAD_STYLES.get(str(road_class), _DEFAULT_ROAD))
+    """(colour, line weight in pixels, rank: 0 = most important) for a road class value."""
+    cls = road_class_of(road_class)
+    colour, weight = ROAD_STYLES[cls.name] if cls is not None else _DEFAULT_ROAD
+    return colour, weight, road_class_rank(road_class)
 
 
 def workspace_station_colors(ws: "Workspace") -> dict[str, str]:

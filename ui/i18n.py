@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from geo.road_classes import ROAD_CLASSES
 from geo.validate import LAYERS
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "STRINGS", "LANG_KEY", "text", "t", "current_language",
@@ -60,6 +61,40 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "sb.plans_n": ("{n} 个方案", "{n} plans"),
     "sb.viewer": ("只读账号：可查看和分析，不能保存或修改", "Viewer: you can look and analyse, not save or change"),
     "sb.build": ("由图层新建工作空间", "Build a workspace from layers"),
+    # Sidebar: linking a workspace in PostGIS (ui/dblink.py, admins).
+    "db.title": ("连接数据库工作空间（PostGIS）", "Link a database workspace (PostGIS)"),
+    "db.help": ("填写数据库地址，不是服务器上的文件路径：postgresql://用户@主机:端口/数据库?schema=模式名。"
+                "地址中不要写密码：服务器从 PGPASSWORD、~/.pgpass 或 pg 服务文件取得密码。",
+                "A database URL, not a path on the server: postgresql://USER@HOST:PORT/DB?schema=NAME. "
+                "Leave the password out: the server takes it from PGPASSWORD, ~/.pgpass or a pg service file."),
+    "db.url": ("数据库地址", "Database URL"),
+    "db.name": ("在库中的名称（留空则用模式名）", "Name in the library (empty: the schema's name)"),
+    "db.link": ("检查并连接", "Check and link"),
+    "db.linked": ("已连接并打开「{name}」", "Linked and opened “{name}”"),
+    "db.linked_list": ("已连接的数据库工作空间", "Linked database workspaces"),
+    "db.unlink_confirm": ("确认断开「{name}」（数据库中的数据不受影响）", "Confirm unlinking “{name}” (its data stay in the database)"),
+    "db.unlink": ("断开连接", "Unlink"),
+    "db.unlinked": ("已断开「{name}」（数据仍在数据库中）", "Unlinked “{name}” (its data stay in the database)"),
+    "db.err.not_url": ("这不是数据库地址：请填写以 postgresql:// 或 postgres:// 开头的地址（不接受服务器上的文件路径）",
+                       "This is not a database URL: give one starting with postgresql:// or postgres:// (paths on the server are not accepted)"),
+    "db.err.schema": ("地址缺少有效的模式名：请加上 ?schema=模式名（小写字母、数字和下划线，例如 ?schema=county2026）",
+                      "The URL names no valid schema: add ?schema=NAME (lower-case letters, digits and _, e.g. ?schema=county2026)"),
+    "db.err.password": ("地址中含有密码，已拒绝并从输入框中删去：工作空间库不保存密码，请在服务器上用 PGPASSWORD、~/.pgpass 或 pg 服务文件提供密码",
+                        "The URL holds a password; it was refused and removed from the field: the library keeps no passwords, give it to the server with PGPASSWORD, ~/.pgpass or a pg service file"),
+    "db.err.server_file": ("地址中的参数指向服务器上的文件，不能在这里填写：请写入服务器的 pg 服务文件，并使用 ?service=名称",
+                           "Parameters of the URL name files on the server and cannot be given here: put them in the server's pg service file and use ?service=NAME"),
+    "db.err.name": ("名称不可用：不能以点开头，不能含 / \\ : * ? \" < > | 等字符，最多 80 个字符",
+                    "The name cannot be used: no leading dot, none of / \\ : * ? \" < > |, at most 80 characters"),
+    "db.err.name_taken": ("工作空间库中已有「{name}」：请换一个名称", "The library has a workspace “{name}” already: choose another name"),
+    "db.err.unreachable": ("无法连接数据库：请检查主机、端口、数据库名和用户，并确认服务器能取得密码",
+                           "Cannot connect to the database: check host, port, database and user, and that the server has the password"),
+    "db.err.refused": ("数据库拒绝了请求（该用户可能没有这个模式的权限）", "The database refused (the user may lack privileges on the schema)"),
+    "db.err.no_schema": ("数据库中没有这个模式：请先用 `gridpatrol copy 工作空间.gpkg 地址` 把工作空间复制进去",
+                         "The database has no such schema: copy a workspace there first with `gridpatrol copy ws.gpkg URL`"),
+    "db.err.not_workspace": ("这个模式不是网格巡防工作空间：请先用 `gridpatrol copy 工作空间.gpkg 地址` 把工作空间复制到一个新模式",
+                             "This schema holds no GridPatrol workspace: copy a workspace into a new schema first with `gridpatrol copy ws.gpkg URL`"),
+    "db.err.not_link": ("这不是数据库工作空间的连接", "This is not a link to a database workspace"),
+    "db.err.other": ("无法连接这个工作空间", "This workspace cannot be linked"),
     # Build form.
     "build.help": ("上传 GeoPackage、GeoJSON、Shapefile（.zip，或把 .shp、.shx、.dbf、.prj、.cpg 一起选中）、带坐标列的 CSV/TXT 或 Excel 表格。研究范围必填，其余可选。每个文件下方列出字段、示例值和猜测的用途，请核对编号和人口字段。",
                    "Upload GeoPackage, GeoJSON, Shapefile (.zip, or the .shp, .shx, .dbf, .prj and "
@@ -352,9 +387,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "ov.base.Esri.WorldGrayCanvas": ("浅灰 (Esri)", "Light grey (Esri)"),
     "ov.base.Esri.WorldImagery": ("影像 (Esri)", "Imagery (Esri)"),
     "ov.base.None": ("无底图 (离线)", "None (offline)"),
-    "ov.map_note": ("地图为 WGS84 坐标；不使用高德/百度底图，因其坐标有偏移。",
-                    "The map is in WGS84; Amap/Baidu basemaps are not offered because their "
-                    "coordinates are shifted."),
+    "ov.map_note": ("地图数据为 WGS84 坐标；底图由管理员在侧栏「底图设置」中选择（GCJ-02 瓦片如高德会自动对齐，百度 BD-09 瓦片不支持）。",
+                    "The layers are in WGS84; an admin chooses the basemap in the sidebar (Basemap): GCJ-02 "
+                    "tiles such as Amap are aligned automatically, Baidu's BD-09 tiles are not supported."),
     "ov.missing": ("未加载{layer}：加载{layer}后即可在地图上查看。",
                    "No {layer} loaded: load {layer} to see them on the map."),
     "ov.tables": ("属性表", "Attribute tables"),
@@ -590,8 +625,8 @@ _BRIEF_PAIRS: dict[str, tuple[str, str]] = {
     "brief.l.changed": ("调整的网格", "Cells moved"),
     "brief.c.station": ("派出所", "Station"),
     "brief.c.cells": ("网格数", "Cells"),
-    "brief.c.population": ("人口", "Population"),
-    "brief.c.incidents": ("警情", "Incidents"),
+    "brief.c.population": ("人口 (人)", "Population"),
+    "brief.c.incidents": ("警情 (起)", "Incidents"),
     "brief.c.area_km2": ("面积 (km²)", "Area (km²)"),
     "brief.c.deviation": ("工作量偏差", "Workload deviation"),
     "brief.c.unit": ("单元", "Unit"),
@@ -701,6 +736,8 @@ _PATROL_PAIRS: dict[str, tuple[str, str]] = {
     "pt.loss_help": ("随机化路线 (不可预测巡逻) 比最优方案少覆盖的风险比例",
                      "Share of risk the randomised (unpredictable) routes cover less than the best plan"),
     "pt.heat": ("本班次风险热力", "Risk heat of the shift"),
+    "pt.legend": ("巡逻路线", "Patrol routes"),
+    "pt.legend.unit": ("第 {n} 组", "Unit {n}"),
     "pt.significant": ("显著热点 (Gi*)", "Significant hotspots (Gi*)"),
     "pt.unit_tip": ("第 {n} 组：{s} 个点位，{m} 分钟", "Unit {n}: {s} stops, {m} min"),
     "pt.timetable": ("时刻表", "Timetable"),
@@ -721,6 +758,8 @@ _PATROL_PAIRS: dict[str, tuple[str, str]] = {
                  "The units' budgets cover only {share} of the tour: add units or lengthen the budget."),
     "ps.unit_tip": ("第 {n} 组：{km} 公里，{m} 分钟", "Unit {n}: {km} km, {m} min"),
     "ps.station": ("派出所", "Station"),
+    "ps.legend": ("街巷巡逻", "Street patrol"),
+    "ps.legend.streets": ("需巡逻的街道", "Streets to patrol"),
     "ps.bound": ("全程 {tour} 公里，下界 {bound} 公里；单行道 {oneway} 条按规定方向行驶。",
                  "Tour {tour} km, lower bound {bound} km; {oneway} one-way streets driven their way."),
     "ps.col.unit": ("巡逻组", "Unit"),
@@ -796,6 +835,17 @@ _DOSE_PAIRS: dict[str, tuple[str, str]] = {
 }
 _PAIRS.update(_DOSE_PAIRS)
 
+# Briefing page 1, legends and PDF pages (ui/briefing/, issue 15).
+_BRIEF_PAGE_PAIRS: dict[str, tuple[str, str]] = {
+    "brief.overview": ("态势总览图", "Overview map"),
+    "brief.cont": ("（续）", " (continued)"),
+    "brief.v.people": ("{v} 人", "{v}"),
+    "brief.l.incidents_class": ("警情 {n} 起/网格", "{n} incidents per cell"),
+    "brief.l.roads": ("道路", "Roads"),
+    "brief.l.area": ("区域边界", "Area boundary"),
+}
+_PAIRS.update(_BRIEF_PAGE_PAIRS)
+
 # Coverage & checkpoints page (ui/page_coverage.py), issue 4.
 _COVERAGE_PAIRS: dict[str, tuple[str, str]] = {
     "cv.need_network": ("本页需要路网 (road_nodes/road_edges)：请导入路网后查看响应圈和卡口",
@@ -836,6 +886,13 @@ _COVERAGE_PAIRS: dict[str, tuple[str, str]] = {
     "cv.layer.uncovered": ("无卡口的道路出入口", "Crossings without a checkpoint"),
     "cv.legend.bands": ("响应时间", "Response time"),
     "cv.legend.ring": ("道路出入口", "Road crossings"),
+    "cv.legend.seal": ("封控派警", "Sealing"),
+    "cv.seal.line": ("派警 (直线示意, 标注行驶分钟)", "Unit to entry (straight line, driving minutes)"),
+    "cv.seal.latest": ("最晚到达 = 封控时间", "Latest arrival = time to seal"),
+    "cv.seal.entry": ("需封控的出入口", "Entry to seal"),
+    "cv.legend.place": ("点位", "Sites"),
+    "cv.legend.station": ("派出所", "Station"),
+    "cv.legend.post": ("警务站", "Post"),
     "cv.band_table": ("各响应圈覆盖 (累计)", "Covered per band (cumulative)"),
     "cv.turnout_table": ("各类单位出警准备时间 (分钟)", "Turnout delay per kind (minutes)"),
     "cv.by_facility": ("各单位响应辖区与工作量 (警情数)", "Response area and workload (incidents) per unit"),
@@ -1243,6 +1300,22 @@ _UNIT_PAIRS: dict[str, tuple[str, str]] = {
     "rule.ambiguous_station": ("基本单元跨辖区", "Units split between jurisdictions"),
     "rulefix.ambiguous_station": ("核对这些单元的所属派出所，或在单元文件中给出派出所字段",
                                   "Check these units' stations, or give each unit its station column"),
+    # travel-cost tables a planner brings (place-posts --matrix/--demand; planning.placement.cost_tables)
+    "rule.blank_ids": ("编号为空", "Blank ids"),
+    "rulefix.blank_ids": ("为每一行填写编号", "Give every row its ids"),
+    "rule.not_a_number": ("数值无法识别", "Values that are not numbers"),
+    "rulefix.not_a_number": ("把这些行的数值改为数字（分钟、人数等）", "Make these rows' values numbers (minutes, people…)"),
+    "rule.negative": ("数值为负", "Negative values"),
+    "rulefix.negative": ("数值应不小于 0（行程分钟、权重）", "Values must be 0 or more (travel minutes, weights)"),
+    "rule.duplicate_pairs": ("候选点与需求点组合重复", "Repeated candidate and demand pairs"),
+    "rulefix.duplicate_pairs": ("每个组合只保留一行（保留最短行程）", "Keep one row per pair (the shortest cost)"),
+    "rule.unknown_ids": ("需求点编号在需求表中不存在", "Demand ids missing from the demand table"),
+    "rulefix.unknown_ids": ("在需求表中补充这些需求点，或删除这些行", "Add these demand points to the demand table, or remove these rows"),
+    "rule.empty": ("表中没有数据行", "No rows"),
+    "rulefix.empty": ("每个需求点或每个组合填写一行", "Give one row per demand point or per pair"),
+    "rule.missing_columns": ("缺少必需的列", "Required columns missing"),
+    "rulefix.missing_columns": ("按说明命名列（如 candidate_id, demand_id, cost；demand_id, weight）",
+                                "Name the columns as documented (candidate_id, demand_id, cost; demand_id, weight)"),
     "rule.unknown_station": ("派出所编号不存在", "Unknown station ids"),
     "rulefix.unknown_station": ("更正单元文件中的派出所编号（编号按文本比较，01 与 1 不同），或补充这些派出所",
                                 "Correct the station ids in the units' file (ids are text: 01 is not 1), or add those stations"),
@@ -1277,6 +1350,7 @@ _DISTRICT_PAIRS: dict[str, tuple[str, str]] = {
     "pd.max_dev": ("允许偏差 (%)", "Allowed deviation (%)"),
     "pd.draw": ("划分警务区", "Draw districts"),
     "pd.drawing": ("正在划分…", "Drawing…"),
+    "pd.preview": ("{name}辖区：划分前的道路与范围", "{name}: the jurisdiction's roads before drawing districts"),
     "pd.result": ("{k} 个警务区，最大偏差 {dev}，连片：{contig}，到区中心平均 {obj}（{source}）",
                   "{k} districts, largest deviation {dev}, contiguous: {contig}, mean {obj} to the centre ({source})"),
     "pd.unit.min": ("分钟", "min"), "pd.unit.m": ("米", "m"),
@@ -1288,6 +1362,64 @@ _DISTRICT_PAIRS: dict[str, tuple[str, str]] = {
     "pd.none": ("该辖区没有可用的工作量指标", "This jurisdiction has no workload columns"),
 }
 _PAIRS.update(_DISTRICT_PAIRS)
+
+# The basemap setting (admins, sidebar): ui/basemap.py
+_BASEMAP_PAIRS: dict[str, tuple[str, str]] = {
+    "bm.title": ("底图设置", "Basemap"),
+    "bm.now": ("当前底图：{what}", "Basemap now: {what}"),
+    "bm.kind": ("所有地图的底图", "Basemap of every map"),
+    "bm.kind.none": ("无瓦片（绘制背景）", "No tiles (drawn background)"),
+    "bm.kind.url": ("内网瓦片服务（XYZ/WMTS）", "Tile service (XYZ/WMTS)"),
+    "bm.kind.tiles": ("本地瓦片（MBTiles/文件夹）", "Local tiles (MBTiles/folder)"),
+    "bm.kind_help": ("无瓦片：由工作空间的道路、水系和边界绘制背景，不需要任何网络。内网瓦片服务：天地图、PGIS 等 XYZ 或 WMTS 地址。"
+                     "本地瓦片：服务器上数据目录 tiles 文件夹中的 .mbtiles 文件或 z/x/y 瓦片文件夹，由本系统在同一端口提供"
+                     "（需以 gridpatrol serve 启动；该文件夹中的文件无需登录即可访问，只放瓦片）。",
+                     "No tiles: a background drawn from the workspace's roads, water and boundaries, no network needed. "
+                     "Tile service: an XYZ or WMTS URL such as Tianditu or a PGIS. Local tiles: an .mbtiles file or a "
+                     "z/x/y tile folder in the data directory's tiles folder on the server, served by this app on its "
+                     "own port (started with gridpatrol serve; files there can be fetched without signing in: put only tiles there)."),
+    "bm.url": ("瓦片地址", "Tile URL"),
+    "bm.url_help": ("XYZ 模板，如 http://内网地址/tiles/{z}/{x}/{y}.png；或 WMTS GetTile 地址（KVP 参数或 RESTful 模板，"
+                    "含 {TileMatrix}/{TileRow}/{TileCol}），如天地图 http://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&"
+                    "REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&"
+                    "TILEMATRIX={TileMatrix}&TILEROW={TileRow}&TILECOL={TileCol}&tk=密钥。须使用 Web 墨卡托切片（天地图 _w）。",
+                    "An XYZ template such as http://intranet/tiles/{z}/{x}/{y}.png, or a WMTS GetTile URL (KVP "
+                    "parameters or a RESTful template with {TileMatrix}/{TileRow}/{TileCol}), e.g. Tianditu "
+                    "http://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec&"
+                    "STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={TileMatrix}&TILEROW={TileRow}&"
+                    "TILECOL={TileCol}&tk=KEY. Web Mercator tiles only (Tianditu _w)."),
+    "bm.attribution": ("版权说明", "Attribution"),
+    "bm.subdomains": ("子域名（地址中的 {s}）", "Subdomains ({s} in the URL)"),
+    "bm.subdomains_help": ("{s} 轮流代表的字符，如天地图 t0-t7 填 01234567；不用 {s} 时留空",
+                           "The characters {s} stands for in turn, e.g. 01234567 for Tianditu's t0-t7; "
+                           "leave empty without {s}"),
+    "bm.max_zoom": ("最大级别", "Deepest zoom level"),
+    "bm.gcj02": ("瓦片为 GCJ-02（火星坐标，如高德、腾讯及其内网副本）",
+                 "Tiles are in GCJ-02 (Amap/Gaode, Tencent and their intranet copies)"),
+    "bm.gcj02_help": ("勾选后，地图把 WGS84 数据平移到 GCJ-02 再叠加到瓦片上，点击与绘制仍返回 WGS84；天地图为 CGCS2000，不要勾选",
+                      "The maps then shift the WGS84 layers onto the GCJ-02 tiles (clicks and drawings still "
+                      "return WGS84); Tianditu is CGCS2000: leave this off"),
+    "bm.tileset": ("瓦片集", "Tile set"),
+    "bm.tileset_label": ("{name}（{fmt}，{z0}-{z1} 级）", "{name} ({fmt}, zoom {z0}-{z1})"),
+    "bm.no_tilesets": ("数据目录的 tiles 文件夹中没有瓦片集：请由管理员在服务器上放入 .mbtiles 文件或 z/x/y 瓦片文件夹",
+                       "The data directory's tiles folder holds no tile set: an administrator puts an .mbtiles "
+                       "file or a z/x/y tile folder there on the server"),
+    "bm.background": ("绘制背景（道路、水系、边界）", "Draw the background (roads, water, boundaries)"),
+    "bm.background_help": ("无瓦片时作为唯一底图；有瓦片时位于瓦片之下，瓦片加载失败处仍可见",
+                           "The only context without tiles; beneath the tiles otherwise, visible where tiles fail to load"),
+    "bm.save": ("保存底图设置", "Save the basemap"),
+    "bm.saving": ("正在准备瓦片…", "Preparing the tiles…"),
+    "bm.saved": ("底图设置已保存，所有地图将使用该设置", "Basemap saved: every map uses it"),
+    "bm.unreadable": ("已保存的底图设置无法使用（{error}），地图暂用绘制背景；请重新保存",
+                      "The saved basemap cannot be used ({error}); the maps draw the background until it is saved again"),
+    "bm.note.not_served": ("本地瓦片只在以 gridpatrol serve 启动时提供；现在地图显示绘制背景",
+                           "Local tiles are served only when the app runs with gridpatrol serve; the maps draw the background now"),
+    "bm.note.missing": ("所选瓦片集已不在 tiles 文件夹中或无法读取；现在地图显示绘制背景",
+                        "The chosen tile set is no longer in the tiles folder or cannot be read; the maps draw the background now"),
+    "bm.note.unreadable": ("已保存的底图设置无法读取；现在地图显示绘制背景",
+                           "The saved basemap cannot be read; the maps draw the background now"),
+}
+_PAIRS.update(_BASEMAP_PAIRS)
 
 STRINGS: dict[str, dict[str, str]] = {key: {"zh": zh, "en": en} for key, (zh, en) in _PAIRS.items()}
 for _name, _spec in LAYERS.items():
@@ -1343,16 +1475,9 @@ def language_switch() -> str:
     return current_language()
 
 
-# Road classes (values of road_edges.road_class, unchanged in the data) as shown to the user.
-_ROAD_CLASS_PAIRS: dict[str, tuple[str, str]] = {
-    "expressway": ("高速公路", "Expressway"),
-    "national": ("国道", "National road"),
-    "provincial": ("省道", "Provincial road"),
-    "arterial": ("城市主干路", "Arterial road"),
-    "street": ("城市支路", "Street"),
-    "rural": ("县乡道", "Rural road"),
-    "village": ("村道", "Village road"),
-}
+# Road classes (values of road_edges.road_class, unchanged in the data) as shown to the user:
+# the names of geo.road_classes' table.
+_ROAD_CLASS_PAIRS: dict[str, tuple[str, str]] = {c.name: (c.zh, c.en) for c in ROAD_CLASSES}
 STRINGS.update({f"road.{_cls}": {"zh": _zh, "en": _en} for _cls, (_zh, _en) in _ROAD_CLASS_PAIRS.items()})
 STRINGS.update({"map.road_class": {"zh": "道路等级", "en": "Road class"},
                 "map.road_name": {"zh": "道路名称", "en": "Road name"}})

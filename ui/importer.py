@@ -20,9 +20,17 @@ import streamlit as st
 from pyproj import CRS
 
 from geo.build import build_workspace
-from geo.columns import (column_preview, column_total, find_column, guess_population_column,
-                         guess_roles, id_column_problem, is_numeric_column, population_problem,
-                         units_from_ids)
+from geo.columns import (
+    column_preview,
+    column_total,
+    find_column,
+    guess_population_column,
+    guess_roles,
+    id_column_problem,
+    is_numeric_column,
+    population_problem,
+    units_from_ids,
+)
 from geo.errors import InputError, Problem
 from geo.ids import normalise_ids
 from geo.layers import SHAPEFILE_PARTS, LayerSource, read_layer
@@ -490,7 +498,8 @@ def _attribute_sections() -> tuple[tuple[tuple[Upload, dict[str, str]], ...], li
         for column in mapping:
             st.caption(t("build.attr_total", column=_md(column), total=f"{column_total(frame[column]):,.0f}"))
         roles = guess_roles(frame, layer="attributes")
-        roles = {c: r for c, r in roles.items() if r != "population"} | ({population: "population"} if population else {})
+        roles = ({c: r for c, r in roles.items() if r != "population"}
+                 | ({population: "population"} if population else {}))
         _preview_table(preview, roles)
         source_crs = _source_crs_picker(f"gp_attr_src_{i}", label, preview)
         if mapping:
@@ -591,7 +600,8 @@ def build_form() -> BuildRequest | None:
         return None
     return BuildRequest(uploads=uploads, attribute_uploads=attributes, network_upload=network,
                         network_type=network_type, police_grid_station=station,
-                        unit_station=unit_station, unit_name=unit_name, assume_crs=assume_crs or None, working_crs=working_crs or None,
+                        unit_station=unit_station, unit_name=unit_name, assume_crs=assume_crs or None,
+                        working_crs=working_crs or None,
                         cell_size_m=float(cell_size), cell_shape=cell_shape, name=name or None,
                         overwrite=overwrite)
 

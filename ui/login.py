@@ -8,9 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import GridPatrolError
+from server.accounts import LOCAL_ACCOUNT, ROLES, Account, AccountStore, AuthError, PermissionDenied, require
 from server.serve import is_loopback
-from server.accounts import (LOCAL_ACCOUNT, ROLES, Account, AccountStore, AuthError,
-                             PermissionDenied, require)
 from ui.i18n import language_switch, t
 
 __all__ = ["gate", "current_account", "account_box", "pending_cookie", "COOKIE"]
@@ -80,6 +79,7 @@ def _cookie_script(token: str | None) -> None:
     the sign-in. The token is random and stored on the server only as a hash; the cookie is
     SameSite=Strict and dies with the session on the server (expiry, sign-out, removal)."""
     import json
+
     from streamlit.components.v1 import html
     if token is None:
         value = f"{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict"

@@ -17,8 +17,15 @@ from geo.markup import escape_markdown
 from geo.tables import table_bytes
 from planning.orders import change_orders, order_lines, order_table, station_table
 from planning.plan import Plan
-from planning.staffing import (NORMS, ROLES, save_norms, staffing_context, staffing_for_plan,
-                               staffing_frame, workspace_norms)
+from planning.staffing import (
+    NORMS,
+    ROLES,
+    save_norms,
+    staffing_context,
+    staffing_for_plan,
+    staffing_frame,
+    workspace_norms,
+)
 from server.accounts import require
 from ui import login
 from ui.errors import shown_errors

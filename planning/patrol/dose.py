@@ -349,7 +349,8 @@ def top_pairs(risk: np.ndarray, *, top_fraction: float = 0.2) -> np.ndarray:
 
 def _simulate(p: DoseProblem, rng: np.random.Generator | None, variety: float,
               randomly: bool = False, no_wait: bool = True,
-              keep: tuple[tuple[Stop, ...], ...] | None = None) -> tuple[tuple[tuple[Stop, ...], ...], tuple[float, ...]]:
+              keep: tuple[tuple[Stop, ...], ...] | None = None
+              ) -> tuple[tuple[tuple[Stop, ...], ...], tuple[float, ...]]:
     """One event-driven construction (see the module docstring); ``randomly`` draws each next
     place uniformly among those that fit (the baseline); ``no_wait`` keeps to the places reached
     without waiting whenever there are such; ``keep`` is a start of every unit's stops (a
@@ -361,7 +362,7 @@ def _simulate(p: DoseProblem, rng: np.random.Generator | None, variety: float,
     stops: list[list[Stop]] = [[] for _ in range(K)]
     done_break = np.full(K, p.break_min <= 0)
     ready = np.full(P, -np.inf)        # earliest start of the next visit of each place
-    last_of = [None] * P               # (unit, index) of each place's latest visit
+    last_of: list[tuple[int, int] | None] = [None] * P  # (unit, index) of each place's latest visit
     x = np.zeros((P, p.n_slots))
     for k, kept in enumerate(keep or ()):
         for s in kept:
@@ -417,6 +418,7 @@ def _simulate(p: DoseProblem, rng: np.random.Generator | None, variety: float,
         gain = (p.risk[idx] * (np.log1p((x[idx] + ov) / nominal) - np.log1p(x[idx] / nominal))).sum(axis=1)
         spent = s[idx] + d[idx] - tk
         if randomly:
+            assert rng is not None, "a random construction needs an rng"
             short = idx[(s[idx] - a[idx]) <= nominal]
             pick = int(rng.choice(short if len(short) else idx))
         else:
@@ -550,6 +552,9 @@ def solve_dose(problem: DoseProblem, *, rng: np.random.Generator | None = None,
         plan = DosePlan(problem, stops, end, method="dose")
         if best is None or _key(plan, fill_target) > _key(best, fill_target):
             best = plan
+    if best is None:  # no repeat ran (iterations 0 with variety): the deterministic construction
+        stops, end = _simulate(problem, None, 0.0)
+        best = DosePlan(problem, stops, end, method="dose")
     return DosePlan(problem, best.stops, best.end_min, method="dose", seconds=time.perf_counter() - t0)
 
 

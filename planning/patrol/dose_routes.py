@@ -365,7 +365,7 @@ def dose_for_workspace(ws, *, station: object, units: int, shift: Shift | str, d
     routes = dose_routes(G, hot, R, start, units=int(units), shift=sh, dwell_min=dwell_min,
                          min_gap_min=min_gap_min, break_min=break_min,
                          id_col="cell_id" if "cell_id" in hot.columns else None, names=names,
-                         station=id_str(station), station_name=st_name, rng=rng,
+                         station=id_str(station) or "", station_name=st_name, rng=rng,
                          variety=0.15 if seed is not None else 0.0, time_limit_s=time_limit_s,
                          iterations=iterations, speed_kmh=speed_kmh, engine=engine)
     return routes, hot

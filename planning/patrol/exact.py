@@ -21,21 +21,21 @@ def solve_mip(problem: PatrolProblem, *, time_limit_s: float = 60.0, mip_gap: fl
     t0 = time.perf_counter()
     p = problem
     V, K = p.n_visits, p.n_units
-    h = highspy.Highs()
-    h.silent()
+    from planning.highs import new_highs  # silent, one thread, as every HiGHS model here
+    h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
-    # one thread, as every HiGHS model here: a multi-threaded run leaves HiGHS's global task
-    # scheduler in a state that makes later models in the same process end "Not Set"
-    h.setOptionValue("threads", 1)
     S, E = -1, -2  # pseudo nodes start and end
-    x: dict[tuple[int, int, int], object] = {}
-    y: dict[tuple[int, int], object] = {}
-    a: dict[tuple[int, int], object] = {}
+    x: dict[tuple[int, int, int], highspy.highs_var] = {}  # arc of unit k from i to j
+    y: dict[tuple[int, int], highspy.highs_var] = {}
+    a: dict[tuple[int, int], highspy.highs_var] = {}
     for k in range(K):
         T = p.travel_min[p.mode[k]]
         B = p.budget_min[k]
-        site = lambda n: p.start_site[k] if n == S else (p.end_site[k] if n == E else p.visit_site[n])
+
+        def site(n: int) -> int:
+            return p.start_site[k] if n == S else (p.end_site[k] if n == E else p.visit_site[n])
+
         reach = [max(T[p.start_site[k], p.visit_site[v]], p.open_min[v]) for v in range(V)]
         latest = [min(p.close_min[v], B - p.dwell_min[v] - T[p.visit_site[v], p.end_site[k]])
                   for v in range(V)]
@@ -96,7 +96,8 @@ def solve_mip(problem: PatrolProblem, *, time_limit_s: float = 60.0, mip_gap: fl
     routes = []
     for k in range(K):
         succ = {i: j for (kk, i, j), var in x.items() if kk == k and h.val(var) > 0.5}
-        r, cur = [], succ.get(S, E)
+        r: list[int] = []
+        cur = succ.get(S, E)
         while cur != E and len(r) <= V:
             r.append(int(cur))
             cur = succ[cur]

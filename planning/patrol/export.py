@@ -26,8 +26,8 @@ def routes_to_gpx(routes: PatrolRoutes) -> str:
            '<gpx version="1.1" creator="GridPatrol" xmlns="http://www.topografix.com/GPX/1/1">']
     for s in stops.itertuples():
         out.append(f'  <wpt lat="{s.geometry.y:.7f}" lon="{s.geometry.x:.7f}"><name>'
-                   f'{escape(f"{s.unit}-{s.order} {s.hotspot}")}</name><desc>{escape(f"arrive {s.arrive}, depart {s.depart}")}'
-                   '</desc></wpt>')
+                   f'{escape(f"{s.unit}-{s.order} {s.hotspot}")}</name>'
+                   f'<desc>{escape(f"arrive {s.arrive}, depart {s.depart}")}</desc></wpt>')
     for r in lines.itertuples():
         out.append(f"  <trk><name>unit {r.unit}</name><trkseg>")
         out += [f'    <trkpt lat="{y:.7f}" lon="{x:.7f}"/>' for x, y in r.geometry.coords]

@@ -61,7 +61,7 @@ class PatrolProblem:
                     ends: Sequence[int] | None = None, budget_min: float | Sequence[float],
                     dwell_min: float | Sequence[float] = 5.0, unit_mode: Sequence[int] | None = None,
                     required: Sequence[bool] | None = None,
-                    revisit_min: Sequence[float] | None = None,
+                    revisit_min: Sequence[float] | np.ndarray | None = None,
                     hotspot_site: Sequence[int] | None = None) -> "PatrolProblem":
         """Build a problem from a travel matrix.
 
@@ -119,9 +119,13 @@ class PatrolProblem:
             if np.isfinite(rev[h]) and rev[h] > 0:
                 n = max(1, int(math.ceil(horizon / rev[h] - 1e-9)))
                 for k in range(n):
-                    vh.append(h), vo.append(k * rev[h]), vc.append((k + 1) * rev[h])
+                    vh.append(h)
+                    vo.append(k * rev[h])
+                    vc.append((k + 1) * rev[h])
             else:
-                vh.append(h), vo.append(0.0), vc.append(np.inf)
+                vh.append(h)
+                vo.append(0.0)
+                vc.append(np.inf)
         vh = np.asarray(vh, dtype=np.int64)
         return cls(travel_min=T, visit_site=site[vh], visit_hotspot=vh, risk=r[vh],
                    dwell_min=dwell[vh], open_min=np.asarray(vo, float), close_min=np.asarray(vc, float),
@@ -217,15 +221,21 @@ class PatrolPlan:
             if self.problem.schedule(k, r) is None:
                 raise GridPatrolError(f"route of unit {k + 1} is infeasible (internal error)")
 
+    def _schedule(self, k: int, route: tuple[int, ...]) -> tuple[np.ndarray, float]:
+        """(start minutes, end minute) of unit ``k``'s route, feasible by construction."""
+        found = self.problem.schedule(k, route)
+        assert found is not None, "routes are checked feasible in __post_init__"
+        return found
+
     @property
     def starts(self) -> list[np.ndarray]:
         """Per unit, the service start minute of each visit."""
-        return [self.problem.schedule(k, r)[0] for k, r in enumerate(self.routes)]
+        return [self._schedule(k, r)[0] for k, r in enumerate(self.routes)]
 
     @property
     def minutes_used(self) -> np.ndarray:
         """Per unit, the minute it reaches its end point (0 for a unit that stays)."""
-        return np.array([self.problem.schedule(k, r)[1] if r else 0.0 for k, r in enumerate(self.routes)])
+        return np.array([self._schedule(k, r)[1] if r else 0.0 for k, r in enumerate(self.routes)])
 
     @property
     def idle_min(self) -> np.ndarray:
@@ -236,7 +246,7 @@ class PatrolPlan:
             if not r:
                 out.append(p.budget_min[k])
                 continue
-            starts, end = p.schedule(k, r)
+            starts, end = self._schedule(k, r)
             T = p.travel_min[p.mode[k]]
             sites = [p.start_site[k], *p.visit_site[list(r)], p.end_site[k]]
             busy = sum(T[a, b] for a, b in zip(sites[:-1], sites[1:])) + p.dwell_min[list(r)].sum()

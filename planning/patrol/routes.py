@@ -214,7 +214,7 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
     req_ids = {id_str(r) for r in required}
     unknown = req_ids - set(hs_ids)
     if unknown:
-        raise InputError(f"required hotspots {format_ids(sorted(unknown))} are not among the "
+        raise InputError(f"required hotspots {format_ids(sorted(unknown, key=str))} are not among the "
                          "hotspots; give ids from the hotspot layer")
     rev = np.full(len(hs_ids), np.nan)
     for hid, r in (revisit_min or {}).items():
@@ -225,7 +225,7 @@ def plan_routes(G: nx.MultiDiGraph, hotspots: gpd.GeoDataFrame, start: object, *
     problem = PatrolProblem.from_matrix(
         np.stack(mats), risk, starts=[site_of[start_node]] * units, ends=[site_of[end_node]] * units,
         budget_min=shift_len, dwell_min=dwell_min, unit_mode=unit_mode,
-        required=np.isin(hs_ids, list(req_ids)), revisit_min=rev,
+        required=[h in req_ids for h in hs_ids], revisit_min=rev,
         hotspot_site=[site_of[n] for n in hs_nodes])
     reasons = problem.explain_infeasible()
     if reasons:

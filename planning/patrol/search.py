@@ -302,14 +302,15 @@ class _Search:
             pos = int(np.argmin(d))
             route = r[:pos] + [u] + r[pos:]
             lost: list[int] = []
+            feasible = True
             while p.schedule(k, route) is None:
                 cands = [i for i, v in enumerate(route) if v != u and not p.required[v]]
                 if not cands:
-                    route = None
+                    feasible = False
                     break
                 worst = min(cands, key=lambda i: p.risk[route[i]] / max(self._saving_in(k, route, i), 1e-3))
                 lost.append(route.pop(worst))
-            if route is None:
+            if not feasible:
                 continue
             cost = float(p.risk[lost].sum()) if lost else 0.0
             if best is None or cost < best[0]:

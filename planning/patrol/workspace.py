@@ -15,12 +15,14 @@ from planning.patrol.routes import PatrolRoutes, plan_routes
 def shift_hotspots(cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, shift: Shift | str,
                    station_id: object | None = None, max_hotspots: int = 200,
                    half_life_days: float | None = 90.0, permutations: int = 199,
-                   rng: np.random.Generator | None = None) -> gpd.GeoDataFrame:
+                   rng: np.random.Generator | None = None, scale=None) -> gpd.GeoDataFrame:
     """The cells to patrol in a shift: risk > 0, the ``max_hotspots`` riskiest, with Gi* flags.
 
     ``cells`` of the station ``station_id`` only (column ``station_id``) when given. Returns a
     copy of those cells with ``risk``, ``weighted``, ``n_incidents``, ``gi_z``, ``p_fwer`` and
     ``hotspot`` (significant Gi*, see ``geo.hotspots``), sorted by ``risk`` descending.
+    With a ``geo.scale.Scale`` the risk is counted on dask partitions (``incidents`` may then be
+    a file or ``geo.scale.IncidentSource``, see ``geo.scale.workspace_incidents``).
     """
     from geo.hotspots import cell_risk, hotspots_from_cells
 
@@ -35,7 +37,12 @@ def shift_hotspots(cells: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, *, shif
         raise InputError(f"max_hotspots was {max_hotspots!r}; give a whole number >= 1")
     # Risk and Gi* over every cell (neighbours across the jurisdiction border count, and the
     # test compares with the whole area), then the station's cells are kept.
-    risk = cell_risk(cells, incidents, shift=shift, half_life_days=half_life_days)
+    if scale is None:
+        risk = cell_risk(cells, incidents, shift=shift, half_life_days=half_life_days)
+    else:
+        from geo.scale import cell_risk as partitioned_risk
+        risk = partitioned_risk(cells, incidents, shift=shift, half_life_days=half_life_days,
+                                scale=scale)
     if len(risk) >= 3:
         risk = hotspots_from_cells(risk, permutations=permutations, rng=rng)
     else:

@@ -7,9 +7,9 @@ import geopandas as gpd
 import pytest
 
 import cli
-from tests.realdata.chicago import chicago_import_args
 from geo.layers import LayerSource, read_layer
 from geo.validate import check_layer, validate_layer
+from tests.realdata.chicago import chicago_import_args
 
 CHICAGO_POP_2010 = 2_695_598  # sum of POP2010 over the 77 community areas (Census 2010)
 
@@ -43,6 +43,7 @@ def test_chicago_import_in_one_command(shared_data, tmp_path, capsys):
 def test_chicago_stations_lie_in_their_districts(shared_data):
     d = shared_data / "chicago"
     from pyproj import CRS
+
     from geo.validate import check_stations_in_jurisdictions
     utm = CRS(32616)
     st, _ = validate_layer(read_layer(d / "crime_counts_and_stations" / "Police_Stations.csv"), "stations",

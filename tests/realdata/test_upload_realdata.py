@@ -16,9 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cli
-from tests.realdata.chicago import chicago_import_args
 from geo.workspace import read_workspace, workspace_info
 from server.library import Library
+from tests.realdata.chicago import chicago_import_args
 from ui.i18n import text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,7 +169,8 @@ def test_coquimbo_network_uploaded_through_the_form_serves_coverage_and_patrol(s
     lat = pts.y.to_numpy() + rng.normal(0, 0.002, len(pts))
     hours = rng.integers(0, 24, len(pts))
     incidents = pd.DataFrame({"folio": [f"F{i:04d}" for i in range(len(pts))],
-                              "time": [f"2024-03-{1 + i % 28:02d} {h:02d}:{(7 * i) % 60:02d}" for i, h in enumerate(hours)],
+                              "time": [f"2024-03-{1 + i % 28:02d} {h:02d}:{(7 * i) % 60:02d}"
+                                       for i, h in enumerate(hours)],
                               "lon": lon, "lat": lat, "category": rng.choice(["robo", "riña"], len(pts))})
     at = AppTest.from_string(FORM, default_timeout=TIMEOUT_S).run()
     data = gpkg.read_bytes()
