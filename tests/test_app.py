@@ -291,7 +291,7 @@ def test_jurisdictions_and_stations_share_the_station_colour(tiny_path):
     from ui.maps import display_layers, overview_map
 
     display = display_layers(read_workspace(tiny_path))
-    html = overview_map(display, lang="en", colour_by=None, tiles=None).get_root().render()
+    html = overview_map(display, lang="en", colour_by=None).get_root().render()
     colours = station_colors(["S2", "S1"])
     assert display.station_colors == colours
     for colour in colours.values():
@@ -342,8 +342,7 @@ def test_every_key_used_in_the_code_is_defined():
     assert used, "the scan found no keys"
     missing = sorted(k for k in used if k not in STRINGS)
     assert not missing, missing
-    from ui.maps import BASEMAPS, COLOUR_BY
-    assert all(f"ov.base.{b}" in STRINGS for b in BASEMAPS)
+    from ui.maps import COLOUR_BY
     assert all(f"ov.by.{c or 'none'}" in STRINGS for c in COLOUR_BY)
 
 

@@ -112,6 +112,11 @@ def test_overview_map_draws_and_language_switches(app, context):
     frame = map_frame(page, timeout_s=TIMEOUT_S)
     _no_exception(page, "overview (English)")
     page.screenshot(path=str(ARTIFACTS / "overview_en.png"))
+    # Choices keep their value and show it in English (Streamlit keeps a choice as its label)
+    checked = page.locator("[data-testid='stRadio'] label:has(input:checked)")
+    assert text("ov.by.population", "en") in checked.all_inner_texts(), checked.all_inner_texts()
+    library = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] input").first.input_value()
+    assert text("sb.local", "en", name="").strip().rstrip(":") in library, library
     assert not errors, f"JavaScript errors: {errors}"
     page.close()
 

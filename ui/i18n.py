@@ -382,11 +382,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "ov.by.population": ("人口", "Population"),
     "ov.by.incidents": ("警情数", "Incident count"),
     "ov.by.none": ("不着色", "No colour"),
-    "ov.basemap": ("底图", "Basemap"),
-    "ov.base.OpenStreetMap": ("OpenStreetMap", "OpenStreetMap"),
-    "ov.base.Esri.WorldGrayCanvas": ("浅灰 (Esri)", "Light grey (Esri)"),
-    "ov.base.Esri.WorldImagery": ("影像 (Esri)", "Imagery (Esri)"),
-    "ov.base.None": ("无底图 (离线)", "None (offline)"),
     "ov.map_note": ("地图数据为 WGS84 坐标；底图由管理员在侧栏「底图设置」中选择（GCJ-02 瓦片如高德会自动对齐，百度 BD-09 瓦片不支持）。",
                     "The layers are in WGS84; an admin chooses the basemap in the sidebar (Basemap): GCJ-02 "
                     "tiles such as Amap are aligned automatically, Baidu's BD-09 tiles are not supported."),
@@ -1472,7 +1467,38 @@ def language_switch() -> str:
         st.session_state[LANG_KEY] = DEFAULT_LANGUAGE
     st.radio(text("lang.label"), list(LANGUAGES), key=LANG_KEY,
              format_func=LANGUAGES.__getitem__, horizontal=True)
-    return current_language()
+    lang = current_language()
+    if st.session_state.get(_LANG_SHOWN_KEY, lang) != lang:
+        _resend_choices(st.session_state)
+    st.session_state[_LANG_SHOWN_KEY] = lang
+    return lang
+
+
+_LANG_SHOWN_KEY = "_gp_lang_shown"
+
+
+def _resend_choices(session_state) -> None:
+    """After a language switch, set every keyed choice of the session to its own value again.
+
+    Streamlit keeps the choice of a select box, radio or multiselect as the label it showed, and
+    labels here are in the UI language (``format_func`` with ``t``): left alone, the browser would
+    go on showing the old language's label, or no choice at all. A value set by the script is
+    sent again, labelled anew. Only plain values are set (text, numbers, non-empty lists of them):
+    buttons and uploads (booleans, files, None, []) refuse values from the script, and carry no
+    label."""
+    for key in list(session_state.keys()):
+        if key == LANG_KEY or not str(key).startswith("gp_"):
+            continue
+        value = session_state[key]
+        plain = (str, int, float)
+        if isinstance(value, bool) or not (isinstance(value, plain) or (
+                isinstance(value, (list, tuple)) and value  # [] is also an empty multi-file upload
+                and all(isinstance(v, plain) and not isinstance(v, bool) for v in value))):
+            continue
+        try:
+            session_state[key] = value
+        except Exception:  # noqa: BLE001 - a widget that takes no value from the script: left as it is
+            continue
 
 
 # Road classes (values of road_edges.road_class, unchanged in the data) as shown to the user:

@@ -31,7 +31,7 @@ from ui.colors import natural_key, road_style, workspace_station_colors
 from ui.i18n import STRINGS, road_class_label, text
 from ui.offline import script_json
 
-__all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY", "BASEMAPS",
+__all__ = ["DISPLAY_CRS", "DISPLAY_COLUMNS", "MAP_LAYERS", "COLOUR_BY",
            "MAX_HEAT_POINTS", "DisplayLayers", "display_layers", "layer_for_display", "feature_collection",
            "missing_layers", "overview_map", "class_breaks", "symbol_marker", "field_labels", "place_labels",
            "TextTooltip", "FieldsTooltip", "CONTEXT_PANE", "CONTEXT_CLASS", "MapContext", "map_context",
@@ -58,7 +58,6 @@ DISPLAY_COLUMNS: dict[str, tuple[str, ...]] = {
 MAP_LAYERS = ("cells", "townships", "jurisdictions", "rivers", "road_edges", "area", "incidents",
               "checkpoints", "posts", "stations")
 COLOUR_BY = ("population", "incidents", None)
-BASEMAPS = ("OpenStreetMap", "Esri.WorldGrayCanvas", "Esri.WorldImagery", None)
 
 _RAMP = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
 _RING_COLOURS = {"outer": "#d62728", "inner": "#9467bd"}
@@ -531,8 +530,8 @@ def field_labels(columns, lang: str) -> list[str]:
     return [text(f"field.{c}", lang) if f"field.{c}" in STRINGS else str(c) for c in columns]
 
 
-def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | None = "population",
-                 tiles: str | None = "OpenStreetMap") -> folium.Map:
+def overview_map(display: DisplayLayers, *, lang: str = "zh",
+                 colour_by: str | None = "population") -> folium.Map:
     """The overview map: every layer a toggleable overlay, stations in their colours, a legend.
 
     Parameters
@@ -540,14 +539,13 @@ def overview_map(display: DisplayLayers, *, lang: str = "zh", colour_by: str | N
     display : layers from ``display_layers``.
     lang : ``"zh"`` or ``"en"`` for layer names and the legend.
     colour_by : cell column for the choropleth (``"population"``, ``"incidents"``) or None.
-    tiles : a folium/xyzservices tile name (``BASEMAPS``), or None for no basemap (offline use).
+
+    The map carries no tiles: ``ui.basemap.app_basemap_on`` adds the app's basemap setting.
     """
     if colour_by not in COLOUR_BY:
         raise ValueError(f"colour_by was {colour_by!r} but is expected to be in {list(COLOUR_BY)}")
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=10,
                    location=[34.3, 113.9])
-    if tiles:
-        folium.TileLayer(tiles, control=False).add_to(m)
     L = display.layers
     colours = display.station_colors
     legend: list[str] = []

@@ -38,14 +38,13 @@ def render() -> None:
     left, right = st.columns([3, 2])
     colour_by = left.radio(t("ov.colour_by"), maps.COLOUR_BY, horizontal=True, key="gp_ov_colour",
                            format_func=lambda v: t(f"ov.by.{v or 'none'}"))
-    tiles = None  # the basemap is the app's setting (ui.basemap; admins set it in the sidebar)
     display = state.display_layers_of(ws)
     lang = current_language()
-    # The overview draws its own roads, rivers and area: the basemap without the drawn background.
-    show_map(lambda: app_basemap_on(maps.overview_map(display, lang=lang, colour_by=colour_by, tiles=tiles),
-                                    background=False),
+    # The overview draws its own roads, rivers and area: the app's basemap setting (ui.basemap;
+    # admins set it in the sidebar) without the drawn background.
+    show_map(lambda: app_basemap_on(maps.overview_map(display, lang=lang, colour_by=colour_by), background=False),
              height=620, key="gp_overview_map",
-             cache_key=state.map_cache_key(ws, "overview", lang, colour_by, tiles))
+             cache_key=state.map_cache_key(ws, "overview", lang, colour_by))
     st.caption(t("ov.map_note"))
     for layer in maps.missing_layers(display):
         st.info(t("ov.missing", layer=layer_name(layer, in_sentence=True)))
