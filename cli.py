@@ -166,6 +166,16 @@ def _account_arguments(p: argparse.ArgumentParser) -> None:
                    "holding the workspace, if any)")
 
 
+def _admin_arguments(p: argparse.ArgumentParser) -> None:
+    """--data-dir, --user and --password-stdin of the commands that change a data directory's
+    settings (admins; ``_signed_in``)."""
+    p.add_argument("--data-dir", help="the data directory (default: $GRIDPATROL_DATA, else ./gridpatrol-data)")
+    p.add_argument("--user", help="an admin account, when the data directory has accounts "
+                   "(default: $GRIDPATROL_USER)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the account's password from standard input (else $GRIDPATROL_PASSWORD)")
+
+
 def _writer(args: argparse.Namespace, path: str | Path, *, action: str) -> str:
     """The name of who writes ``path``: the OS user for a file outside a data directory or in
     one without accounts; otherwise an account of that directory with at least the planner role
@@ -2095,11 +2105,7 @@ def _library(p: argparse.ArgumentParser):
     p.add_argument("url", nargs="?", metavar="URL", help="link: postgresql://USER@HOST:PORT/DB?schema=NAME "
                    "without password (the server takes it from PGPASSWORD, ~/.pgpass or a pg service file)")
     p.add_argument("--no-check", action="store_true", help="list: do not connect to check each link")
-    p.add_argument("--data-dir", help="the data directory (default: $GRIDPATROL_DATA, else ./gridpatrol-data)")
-    p.add_argument("--user", help="an admin account, when the data directory has accounts "
-                   "(default: $GRIDPATROL_USER)")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the account's password from standard input (else $GRIDPATROL_PASSWORD)")
+    _admin_arguments(p)
 
     def run(args: argparse.Namespace) -> Result:
         from geo.pgurl import is_database_url
@@ -2236,11 +2242,7 @@ def _basemap(p: argparse.ArgumentParser):
                    "and copies): maps shift their WGS84 layers onto them")
     p.add_argument("--no-background", action="store_true", help="do not draw the workspace's roads, "
                    "water and boundaries beneath the layers")
-    p.add_argument("--data-dir", help="the data directory (default: $GRIDPATROL_DATA, else ./gridpatrol-data)")
-    p.add_argument("--user", help="an admin account, when the data directory has accounts "
-                   "(default: $GRIDPATROL_USER)")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the account's password from standard input (else $GRIDPATROL_PASSWORD)")
+    _admin_arguments(p)
 
     def run(args: argparse.Namespace) -> Result:
         from dataclasses import asdict
