@@ -57,13 +57,13 @@ def test_chinese_overview_map_names_road_classes_in_chinese():
     from ui.maps import display_layers, overview_map
 
     ws = read_workspace(DEMO, layers=["area", "road_edges"])
-    page = overview_map(display_layers(ws), lang="zh", tiles=None).get_root().render()
+    page = overview_map(display_layers(ws), lang="zh").get_root().render()
     assert "高速公路" in page  # the roads' tooltips
     legend = _legend_html(page)
     assert "高速公路" in legend and "国道" in legend
     for cls in CLASSES:
         assert f"</span>{cls}</div>" not in legend, f"bare English road class {cls!r} in the legend"
 
-    page_en = overview_map(display_layers(ws), lang="en", tiles=None).get_root().render()
+    page_en = overview_map(display_layers(ws), lang="en").get_root().render()
     legend_en = _legend_html(page_en)
     assert "</span>Expressway</div>" in legend_en and "高速公路" not in legend_en
