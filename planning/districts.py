@@ -37,6 +37,7 @@ import shapely
 
 from geo.errors import InputError, format_ids
 from geo.ids import id_str
+from planning.exact import flow_rows
 from planning.plan import DistrictGraph, Plan, district_graph, parse_weights
 from planning.redistrict import ScoreWeights, grown_plan, optimize
 
@@ -647,32 +648,8 @@ def _median_mip(problem: DistrictsProblem, k: int, max_deviation: float, *, cont
             fa = arcs[arcs[:, 1] != j]
             fcol = ncol + np.arange(len(fa))
             ncol += len(fa)
-            node_row = np.full(n, -1)
+            r = flow_rows(fa, j, n, fcol, np.arange(n) * n + j, big, r, rows, cols, vals, rlo, rhi)
             nonroot = np.array([i for i in range(n) if i != j], dtype=np.int64)
-            node_row[nonroot] = r + np.arange(len(nonroot))
-            tail, head = fa[:, 0], fa[:, 1]
-            rows.append(node_row[head])
-            cols.append(fcol)
-            vals.append(np.ones(len(fa)))
-            out = node_row[tail] >= 0
-            rows.append(node_row[tail][out])
-            cols.append(fcol[out])
-            vals.append(-np.ones(out.sum()))
-            rows.append(node_row[nonroot])
-            cols.append(nonroot * n + j)
-            vals.append(-np.ones(len(nonroot)))
-            rlo.append(np.zeros(len(nonroot)))
-            rhi.append(np.zeros(len(nonroot)))
-            r += len(nonroot)
-            mm = len(fa)
-            for end in (head, tail):
-                rr2 = r + np.arange(mm)
-                rows.append(np.concatenate([rr2, rr2]))
-                cols.append(np.concatenate([fcol, end * n + j]))
-                vals.append(np.concatenate([np.ones(mm), np.full(mm, -big)]))
-                rlo.append(np.full(mm, -np.inf))
-                rhi.append(np.zeros(mm))
-                r += mm
             # a non-centre unit of district j has a neighbour in j
             for i in nonroot:
                 rows.append(np.full(len(nb[i]) + 1, r))

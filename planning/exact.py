@@ -58,6 +58,45 @@ class ExactResult:
     n_rows: int
 
 
+def flow_rows(arcs: np.ndarray, root: int, n: int, fcol: np.ndarray, xcol: np.ndarray, big: float,
+              r: int, rows: list, cols: list, vals: list, rlo: list, rhi: list) -> int:
+    """Append the single-commodity flow rows that keep one district contiguous around ``root``
+    (row blocks of a sparse MIP; returns the next free row).
+
+    ``arcs`` are the directed adjacency arcs not entering ``root``, ``fcol`` their flow columns,
+    ``xcol[i]`` the column of "unit i is in this district". Rows: flow conservation at every
+    non-root unit (in - out - x[i] = 0) and capacity f(a->b) <= big x[b], f(a->b) <= big x[a].
+    Shared by the exact plan (``exact.solve_from_arrays``) and the police-district MIP."""
+    node_row = np.full(n, -1)
+    nonroot = np.array([i for i in range(n) if i != root], dtype=np.int64)
+    node_row[nonroot] = r + np.arange(len(nonroot))
+    tail, head = arcs[:, 0], arcs[:, 1]
+    into = node_row[head] >= 0  # always true: arcs into the root were dropped
+    rows.append(node_row[head][into])
+    cols.append(fcol[into])
+    vals.append(np.ones(into.sum()))
+    out = node_row[tail] >= 0
+    rows.append(node_row[tail][out])
+    cols.append(fcol[out])
+    vals.append(-np.ones(out.sum()))
+    rows.append(node_row[nonroot])
+    cols.append(xcol[nonroot])
+    vals.append(-np.ones(len(nonroot)))
+    rlo.append(np.zeros(len(nonroot)))
+    rhi.append(np.zeros(len(nonroot)))
+    r += len(nonroot)
+    m = len(arcs)
+    for end in (head, tail):
+        rr = r + np.arange(m)
+        rows.append(np.concatenate([rr, rr]))
+        cols.append(np.concatenate([fcol, xcol[end]]))
+        vals.append(np.concatenate([np.ones(m), np.full(m, -big)]))
+        rlo.append(np.full(m, -np.inf))
+        rhi.append(np.zeros(m))
+        r += m
+    return r
+
+
 def solve_from_arrays(workload: np.ndarray, pairs: np.ndarray, roots: np.ndarray, *,
                       allowed: np.ndarray | None = None, fixed: np.ndarray | None = None,
                       objective: str = "max_deviation", cost: np.ndarray | None = None,
@@ -172,33 +211,7 @@ def solve_from_arrays(workload: np.ndarray, pairs: np.ndarray, roots: np.ndarray
     for s in range(k):
         fa = flow_arcs[s]
         fcol = nx + 1 + offsets[s] + np.arange(len(fa))
-        node_row = np.full(n, -1)
-        nonroot = np.array([i for i in range(n) if i != roots[s]])
-        node_row[nonroot] = r + np.arange(len(nonroot))
-        tail, head = fa[:, 0], fa[:, 1]
-        into = node_row[head] >= 0  # always true (arcs into the root were dropped)
-        rows.append(node_row[head][into])
-        cols.append(fcol[into])
-        vals.append(np.ones(into.sum()))
-        out = node_row[tail] >= 0
-        rows.append(node_row[tail][out])
-        cols.append(fcol[out])
-        vals.append(-np.ones(out.sum()))
-        rows.append(node_row[nonroot])
-        cols.append(nonroot * k + s)
-        vals.append(-np.ones(len(nonroot)))
-        rlo.append(np.zeros(len(nonroot)))
-        rhi.append(np.zeros(len(nonroot)))
-        r += len(nonroot)
-        m = len(fa)
-        for end in (head, tail):
-            rr = r + np.arange(m)
-            rows.append(np.concatenate([rr, rr]))
-            cols.append(np.concatenate([fcol, end * k + s]))
-            vals.append(np.concatenate([np.ones(m), np.full(m, -big)]))
-            rlo.append(np.full(m, -np.inf))
-            rhi.append(np.zeros(m))
-            r += m
+        r = flow_rows(fa, int(roots[s]), n, fcol, np.arange(n) * k + s, big, r, rows, cols, vals, rlo, rhi)
     # 5. (valid inequality) a non-root cell of s has a neighbour in s
     nb: list[list[int]] = [[] for _ in range(n)]
     for i, j in pairs:

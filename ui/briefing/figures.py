@@ -44,6 +44,9 @@ RIVER_EDGE = "#4a90d9"
 LAND = "#f7f6f2"
 
 
+#: The minor roads a briefing map draws: arterial and rural roads (ranks 3-4); streets are left out.
+_MINOR_MAX_RANK = 4
+
 class MapCanvas(FigureCanvasAgg):
     """An Agg canvas that draws only when the figure is saved. geopandas' ``plot`` asks for
     ``draw_idle`` after every layer, which on matplotlib's plain Agg canvas redraws the whole
@@ -205,7 +208,7 @@ class BaseLayers:
     the rest), township boundaries, stations with their colours and names."""
 
     def __init__(self, ws: Workspace):
-        from geo.road_classes import road_class_rank
+        from geo.road_classes import TRUNK_MAX_RANK, road_class_rank
         from ui.briefing.queries import station_names
         self.ws = ws
         self.colours = workspace_station_colors(ws)
@@ -222,8 +225,8 @@ class BaseLayers:
             geoms = _geoms(edges)
             if "road_class" in edges.columns:
                 rank = edges["road_class"].map(road_class_rank).to_numpy(dtype=float)
-                self._major = _one_path(geoms[rank <= 2])
-                self._minor = _one_path(geoms[(rank > 2) & (rank <= 4)])
+                self._major = _one_path(geoms[rank <= TRUNK_MAX_RANK])
+                self._minor = _one_path(geoms[(rank > TRUNK_MAX_RANK) & (rank <= _MINOR_MAX_RANK)])
             else:
                 self._minor = _one_path(geoms)
 
