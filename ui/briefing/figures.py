@@ -47,6 +47,7 @@ LAND = "#f7f6f2"
 #: The minor roads a briefing map draws: arterial and rural roads (ranks 3-4); streets are left out.
 _MINOR_MAX_RANK = 4
 
+
 class MapCanvas(FigureCanvasAgg):
     """An Agg canvas that draws only when the figure is saved. geopandas' ``plot`` asks for
     ``draw_idle`` after every layer, which on matplotlib's plain Agg canvas redraws the whole
